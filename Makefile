@@ -1,0 +1,40 @@
+# The two commands of the README: `make report` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP_FLAGS ?= -q --disable-pip-version-check
+
+.PHONY: install report test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+data/sample/customers.csv: | $(STAMP)
+	$(BIN)/reportlib sample-data --out data/sample
+
+## report: install, make the sample data if missing, run the monthly job for the latest complete month
+report: $(STAMP) data/sample/customers.csv
+	$(BIN)/reportlib compute
+
+## test: install if needed, then run the whole test suite
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check reportlib tests benchmarks
+	$(BIN)/ruff format --check reportlib tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format reportlib tests benchmarks
+	$(BIN)/ruff check --fix reportlib tests benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_compute.py
+
+clean:
+	rm -rf output/*/ .pytest_cache

@@ -1,0 +1,61 @@
+"""Atomic file writes: a temporary file in the same folder, then a rename (DESIGN.md "Outputs")."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it replaces `path`, else it is removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: Path, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return path
+
+
+def write_with(path: Path, writer: Callable[[Path], object]) -> Path:
+    """Call `writer(tmp)` and move the result into place."""
+    with atomic_path(path) as tmp:
+        writer(tmp)
+    return path
+
+
+def write_frame(path: Path, frame: pd.DataFrame) -> Path:
+    """CSV or Parquet by suffix; CSV floats keep full precision (round trip exact)."""
+    if path.suffix == ".parquet":
+        return write_with(path, lambda p: frame.to_parquet(p, index=False))
+    return write_with(path, lambda p: frame.to_csv(p, index=False, lineterminator="\n"))
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,215 @@
+"""The built-in KPI formulas of DOMAIN.md §3, one function per KPI.
+
+Each function takes the measures frame (index node × month, see `measures.py`) and
+returns a frame on the same index with `value` and `n`, plus for survey KPIs the
+95% interval (`ci_low`, `ci_high`) and what the significance test needs: `se` for
+NPS-type values, `x` (successes) for proportions (DOMAIN.md §4). A zero
+denominator gives an empty value (status `no-data`), never an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+from .config import KpiDef
+from .errors import ConfigError
+
+COLUMNS = ("value", "n", "ci_low", "ci_high", "se", "x")
+
+
+def _frame(m: pd.DataFrame, value: object, n: object, **extra: object) -> pd.DataFrame:
+    out = pd.DataFrame(index=m.index, columns=list(COLUMNS), dtype="float64")
+    out["value"] = np.asarray(value, dtype="float64")
+    out["n"] = np.asarray(n, dtype="float64")
+    for k, v in extra.items():
+        out[k] = np.asarray(v, dtype="float64")
+    return out
+
+
+def _ratio(num: pd.Series, den: pd.Series, scale: float = 100.0) -> np.ndarray:
+    num, den = num.to_numpy("float64"), den.to_numpy("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, scale * num / den, np.nan)
+
+
+def _col(m: pd.DataFrame, name: str) -> pd.Series:
+    """A measure column; all-zero/empty when its table was not loaded (an optional table)."""
+    if name in m.columns:
+        return m[name]
+    return pd.Series(0.0, index=m.index)
+
+
+def _months_ago(m: pd.DataFrame, col: str, months: int) -> pd.Series:
+    """The same node's measure `months` earlier (NaN before the computed range)."""
+    nodes = m.index.get_level_values("node")
+    month = m.index.get_level_values("month") - months
+    prev = _col(m, col).reindex(pd.MultiIndex.from_arrays([nodes, month], names=m.index.names))
+    return pd.Series(prev.to_numpy(), index=m.index)
+
+
+# --- Financial -------------------------------------------------------------------
+
+
+def revenue(m: pd.DataFrame) -> pd.DataFrame:
+    """Σ amount with invoice_date in p; empty for a month with no invoices."""
+    n = _col(m, "invoices")
+    return _frame(m, np.where(n > 0, _col(m, "revenue"), np.nan), n)
+
+
+def revenue_growth_yoy(m: pd.DataFrame) -> pd.DataFrame:
+    """100·(rev_p − rev_{p−12}) / rev_{p−12}; empty if rev_{p−12} ≤ 0 or missing."""
+    cur, n = _col(m, "revenue"), _col(m, "invoices")
+    prev = _months_ago(m, "revenue", 12)
+    prev_n = _months_ago(m, "invoices", 12)
+    ok = (prev > 0) & (prev_n > 0) & (n > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(ok, 100.0 * (cur - prev) / prev, np.nan)
+    return _frame(m, value, n)
+
+
+def nrr(m: pd.DataFrame) -> pd.DataFrame:
+    """Cohort C with revenue in p−12: 100·Σrev_p(C) / Σrev_{p−12}(C)."""
+    return _frame(m, _ratio(_col(m, "nrr_current"), _col(m, "nrr_base")), _col(m, "nrr_cohort"))
+
+
+# --- Customer --------------------------------------------------------------------
+
+
+def _nps_like(m: pd.DataFrame, promoters: pd.Series, detractors: pd.Series, n: pd.Series) -> pd.DataFrame:
+    value = stats.nps_value(promoters, detractors, n)
+    se = stats.nps_se(promoters, detractors, n)
+    lo, hi = stats.nps_interval(value, se)
+    return _frame(m, value, n, ci_low=lo, ci_high=hi, se=se)
+
+
+def _proportion(m: pd.DataFrame, x: pd.Series, n: pd.Series) -> pd.DataFrame:
+    lo, hi = stats.wilson_interval(x, n)
+    return _frame(m, _ratio(x, n), n, ci_low=lo, ci_high=hi, x=x)
+
+
+def nps(m: pd.DataFrame) -> pd.DataFrame:
+    """P = score ≥ 9, D = score ≤ 6; 100·(P − D)/n, with the §4 interval."""
+    return _nps_like(m, _col(m, "nps_promoters"), _col(m, "nps_detractors"), _col(m, "nps_n"))
+
+
+def csat(m: pd.DataFrame) -> pd.DataFrame:
+    """Top-2-box: 100·#(score ≥ 4)/n, Wilson interval."""
+    return _proportion(m, _col(m, "csat_top"), _col(m, "csat_n"))
+
+
+def ces(m: pd.DataFrame) -> pd.DataFrame:
+    """100·#(score ≥ 5)/n on the 1–7 scale, Wilson interval."""
+    return _proportion(m, _col(m, "ces_top"), _col(m, "ces_n"))
+
+
+def logo_retention(m: pd.DataFrame) -> pd.DataFrame:
+    """100·#(S not churned before period end)/#S, S = active at period start."""
+    s = _col(m, "customers_active_start")
+    return _frame(m, _ratio(_col(m, "customers_retained"), s), s)
+
+
+# --- Internal process --------------------------------------------------------------
+
+
+def fcr(m: pd.DataFrame) -> pd.DataFrame:
+    """Tickets resolved in p: 100·#(contacts = 1 and not reopened)/#resolved."""
+    n = _col(m, "tickets_resolved")
+    return _frame(m, _ratio(_col(m, "tickets_fcr"), n), n)
+
+
+def first_response_hours(m: pd.DataFrame) -> pd.DataFrame:
+    """Median hours to first response, tickets opened in p and answered by as_of."""
+    n = _col(m, "tickets_answered")
+    return _frame(m, np.where(n > 0, _col(m, "first_response_hours_median"), np.nan), n)
+
+
+def sla_compliance(m: pd.DataFrame) -> pd.DataFrame:
+    """100·#(answered by the deadline)/#considered; pending tickets left out."""
+    n = _col(m, "sla_considered")
+    return _frame(m, _ratio(_col(m, "sla_met"), n), n)
+
+
+def resolution_hours(m: pd.DataFrame) -> pd.DataFrame:
+    """Median hours from opening to resolution, tickets resolved in p."""
+    n = _col(m, "tickets_resolved")
+    return _frame(m, np.where(n > 0, _col(m, "resolution_hours_median"), np.nan), n)
+
+
+def reopen_rate(m: pd.DataFrame) -> pd.DataFrame:
+    """Tickets resolved in p: 100·#reopened/#resolved."""
+    n = _col(m, "tickets_resolved")
+    return _frame(m, _ratio(_col(m, "tickets_reopened"), n), n)
+
+
+# --- Learning and growth -------------------------------------------------------------
+
+
+def enps(m: pd.DataFrame) -> pd.DataFrame:
+    """100·(promoters − detractors)/(promoters + passives + detractors), NPS interval."""
+    p, d = _col(m, "enps_promoters"), _col(m, "enps_detractors")
+    n = p + _col(m, "enps_passives") + d
+    return _nps_like(m, p, d, n)
+
+
+def training_hours_per_fte(m: pd.DataFrame) -> pd.DataFrame:
+    """Σ training_hours / Σ headcount."""
+    h = _col(m, "headcount")
+    return _frame(m, _ratio(_col(m, "training_hours"), h, scale=1.0), h)
+
+
+def attrition_rate(m: pd.DataFrame) -> pd.DataFrame:
+    """100·Σ leavers / Σ headcount (monthly)."""
+    h = _col(m, "headcount")
+    return _frame(m, _ratio(_col(m, "leavers"), h), h)
+
+
+Test = Literal["nps", "proportion"]
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A built-in formula and the §4 significance test its changes get (None for censuses)."""
+
+    compute: Callable[[pd.DataFrame], pd.DataFrame]
+    test: Test | None = None
+
+
+BUILTINS: dict[str, Formula] = {
+    "revenue": Formula(revenue),
+    "revenue_growth_yoy": Formula(revenue_growth_yoy),
+    "nrr": Formula(nrr),
+    "nps": Formula(nps, "nps"),
+    "csat": Formula(csat, "proportion"),
+    "ces": Formula(ces, "proportion"),
+    "logo_retention": Formula(logo_retention),
+    "fcr": Formula(fcr),
+    "first_response_hours": Formula(first_response_hours),
+    "sla_compliance": Formula(sla_compliance),
+    "resolution_hours": Formula(resolution_hours),
+    "reopen_rate": Formula(reopen_rate),
+    "enps": Formula(enps, "nps"),
+    "training_hours_per_fte": Formula(training_hours_per_fte),
+    "attrition_rate": Formula(attrition_rate),
+}
+
+
+def check_catalogue(kpis: tuple[KpiDef, ...]) -> None:
+    """Every `builtin` KPI must name a formula here."""
+    for k in kpis:
+        if k.source == "builtin" and k.id not in BUILTINS:
+            raise ConfigError(
+                f"kpis.yaml: KPI {k.id!r} is 'builtin' but there is no built-in formula of that id "
+                f"(built-ins: {', '.join(BUILTINS)}); use `source: manual` for values from kpi_values.csv"
+            )
+
+
+def compute_all(kpis: tuple[KpiDef, ...], m: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Values of every built-in KPI of the catalogue for every node × month."""
+    check_catalogue(kpis)
+    return {k.id: BUILTINS[k.id].compute(m) for k in kpis if k.source == "builtin"}

@@ -1,0 +1,337 @@
+"""Counted measures per node × month, one Ibis query per input table (DESIGN.md "Flow of data").
+
+Every node's figures come from the raw rows of the customers under it (DOMAIN.md §1):
+each query groups the same rows by every prefix of the hierarchy levels and unions
+the results, so a parent is never an average of its children. The result is one wide
+frame indexed by (node, month) whose columns are counts, sums and medians; the KPI
+formulas in `kpis.py` turn them into values.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from . import hierarchy as hier
+from . import periods
+from .hierarchy import Hierarchy
+from .sources import Source
+
+log = logging.getLogger(__name__)
+
+# Survey scales and cut-offs (DOMAIN.md §3).
+NPS_PROMOTER_MIN = 9
+NPS_DETRACTOR_MAX = 6
+CSAT_TOP_BOX_MIN = 4
+CES_TOP_BOX_MIN = 5
+
+ADDITIVE = (
+    "customers_active_start",
+    "customers_retained",
+    "nps_n",
+    "nps_promoters",
+    "nps_detractors",
+    "csat_n",
+    "csat_top",
+    "ces_n",
+    "ces_top",
+    "tickets_opened",
+    "tickets_answered",
+    "sla_considered",
+    "sla_met",
+    "tickets_resolved",
+    "tickets_fcr",
+    "tickets_reopened",
+    "invoices",
+    "revenue",
+    "nrr_cohort",
+    "nrr_base",
+    "nrr_current",
+    "headcount",
+    "leavers",
+    "training_hours",
+    "enps_promoters",
+    "enps_passives",
+    "enps_detractors",
+)
+"""Measures that add up from children to parent exactly (checked by reconciliation)."""
+
+MEDIANS = ("first_response_hours_median", "resolution_hours_median")
+
+
+@dataclass(frozen=True)
+class Measures:
+    """Wide frame of measures indexed by (node, month index), complete over nodes × months."""
+
+    frame: pd.DataFrame
+    first_month: int
+    last_month: int
+    tables: tuple[str, ...]
+
+
+def _level_value(col: ir.StringValue) -> ir.StringValue:
+    trimmed = col.strip()
+    return (trimmed.isnull() | (trimmed == "")).ifelse(hier.UNASSIGNED, trimmed)
+
+
+def _rollup(
+    t: ir.Table,
+    levels: tuple[str, ...],
+    month: str,
+    aggs: Callable[[ir.Table], dict[str, ir.Value]],
+) -> ir.Table:
+    """Group `t` by month and every prefix of `levels` (all, segment, segment×region), unioned."""
+    parts = []
+    for depth in range(len(levels) + 1):
+        keys = [t[lv] for lv in levels[:depth]]
+        g = t.group_by([*keys, t[month].name("month")]).aggregate(**aggs(t))
+        g = g.mutate(**{lv: ibis.null().cast("string") for lv in levels[depth:]})
+        parts.append(g.select(*levels, "month", *aggs(t).keys()))
+    return ibis.union(*parts, distinct=False)
+
+
+def _with_levels(fact: ir.Table, customers: ir.Table, levels: tuple[str, ...]) -> ir.Table:
+    cust = customers.select("customer_id", *levels)
+    return fact.inner_join(cust, "customer_id")
+
+
+def _surveys(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
+    r = _with_levels(src.tables["survey_responses"], src.tables["customers"], levels)
+    r = r.filter(r.responded_at_month.between(lo, hi), r.responded_at <= src.as_of, r.score.notnull())
+
+    def aggs(t: ir.Table) -> dict[str, ir.Value]:
+        nps, csat, ces = t.survey == "nps", t.survey == "csat", t.survey == "ces"
+        return {
+            "nps_n": nps.sum(),
+            "nps_promoters": (nps & (t.score >= NPS_PROMOTER_MIN)).sum(),
+            "nps_detractors": (nps & (t.score <= NPS_DETRACTOR_MAX)).sum(),
+            "csat_n": csat.sum(),
+            "csat_top": (csat & (t.score >= CSAT_TOP_BOX_MIN)).sum(),
+            "ces_n": ces.sum(),
+            "ces_top": (ces & (t.score >= CES_TOP_BOX_MIN)).sum(),
+        }
+
+    return _rollup(r, levels, "responded_at_month", aggs)
+
+
+def _hours(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+    return (later.epoch_seconds() - earlier.epoch_seconds()) / 3600.0
+
+
+def _tickets(src: Source, levels: tuple[str, ...], lo: int, hi: int, as_of: datetime) -> ir.Table:
+    t = _with_levels(src.tables["tickets"], src.tables["customers"], levels)
+    cut = ibis.literal(as_of, type="timestamp")
+    answered = t.first_response_at.notnull() & (t.first_response_at <= cut)
+    deadline_h = t.sla_hours
+    response_h = _hours(t.first_response_at, t.opened_at)
+    t = t.mutate(
+        _answered=answered,
+        _response_h=answered.ifelse(response_h, ibis.null().cast("float64")),
+        # DOMAIN.md §3 sla_compliance: considered when answered or the deadline has passed.
+        _sla_considered=t.sla_hours.notnull()
+        & (answered | ((t.opened_at.epoch_seconds() + deadline_h * 3600.0) < cut.epoch_seconds())),
+        _sla_met=t.sla_hours.notnull() & answered & (response_h <= deadline_h),
+        _resolved=t.resolved_at.notnull() & (t.resolved_at <= cut),
+        _reopened=t.reopened.fill_null(False),
+    )
+    opened = t.filter(t.opened_at_month.between(lo, hi), t.opened_at <= cut)
+    resolved = t.filter(t._resolved, t.resolved_at_month.between(lo, hi))
+    resolved = resolved.mutate(_resolution_h=_hours(resolved.resolved_at, resolved.opened_at))
+    null_i = ibis.null().cast("int64")
+    null_f = ibis.null().cast("float64")
+
+    def opened_aggs(x: ir.Table) -> dict[str, ir.Value]:
+        return {
+            "tickets_opened": x.count(),
+            "tickets_answered": x._answered.sum(),
+            "sla_considered": x._sla_considered.sum(),
+            "sla_met": x._sla_met.sum(),
+            "first_response_hours_median": x._response_h.median(),
+            "tickets_resolved": null_i,
+            "tickets_fcr": null_i,
+            "tickets_reopened": null_i,
+            "resolution_hours_median": null_f,
+        }
+
+    def resolved_aggs(x: ir.Table) -> dict[str, ir.Value]:
+        return {
+            "tickets_opened": null_i,
+            "tickets_answered": null_i,
+            "sla_considered": null_i,
+            "sla_met": null_i,
+            "first_response_hours_median": null_f,
+            "tickets_resolved": x.count(),
+            "tickets_fcr": ((x.contacts == 1) & ~x._reopened).sum(),
+            "tickets_reopened": x._reopened.sum(),
+            "resolution_hours_median": x._resolution_h.median(),
+        }
+
+    # Two attributions (opened in p, resolved in p) of one table, in one query.
+    return ibis.union(
+        _rollup(opened, levels, "opened_at_month", opened_aggs),
+        _rollup(resolved, levels, "resolved_at_month", resolved_aggs),
+        distinct=False,
+    )
+
+
+def _revenue(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
+    rev = src.tables["revenue"]
+    month = rev.invoice_date.year() * 12 + rev.invoice_date.month() - 1
+    cm = (
+        rev.mutate(month=month)
+        .filter(ibis._.month.between(lo - 12, hi))
+        .group_by("customer_id", "month")
+        .aggregate(cur=ibis._.amount.sum(), invoices=ibis._.count())
+    )
+    prev = cm.select("customer_id", month=cm.month + 12, base=cm.cur)
+    j = cm.outer_join(prev, ["customer_id", "month"])
+    j = j.select(
+        customer_id=ibis.coalesce(j.customer_id, j.customer_id_right),
+        month=ibis.coalesce(j.month, j.month_right),
+        cur=j.cur.fill_null(0),
+        invoices=j.invoices.fill_null(0),
+        base=j.base,
+    ).filter(ibis._.month.between(lo, hi))
+    j = _with_levels(j, src.tables["customers"], levels)
+
+    def aggs(t: ir.Table) -> dict[str, ir.Value]:
+        # DOMAIN.md §3 nrr: cohort = customers with (positive) revenue in p-12.
+        in_cohort = t.base.notnull() & (t.base > 0)
+        return {
+            "invoices": t.invoices.sum(),
+            "revenue": t.cur.sum(),
+            "nrr_cohort": in_cohort.sum(),
+            "nrr_base": in_cohort.ifelse(t.base, 0).sum(),
+            "nrr_current": in_cohort.ifelse(t.cur, 0).sum(),
+        }
+
+    return _rollup(j, levels, "month", aggs)
+
+
+def _customers(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
+    months = ibis.memtable(
+        {
+            "month": list(range(lo, hi + 1)),
+            "start": [periods.first_day(periods.label(i)) for i in range(lo, hi + 1)],
+            "end": [periods.first_day(periods.label(i + 1)) for i in range(lo, hi + 1)],
+        }
+    ).cast({"start": "date", "end": "date"})
+    c = src.tables["customers"].select("customer_id", "acquired_on", "churned_on", *levels)
+    x = c.cross_join(months)
+    # DOMAIN.md §3 logo_retention: S = acquired before the start, not churned before it.
+    in_s = (x.acquired_on < x.start) & (x.churned_on.isnull() | (x.churned_on >= x.start))
+    kept = in_s & (x.churned_on.isnull() | (x.churned_on >= x.end))
+    x = x.mutate(_in_s=in_s, _kept=kept)
+
+    def aggs(t: ir.Table) -> dict[str, ir.Value]:
+        return {"customers_active_start": t._in_s.sum(), "customers_retained": t._kept.sum()}
+
+    return _rollup(x, levels, "month", aggs)
+
+
+def _workforce(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
+    w = src.tables["workforce"]
+    p = w.period.strip()
+    w = w.mutate(
+        month=p.substr(0, 4).cast("int64") * 12 + p.substr(5, 2).cast("int64") - 1,
+        **{lv: _level_value(w[lv]) for lv in levels},
+    ).filter(ibis._.month.between(lo, hi))
+
+    def aggs(t: ir.Table) -> dict[str, ir.Value]:
+        return {
+            "headcount": t.headcount.sum(),
+            "leavers": t.leavers.sum(),
+            "training_hours": t.training_hours.sum(),
+            "enps_promoters": t.enps_promoters.sum(),
+            "enps_passives": t.enps_passives.sum(),
+            "enps_detractors": t.enps_detractors.sum(),
+        }
+
+    return _rollup(w, levels, "month", aggs)
+
+
+def _customers_levels(src: Source, levels: tuple[str, ...]) -> Source:
+    """The same source with blank level values in customers mapped to 'unassigned'."""
+    c = src.tables["customers"]
+    c = c.mutate(**{lv: _level_value(c[lv]) for lv in levels})
+    return Source(
+        con=src.con,
+        tables={**src.tables, "customers": c},
+        files=src.files,
+        as_of=src.as_of,
+        timezone=src.timezone,
+        raw=src.raw,
+    )
+
+
+def combos(src: Source, levels: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Distinct level-value combinations of customers and workforce (the tree's leaves)."""
+    src = _customers_levels(src, levels)
+    frames = [src.tables["customers"].select(*levels).distinct().execute()]
+    if "workforce" in src.tables:
+        w = src.tables["workforce"]
+        frames.append(w.select(**{lv: _level_value(w[lv]) for lv in levels}).distinct().execute())
+    out: set[tuple[str, ...]] = set()
+    for f in frames:
+        out.update(tuple(str(v) for v in row) for row in f.itertuples(index=False))
+    return sorted(out)
+
+
+def compute(src: Source, tree: Hierarchy, first_month: int, last_month: int) -> Measures:
+    """Run one query per table for months [first_month, last_month] and all nodes."""
+    levels = tree.levels
+    src = _customers_levels(src, levels)
+    lo, hi = first_month, last_month
+    queries = {
+        "customers": lambda: _customers(src, levels, lo, hi),
+        "survey_responses": lambda: _surveys(src, levels, lo, hi),
+        "tickets": lambda: _tickets(src, levels, lo, hi, src.as_of),
+        "revenue": lambda: _revenue(src, levels, lo, hi),
+        "workforce": lambda: _workforce(src, levels, lo, hi),
+    }
+    index = pd.MultiIndex.from_product([list(tree.ids), list(range(lo, hi + 1))], names=["node", "month"])
+    wide = pd.DataFrame(index=index)
+    used = []
+    for table, build in queries.items():
+        if table not in src.tables:
+            continue
+        df = build().execute()
+        used.append(table)
+        keys = list(zip(*(df[lv] for lv in levels), strict=True)) if len(df) else []
+        df["node"] = [tree.id_for_keys(tuple(None if pd.isna(v) else v for v in k)) for k in keys]
+        df = df.drop(columns=list(levels))
+        # Ticket rows come in two halves (opened / resolved); combine them per node × month.
+        df = df.groupby(["node", "month"]).agg(lambda s: s.dropna().iloc[0] if s.notna().any() else None)
+        for col in df.columns:
+            series = pd.to_numeric(df[col], errors="coerce").reindex(index)
+            wide[col] = series.fillna(0) if col in ADDITIVE else series
+    log.info("measures: %d nodes × %d months from %s", len(tree.ids), hi - lo + 1, ", ".join(used))
+    return Measures(frame=wide, first_month=lo, last_month=hi, tables=tuple(used))
+
+
+def reconcile(measures: Measures, tree: Hierarchy) -> list[str]:
+    """Check that every parent's additive measures equal the sum over its children (§2)."""
+    problems = []
+    f = measures.frame
+    cols = [c for c in ADDITIVE if c in f.columns]
+    for node in tree.nodes:
+        kids = tree.children(node.id)
+        if not kids:
+            continue
+        parent = f.xs(node.id, level="node")[cols]
+        total = sum(f.xs(k.id, level="node")[cols] for k in kids)
+        diff = (parent - total).abs()
+        bad = diff[(diff > 1e-6 * (parent.abs() + 1)).any(axis=1)]
+        for month, row in bad.iterrows():
+            col = row.idxmax()
+            problems.append(
+                f"{node.id} {periods.label(int(month))} {col}: parent {parent.loc[month, col]:g} "
+                f"≠ sum of children {total.loc[month, col]:g}"
+            )
+    return problems

@@ -1,0 +1,371 @@
+"""From KPI values to the scorecard: targets, status, scores, roll-up, deltas (DOMAIN.md §4–§6).
+
+The result is one long frame with the columns of DESIGN.md "Outputs", one row per
+node × KPI × period, plus `score:<perspective>` and `score:overall` rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import periods, stats
+from .config import KpiDef, ManualValue, Project, Target
+from .errors import ConfigError
+from .hierarchy import Hierarchy
+from .kpis import BUILTINS
+
+COLUMNS = (
+    "period",
+    "node",
+    "node_name",
+    "perspective",
+    "kpi",
+    "value",
+    "n",
+    "ci_low",
+    "ci_high",
+    "target",
+    "threshold",
+    "status",
+    "score",
+    "prev_value",
+    "mom_delta",
+    "mom_significant",
+    "yoy_delta",
+    "yoy_significant",
+    "kpi_version",
+)
+"""Columns of scorecard.csv / .parquet and history.parquet, in order (DESIGN.md)."""
+
+# §6: the threshold maps to 3.33 and the target to 6.67 (exactly 10/3 and 20/3).
+SCORE_AT_THRESHOLD = 10.0 / 3.0
+SCORE_AT_TARGET = 20.0 / 3.0
+
+STATUSES = ("green", "amber", "red", "insufficient", "no-target", "no-data")
+
+
+# --- §5 targets ------------------------------------------------------------------
+
+
+def resolve_target(
+    targets: Iterable[Target], kpi: str, node_chain: tuple[str, ...], period: str
+) -> Target | None:
+    """The target row in force for `period` at the most specific node that has one (§5).
+
+    `node_chain` is the node itself, then its ancestors nearest first; `*` comes last.
+    Among a node's rows the latest `effective_from ≤ period` wins; rows that start
+    later are never applied retroactively.
+    """
+    rows = [t for t in targets if t.kpi == kpi and t.effective_from <= period]
+    for node in (*node_chain, "*"):
+        mine = [t for t in rows if t.node == node]
+        if mine:
+            return max(mine, key=lambda t: t.effective_from)
+    return None
+
+
+def check_targets(targets: Iterable[Target], tree: Hierarchy, source: str = "targets.csv") -> None:
+    """Every targets row must name a known node (or `*`)."""
+    known = set(tree.ids)
+    for t in targets:
+        if t.node != "*" and t.node not in known:
+            raise ConfigError(
+                f"{source} line {t.line}: unknown node {t.node!r} "
+                f"(known: {', '.join(sorted(known))})"
+            )
+
+
+# --- §5 status and §6 score ------------------------------------------------------
+
+
+def status(
+    value: float | None,
+    n: float | None,
+    *,
+    direction: str,
+    min_n: int | None,
+    target: float | None,
+    threshold: float | None,
+) -> str:
+    """RAG status, direction-aware, with `no-data`, `insufficient` and `no-target` (§4, §5)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "no-data"
+    if min_n is not None and (n is None or (isinstance(n, float) and math.isnan(n)) or n < min_n):
+        return "insufficient"
+    if target is None or threshold is None or math.isnan(target) or math.isnan(threshold):
+        return "no-target"
+    if direction == "down":
+        value, target, threshold = -value, -target, -threshold
+    if value >= target:
+        return "green"
+    if value >= threshold:
+        return "amber"
+    return "red"
+
+
+def score(value: float, target: float, threshold: float, direction: str) -> float:
+    """Piecewise-linear 0–10 score: threshold ↦ 10/3, target ↦ 20/3, same slope beyond, clipped (§6).
+
+    The same formula serves both directions because (v − thr)/(tgt − thr) already
+    changes sign with them. A target equal to its threshold leaves no slope: meeting
+    it scores 20/3, better 10, worse 0.
+    """
+    if target == threshold:
+        better = value > target if direction == "up" else value < target
+        if value == target:
+            return SCORE_AT_TARGET
+        return 10.0 if better else 0.0
+    s = SCORE_AT_THRESHOLD + (value - threshold) / (target - threshold) * (
+        SCORE_AT_TARGET - SCORE_AT_THRESHOLD
+    )
+    return min(10.0, max(0.0, s))
+
+
+def band(score_value: float | None) -> str:
+    """Status of a perspective or overall score: red [0, 3.33), amber [3.33, 6.67), green (§6)."""
+    if score_value is None or math.isnan(score_value):
+        return "no-data"
+    if score_value >= SCORE_AT_TARGET:
+        return "green"
+    if score_value >= SCORE_AT_THRESHOLD:
+        return "amber"
+    return "red"
+
+
+def weighted_mean(scores: Iterable[float | None], weights: Iterable[float]) -> float:
+    """Weighted mean ignoring missing scores, weights renormalised (§6); NaN if none."""
+    total = wsum = 0.0
+    for s, w in zip(scores, weights, strict=True):
+        if s is None or math.isnan(s):
+            continue
+        total += s * w
+        wsum += w
+    return total / wsum if wsum > 0 else math.nan
+
+
+# --- assembling the scorecard ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Override:
+    """A manual value that replaced (or supplied) a figure, for the audit appendix."""
+
+    period: str
+    node: str
+    kpi: str
+    computed_value: float | None
+    value: float
+    n: int | None
+    author: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """Every node × KPI × period in the computed range, and the manual values applied."""
+
+    frame: pd.DataFrame
+    overrides: tuple[Override, ...]
+
+    def period(self, period: str) -> pd.DataFrame:
+        return self.frame[self.frame["period"] == period].reset_index(drop=True)
+
+    def window(self, last: str, months: int) -> pd.DataFrame:
+        first = periods.shift(last, -(months - 1))
+        f = self.frame
+        return f[(f["period"] >= first) & (f["period"] <= last)].reset_index(drop=True)
+
+
+def _apply_manual(
+    values: dict[str, pd.DataFrame],
+    kpis: tuple[KpiDef, ...],
+    manual: tuple[ManualValue, ...],
+    tree: Hierarchy,
+    index: pd.MultiIndex,
+) -> tuple[dict[str, pd.DataFrame], tuple[Override, ...]]:
+    """Fill manual KPIs and apply overrides from kpi_values.csv (§8)."""
+    known = set(tree.ids)
+    out = {k: v.copy() for k, v in values.items()}
+    applied = []
+    for k in kpis:
+        if k.id not in out:
+            out[k.id] = pd.DataFrame(index=index, columns=["value", "n", "ci_low", "ci_high", "se", "x"], dtype="float64")
+    months = set(index.get_level_values("month"))
+    for mv in manual:
+        if mv.node not in known:
+            raise ConfigError(f"kpi_values.csv line {mv.line}: unknown node {mv.node!r}")
+        month = periods.parse(mv.period)
+        if month not in months:
+            continue
+        frame = out[mv.kpi]
+        key = (mv.node, month)
+        before = frame.at[key, "value"]
+        frame.loc[key, ["value", "n", "ci_low", "ci_high", "se", "x"]] = [
+            mv.value,
+            np.nan if mv.n is None else mv.n,
+            np.nan,
+            np.nan,
+            np.nan,
+            np.nan,
+        ]
+        applied.append(
+            Override(
+                period=mv.period,
+                node=mv.node,
+                kpi=mv.kpi,
+                computed_value=None if pd.isna(before) else float(before),
+                value=mv.value,
+                n=mv.n,
+                author=mv.author,
+                reason=mv.reason,
+            )
+        )
+    return out, tuple(applied)
+
+
+def _significance(test: str | None, cur: pd.DataFrame, old: pd.DataFrame) -> np.ndarray:
+    """§4: z for NPS-type changes from SEs, pooled two-proportion z for proportions."""
+    if test is None:
+        return np.full(len(cur), None, dtype=object)
+    if test == "nps":
+        z = stats.z_difference(cur["value"] - old["value"], cur["se"], old["se"])
+        z = np.where(cur["se"].isna() | old["se"].isna(), np.nan, z)
+    else:
+        z = stats.z_two_proportions(cur["x"], cur["n"], old["x"], old["n"])
+    return stats.significant(z)
+
+
+def _kpi_rows(
+    k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy
+) -> pd.DataFrame:
+    nodes = v.index.get_level_values("node")
+    months = v.index.get_level_values("month")
+    df = v.reset_index()
+    df["period"] = [periods.label(int(m)) for m in months]
+    chains = {n.id: (n.id, *n.ancestors) for n in tree.nodes}
+    resolved = [
+        resolve_target(project.targets, k.id, chains[node], per)
+        for node, per in zip(nodes, df["period"], strict=True)
+    ]
+    df["target"] = [t.target if t else np.nan for t in resolved]
+    df["threshold"] = [t.threshold if t else np.nan for t in resolved]
+    df["status"] = [
+        status(val, n, direction=k.direction, min_n=k.min_n, target=tg, threshold=th)
+        for val, n, tg, th in zip(df["value"], df["n"], df["target"], df["threshold"], strict=True)
+    ]
+    df["score"] = [
+        score(val, tg, th, k.direction) if st in ("green", "amber", "red") else np.nan
+        for val, tg, th, st in zip(df["value"], df["target"], df["threshold"], df["status"], strict=True)
+    ]
+
+    def shifted(months_back: int) -> pd.DataFrame:
+        idx = pd.MultiIndex.from_arrays([nodes, months - months_back], names=v.index.names)
+        return v.reindex(idx).reset_index(drop=True)
+
+    test = BUILTINS[k.id].test if k.source == "builtin" else None
+    prev, year = shifted(1), shifted(12)
+    df["prev_value"] = prev["value"].to_numpy()
+    df["mom_delta"] = (df["value"] - prev["value"]).to_numpy()
+    df["mom_significant"] = _significance(test, v.reset_index(drop=True), prev)
+    df["yoy_delta"] = (df["value"] - year["value"]).to_numpy()
+    df["yoy_significant"] = _significance(test, v.reset_index(drop=True), year)
+    df["kpi"] = k.id
+    df["perspective"] = k.perspective
+    df["kpi_version"] = str(k.version)
+    return df
+
+
+def _score_rows(kpi_rows: pd.DataFrame, project: Project) -> pd.DataFrame:
+    """Perspective and overall scores per node × period (§6), as scorecard rows."""
+    weights = {k.id: k.weight for k in project.kpis}
+    pw = {p.id: p.weight for p in project.hierarchy.perspectives}
+    rows = []
+    for (node, month, period), g in kpi_rows.groupby(["node", "month", "period"], sort=False):
+        per_persp = {}
+        for p in project.perspective_ids:
+            sub = g[g["perspective"] == p]
+            s = weighted_mean(sub["score"], [weights[x] for x in sub["kpi"]])
+            per_persp[p] = s
+            rows.append((node, month, period, p, f"score:{p}", s, int(sub["score"].notna().sum())))
+        overall = weighted_mean(per_persp.values(), [pw[p] for p in per_persp])
+        n_scored = sum(1 for s in per_persp.values() if not math.isnan(s))
+        rows.append((node, month, period, "overall", "score:overall", overall, n_scored))
+    df = pd.DataFrame(rows, columns=["node", "month", "period", "perspective", "kpi", "value", "n"])
+    df["score"] = df["value"]
+    df["status"] = [band(s) for s in df["value"]]
+    df["target"] = SCORE_AT_TARGET
+    df["threshold"] = SCORE_AT_THRESHOLD
+    idx = df.set_index(["node", "kpi", "month"])["value"]
+
+    def back(months_back: int) -> np.ndarray:
+        keys = pd.MultiIndex.from_arrays([df["node"], df["kpi"], df["month"] - months_back])
+        return idx.reindex(keys).to_numpy()
+
+    df["prev_value"] = back(1)
+    df["mom_delta"] = df["value"] - df["prev_value"]
+    df["yoy_delta"] = df["value"] - back(12)
+    df["mom_significant"] = None
+    df["yoy_significant"] = None
+    df["kpi_version"] = None
+    return df
+
+
+def build(
+    project: Project,
+    tree: Hierarchy,
+    values: dict[str, pd.DataFrame],
+    index: pd.MultiIndex,
+    manual: tuple[ManualValue, ...] = (),
+) -> Scorecard:
+    """Assemble the full scorecard frame from per-KPI values."""
+    check_targets(project.targets, tree)
+    values, overrides = _apply_manual(values, project.kpis, manual, tree, index)
+    kpi_rows = pd.concat(
+        [_kpi_rows(k, values[k.id], project, tree) for k in project.kpis], ignore_index=True
+    )
+    frame = pd.concat([kpi_rows, _score_rows(kpi_rows, project)], ignore_index=True)
+    names = {n.id: n.name for n in tree.nodes}
+    frame["node_name"] = frame["node"].map(names)
+    node_order = {nid: i for i, nid in enumerate(tree.ids)}
+    kpi_order = {
+        **{k.id: i for i, k in enumerate(sorted(project.kpis, key=lambda k: project.perspective_ids.index(k.perspective)))},
+        **{f"score:{p}": 1000 + i for i, p in enumerate(project.perspective_ids)},
+        "score:overall": 2000,
+    }
+    frame["_n"] = frame["node"].map(node_order)
+    frame["_k"] = frame["kpi"].map(kpi_order)
+    frame = frame.sort_values(["month", "_n", "_k"], kind="stable")
+    frame["n"] = frame["n"].astype("Int64")
+    for col in ("mom_significant", "yoy_significant"):
+        frame[col] = frame[col].astype("boolean")
+    frame = frame[list(COLUMNS)].reset_index(drop=True)
+    return Scorecard(frame=frame, overrides=overrides)
+
+
+def red_streaks(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Consecutive red periods ending at `period`, per node × KPI (DOMAIN.md §8 escalation).
+
+    Returns columns node, kpi, streak, since (first period of the streak); KPIs not
+    red in `period` have streak 0. A period with no row (no data) breaks a streak.
+    """
+    kpi_rows = frame[~frame["kpi"].str.startswith("score:") & (frame["period"] <= period)]
+    out = []
+    for (node, kpi), g in kpi_rows.groupby(["node", "kpi"], sort=False):
+        by_period = dict(zip(g["period"], g["status"], strict=True))
+        streak, p = 0, period
+        while by_period.get(p) == "red":
+            streak += 1
+            p = periods.shift(p, -1)
+        out.append((node, kpi, streak, periods.shift(period, -(streak - 1)) if streak else None))
+    return pd.DataFrame(out, columns=["node", "kpi", "streak", "since"])
+
+
+def escalations(frame: pd.DataFrame, period: str, after: int) -> pd.DataFrame:
+    """KPIs red for at least `after` consecutive periods up to `period` (default 3)."""
+    s = red_streaks(frame, period)
+    return s[s["streak"] >= after].reset_index(drop=True)

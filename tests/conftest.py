@@ -1,0 +1,138 @@
+"""Shared fixtures: tiny projects written out in full so a reader can check the arithmetic."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+DEFAULTS = Path(__file__).resolve().parents[1] / "reportlib" / "defaults"
+
+# Five customers in two segments (ent, smb) × two regions (eu, us).
+# C2 churns on the first day of March; C4 mid-February; C5 is acquired in February.
+CUSTOMERS = """\
+customer_id,segment,region,acquired_on,churned_on
+C1,ent,eu,2025-01-10,
+C2,ent,eu,2025-01-01,2026-03-01
+C3,ent,us,2025-02-01,
+C4,smb,eu,2025-03-01,2026-02-15
+C5,smb,us,2026-02-10,
+"""
+
+# March 2026 NPS: 10 9 8 7 6 0 10 -> n 7, P 3, D 2. CSAT: 5 4 3 1 -> 2 of 4.
+# CES: 7 5 4 -> 2 of 3. R0 is at the very end of February, R1 at the very start of March.
+SURVEYS = """\
+response_id,customer_id,survey,score,sent_at,responded_at,channel,duration_seconds,comment
+R0,C1,nps,0,2026-02-27 10:00:00,2026-02-28 23:59:59,email,40,
+R1,C1,nps,10,2026-02-28 10:00:00,2026-03-01 00:00:00,email,40,great
+R2,C2,nps,9,2026-03-01 10:00:00,2026-03-02 10:00:00,email,40,
+R3,C3,nps,8,2026-03-01 10:00:00,2026-03-02 10:00:00,email,40,
+R4,C4,nps,7,2026-03-01 10:00:00,2026-03-02 10:00:00,email,40,
+R5,C5,nps,6,2026-03-01 10:00:00,2026-03-02 10:00:00,email,40,
+R6,C3,nps,0,2026-03-12 10:00:00,2026-03-13 10:00:00,email,40,"slow, again"
+R7,C5,nps,10,2026-03-12 10:00:00,2026-03-13 10:00:00,email,40,
+R8,C1,csat,5,2026-03-03 10:00:00,2026-03-03 11:00:00,in-app,20,
+R9,C3,csat,4,2026-03-03 10:00:00,2026-03-03 11:00:00,in-app,20,
+R10,C4,csat,3,2026-03-03 10:00:00,2026-03-03 11:00:00,in-app,20,
+R11,C5,csat,1,2026-03-03 10:00:00,2026-03-03 11:00:00,in-app,20,
+R12,C1,ces,7,2026-03-04 10:00:00,2026-03-04 11:00:00,in-app,20,
+R13,C3,ces,5,2026-03-04 10:00:00,2026-03-04 11:00:00,in-app,20,
+R14,C5,ces,4,2026-03-04 10:00:00,2026-03-04 11:00:00,in-app,20,
+"""
+
+# as_of is 2026-03-31 12:00. Opened in March: T1 T2 T3 T4 T5 T7. Resolved in March: T1 T2 T3 T6.
+TICKETS = """\
+ticket_id,customer_id,channel,opened_at,first_response_at,resolved_at,contacts,reopened,sla_hours
+T1,C1,email,2026-03-02 09:00:00,2026-03-02 10:00:00,2026-03-02 12:00:00,1,false,4
+T2,C1,phone,2026-03-05 08:00:00,2026-03-05 14:00:00,2026-03-06 08:00:00,2,false,4
+T3,C3,chat,2026-03-10 00:00:00,2026-03-10 02:00:00,2026-03-12 00:00:00,1,true,8
+T4,C4,email,2026-03-20 00:00:00,,,1,false,24
+T5,C5,email,2026-03-31 10:00:00,,,1,false,8
+T6,C3,chat,2026-02-27 10:00:00,2026-02-27 11:00:00,2026-03-01 10:00:00,1,false,8
+T7,C1,email,2026-03-30 10:00:00,2026-03-31 13:00:00,,1,false,4
+"""
+
+# March 2025: C1 100, C2 50, C3 200 (350). March 2026: C1 120, C3 150 - 10 credit, C5 80 (340).
+REVENUE = """\
+invoice_id,customer_id,invoice_date,amount
+I1,C1,2025-03-05,100.00
+I2,C2,2025-03-05,50.00
+I3,C3,2025-03-05,200.00
+I4,C1,2026-03-05,120.00
+I5,C3,2026-03-05,150.00
+I6,C3,2026-03-20,-10.00
+I7,C5,2026-03-05,80.00
+"""
+
+WORKFORCE = """\
+period,segment,region,headcount,leavers,training_hours,enps_promoters,enps_passives,enps_detractors
+2026-03,ent,eu,10,1,25,4,3,1
+2026-03,ent,us,20,0,15,6,2,2
+2026-03,smb,eu,5,1,0,1,1,1
+"""
+
+TARGETS = """\
+kpi,node,effective_from,target,threshold
+fcr,*,2025-01,60,40
+fcr,*,2026-03,45,30
+fcr,ent,2026-01,80,70
+reopen_rate,*,2025-01,10,20
+resolution_hours,*,2025-01,24,48
+"""
+
+SEGMENTS = """\
+company: Tiny Co
+levels: [segment, region]
+names:
+  segment: {ent: Enterprise, smb: Small business}
+  region: {eu: Europe, us: United States}
+"""
+
+
+def write_project(
+    root: Path,
+    *,
+    tables: dict[str, str] | None = None,
+    targets: str = TARGETS,
+    segments: str = SEGMENTS,
+    kpis: str | None = None,
+    settings: str = 'timezone = "UTC"\nas_of = "2026-03-31T12:00:00"\n',
+    kpi_values: str | None = None,
+) -> Path:
+    """Write a complete project under `root` and return its reportlib.toml."""
+    data = root / "data"
+    sample = data / "src"
+    sample.mkdir(parents=True, exist_ok=True)
+    base = {
+        "customers": CUSTOMERS,
+        "survey_responses": SURVEYS,
+        "tickets": TICKETS,
+        "revenue": REVENUE,
+        "workforce": WORKFORCE,
+    }
+    base.update(tables or {})
+    for name, text in base.items():
+        if text is not None:
+            (sample / f"{name}.csv").write_text(textwrap.dedent(text), encoding="utf-8")
+    if kpi_values is not None:
+        (sample / "kpi_values.csv").write_text(kpi_values, encoding="utf-8")
+    (data / "targets.csv").write_text(targets, encoding="utf-8")
+    (data / "segments.yaml").write_text(segments, encoding="utf-8")
+    if kpis is None:
+        shutil.copy(DEFAULTS / "kpis.yaml", data / "kpis.yaml")
+    else:
+        (data / "kpis.yaml").write_text(kpis, encoding="utf-8")
+    config = root / "reportlib.toml"
+    config.write_text(
+        f'data_dir = "data"\nsource = "data/src"\noutput_dir = "output"\n{settings}',
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """The tiny project's config file."""
+    return write_project(tmp_path)
