@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+import pandas as pd
 
 from . import fileio, kpis, measures, periods, sources
 from . import hierarchy as hier
@@ -98,6 +101,11 @@ def _manual_values_path(project: Project) -> Path:
     return project.settings.path(src) / "kpi_values.csv"
 
 
+def _overrides_frame(overrides: tuple[sc.Override, ...]) -> pd.DataFrame:
+    cols = [f.name for f in dataclasses.fields(sc.Override)]
+    return pd.DataFrame([dataclasses.astuple(o) for o in overrides], columns=cols)
+
+
 def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
     """Write scorecard.csv/.parquet and history.parquet under output/<period>/ atomically."""
     t = time.perf_counter()
@@ -108,6 +116,7 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
         fileio.write_frame(out / "scorecard.csv", current),
         fileio.write_frame(out / "scorecard.parquet", current),
         fileio.write_frame(out / "history.parquet", history),
+        fileio.write_frame(out / "manual_values.csv", _overrides_frame(result.scorecard.overrides)),
     )
     timings = {**result.timings, "write": time.perf_counter() - t}
     return ComputeResult(
