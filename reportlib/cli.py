@@ -28,7 +28,10 @@ STATUS_STYLE = {
 
 
 def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output (logs, CI) gets a wide fixed width instead of rich's 80-column default.
+    width = None if stream.isatty() else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 def _period_option(required: bool = False):
@@ -131,7 +134,7 @@ def _print_summary(result, project) -> None:  # noqa: ANN001 - ComputeResult, Pr
     table = Table(title=f"Scorecard {periods.long_name(result.period)} (scores 0–10)", show_edge=False)
     table.add_column("node")
     for p in persp:
-        table.add_column(p.name, justify="right")
+        table.add_column(p.id, justify="right")
     table.add_column("overall", justify="right")
     table.add_column("status")
     for node in result.tree.nodes:
@@ -141,7 +144,7 @@ def _print_summary(result, project) -> None:  # noqa: ANN001 - ComputeResult, Pr
         st = overall["status"]
         indent = "  " * node.level
         table.add_row(
-            indent + node.name,
+            indent + node.id,
             *cells,
             _fmt_score(overall["value"]),
             f"[{STATUS_STYLE[st]}]{st}[/]",

@@ -367,7 +367,10 @@ def load_manual_values(path: Path, kpis: tuple[KpiDef, ...]) -> tuple[ManualValu
                 raise ConfigError(f"{where}: unknown KPI {row['kpi']!r}", file=str(path))
             for col in ("author", "reason"):
                 if not (row[col] or "").strip():
-                    raise ConfigError(f"{where}: column {col} is empty; manual values need an author and a reason", file=str(path))
+                    raise ConfigError(
+                        f"{where}: column {col} is empty; manual values need an author and a reason",
+                        file=str(path),
+                    )
             n_raw = (row["n"] or "").strip()
             out.append(
                 ManualValue(

@@ -77,7 +77,11 @@ def slug(value: str) -> str:
 
 def _display(config: HierarchyConfig, level: str, value: str) -> str:
     names = config.names.get(level, {})
-    return names.get(value) or names.get(slug(value)) or value.replace("-", " ").replace("_", " ").title()
+    return (
+        names.get(value)
+        or names.get(slug(value))
+        or value.replace("-", " ").replace("_", " ").title()
+    )
 
 
 def build(config: HierarchyConfig, combos: Iterable[tuple[str, ...]]) -> Hierarchy:

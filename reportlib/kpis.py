@@ -81,7 +81,9 @@ def nrr(m: pd.DataFrame) -> pd.DataFrame:
 # --- Customer --------------------------------------------------------------------
 
 
-def _nps_like(m: pd.DataFrame, promoters: pd.Series, detractors: pd.Series, n: pd.Series) -> pd.DataFrame:
+def _nps_like(
+    m: pd.DataFrame, promoters: pd.Series, detractors: pd.Series, n: pd.Series
+) -> pd.DataFrame:
     value = stats.nps_value(promoters, detractors, n)
     se = stats.nps_se(promoters, detractors, n)
     lo, hi = stats.nps_interval(value, se)

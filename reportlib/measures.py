@@ -103,7 +103,9 @@ def _with_levels(fact: ir.Table, customers: ir.Table, levels: tuple[str, ...]) -
 
 def _surveys(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
     r = _with_levels(src.tables["survey_responses"], src.tables["customers"], levels)
-    r = r.filter(r.responded_at_month.between(lo, hi), r.responded_at <= src.as_of, r.score.notnull())
+    r = r.filter(
+        r.responded_at_month.between(lo, hi), r.responded_at <= src.as_of, r.score.notnull()
+    )
 
     def aggs(t: ir.Table) -> dict[str, ir.Value]:
         nps, csat, ces = t.survey == "nps", t.survey == "csat", t.survey == "ces"
@@ -295,7 +297,9 @@ def compute(src: Source, tree: Hierarchy, first_month: int, last_month: int) -> 
         "revenue": lambda: _revenue(src, levels, lo, hi),
         "workforce": lambda: _workforce(src, levels, lo, hi),
     }
-    index = pd.MultiIndex.from_product([list(tree.ids), list(range(lo, hi + 1))], names=["node", "month"])
+    index = pd.MultiIndex.from_product(
+        [list(tree.ids), list(range(lo, hi + 1))], names=["node", "month"]
+    )
     wide = pd.DataFrame(index=index)
     used = []
     for table, build in queries.items():
@@ -307,7 +311,9 @@ def compute(src: Source, tree: Hierarchy, first_month: int, last_month: int) -> 
         df["node"] = [tree.id_for_keys(tuple(None if pd.isna(v) else v for v in k)) for k in keys]
         df = df.drop(columns=list(levels))
         # Ticket rows come in two halves (opened / resolved); combine them per node × month.
-        df = df.groupby(["node", "month"]).agg(lambda s: s.dropna().iloc[0] if s.notna().any() else None)
+        df = df.groupby(["node", "month"]).agg(
+            lambda s: s.dropna().iloc[0] if s.notna().any() else None
+        )
         for col in df.columns:
             series = pd.to_numeric(df[col], errors="coerce").reindex(index)
             wide[col] = series.fillna(0) if col in ADDITIVE else series

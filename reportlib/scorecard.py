@@ -194,7 +194,9 @@ def _apply_manual(
     applied = []
     for k in kpis:
         if k.id not in out:
-            out[k.id] = pd.DataFrame(index=index, columns=["value", "n", "ci_low", "ci_high", "se", "x"], dtype="float64")
+            out[k.id] = pd.DataFrame(
+                index=index, columns=["value", "n", "ci_low", "ci_high", "se", "x"], dtype="float64"
+            )
     months = set(index.get_level_values("month"))
     for mv in manual:
         if mv.node not in known:
@@ -240,9 +242,7 @@ def _significance(test: str | None, cur: pd.DataFrame, old: pd.DataFrame) -> np.
     return stats.significant(z)
 
 
-def _kpi_rows(
-    k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy
-) -> pd.DataFrame:
+def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> pd.DataFrame:
     nodes = v.index.get_level_values("node")
     months = v.index.get_level_values("month")
     df = v.reset_index()
@@ -260,7 +260,9 @@ def _kpi_rows(
     ]
     df["score"] = [
         score(val, tg, th, k.direction) if st in ("green", "amber", "red") else np.nan
-        for val, tg, th, st in zip(df["value"], df["target"], df["threshold"], df["status"], strict=True)
+        for val, tg, th, st in zip(
+            df["value"], df["target"], df["threshold"], df["status"], strict=True
+        )
     ]
 
     def shifted(months_back: int) -> pd.DataFrame:
@@ -333,7 +335,12 @@ def build(
     frame["node_name"] = frame["node"].map(names)
     node_order = {nid: i for i, nid in enumerate(tree.ids)}
     kpi_order = {
-        **{k.id: i for i, k in enumerate(sorted(project.kpis, key=lambda k: project.perspective_ids.index(k.perspective)))},
+        **{
+            k.id: i
+            for i, k in enumerate(
+                sorted(project.kpis, key=lambda k: project.perspective_ids.index(k.perspective))
+            )
+        },
         **{f"score:{p}": 1000 + i for i, p in enumerate(project.perspective_ids)},
         "score:overall": 2000,
     }

@@ -74,7 +74,11 @@ def table_specs(levels: tuple[str, ...]) -> tuple[TableSpec, ...]:
         ),
         TableSpec(
             "customer_aliases",
-            (Column("source", s, False), Column("external_id", s, False), Column("customer_id", s, False)),
+            (
+                Column("source", s, False),
+                Column("external_id", s, False),
+                Column("customer_id", s, False),
+            ),
             required=False,
         ),
         TableSpec(
@@ -244,9 +248,7 @@ def _typed_select(spec: TableSpec, tz: str) -> list[str]:
     return items
 
 
-def _check_schema(
-    con: ibis.BaseBackend, spec: TableSpec, view: str, path: str
-) -> None:
+def _check_schema(con: ibis.BaseBackend, spec: TableSpec, view: str, path: str) -> None:
     """Raise DataError for a missing column, a null in a required column, or a bad value."""
     cols = [r[0] for r in con.raw_sql(f"DESCRIBE {_quote(view)}").fetchall()]
     missing = [c.name for c in spec.columns if c.name not in cols]
@@ -272,7 +274,11 @@ def _check_schema(
             )
         if col.type == "period":
             checks.append(
-                (col, "is not a month YYYY-MM", f"NOT regexp_full_match({txt}, '\\d{{4}}-(0[1-9]|1[0-2])')")
+                (
+                    col,
+                    "is not a month YYYY-MM",
+                    f"NOT regexp_full_match({txt}, '\\d{{4}}-(0[1-9]|1[0-2])')",
+                )
             )
     if not checks:
         return
@@ -291,14 +297,19 @@ def _check_schema(
             ).fetchone()
             rn, value = bad if bad else (None, None)
             shown = "" if value is None else f" ({str(value)[:40]!r})"
-            raise DataError(
-                f"value{shown} {what}", file=path, column=col.name, row=rn
-            )
+            raise DataError(f"value{shown} {what}", file=path, column=col.name, row=rn)
 
 
 def _folder_tables(con: ibis.BaseBackend, folder: Path) -> dict[str, tuple[str, str]]:
     found = {}
-    for name in ("customers", "customer_aliases", "survey_responses", "tickets", "revenue", "workforce"):
+    for name in (
+        "customers",
+        "customer_aliases",
+        "survey_responses",
+        "tickets",
+        "revenue",
+        "workforce",
+    ):
         path = _locate(folder, name)
         if path is not None:
             found[name] = (_register_file(con, path, name), str(path))
@@ -313,11 +324,18 @@ def _database_tables(con: ibis.BaseBackend, source: str) -> dict[str, tuple[str,
             con.raw_sql(f"ATTACH '{p}' AS src (READ_ONLY)")
         except duckdb.Error as e:
             raise DataError(_duckdb_message(e), file=source) from e
-        names = {r[0] for r in con.raw_sql("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src'").fetchall()}
+        names = {
+            r[0]
+            for r in con.raw_sql(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src'"
+            ).fetchall()
+        }
         out = {}
         for name in names:
             view = f"raw_{name}"
-            con.raw_sql(f"CREATE OR REPLACE VIEW {_quote(view)} AS SELECT * FROM src.{_quote(name)}")
+            con.raw_sql(
+                f"CREATE OR REPLACE VIEW {_quote(view)} AS SELECT * FROM src.{_quote(name)}"
+            )
             out[name] = (view, f"{source}:{name}")
         return out
     try:
@@ -363,7 +381,9 @@ def load(project: Project) -> Source:
         _check_schema(con, spec, view, where)
         select = ", ".join(_typed_select(spec, tz))
         typed = f"typed_{spec.name}"
-        con.raw_sql(f"CREATE OR REPLACE VIEW {_quote(typed)} AS SELECT {select} FROM {_quote(view)}")
+        con.raw_sql(
+            f"CREATE OR REPLACE VIEW {_quote(typed)} AS SELECT {select} FROM {_quote(view)}"
+        )
         tables[spec.name] = con.table(typed)
         raw[spec.name] = con.table(view)
         files[spec.name] = where
@@ -383,7 +403,9 @@ def parse_as_of(text: str, tz: str) -> datetime:
     return dt.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
-def _as_of(con: ibis.BaseBackend, configured: str | None, tz: str, tables: dict[str, ir.Table]) -> datetime:
+def _as_of(
+    con: ibis.BaseBackend, configured: str | None, tz: str, tables: dict[str, ir.Table]
+) -> datetime:
     """The configured cut-off, or the latest timestamp seen in the data (DOMAIN.md §1)."""
     if configured:
         return parse_as_of(configured, tz)
@@ -398,7 +420,9 @@ def _as_of(con: ibis.BaseBackend, configured: str | None, tz: str, tables: dict[
             )
     latest = con.raw_sql(f"SELECT max(m) FROM ({' UNION ALL '.join(parts)})").fetchone()[0]
     if latest is None:
-        raise DataError("no timestamps in survey_responses or tickets: cannot tell the data cut-off (set as_of in the config)")
+        raise DataError(
+            "no timestamps in survey_responses or tickets: cannot tell the data cut-off (set as_of in the config)"
+        )
     return latest
 
 

@@ -64,7 +64,8 @@ def z_difference(delta: Array, se1: Array, se2: Array) -> np.ndarray:
     denom = np.sqrt(a * a + b * b)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = d / denom
-    return np.where(denom == 0, np.where(d == 0, 0.0, np.sign(d) * np.inf), z)
+    certain = np.where(d == 0, 0.0, np.copysign(np.inf, d))
+    return np.where(denom == 0, certain, z)
 
 
 def z_two_proportions(x1: Array, n1: Array, x2: Array, n2: Array) -> np.ndarray:

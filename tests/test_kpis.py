@@ -99,7 +99,9 @@ def test_ces_counts_five_to_seven_as_easy(march: pd.DataFrame) -> None:
     assert v(march, "smb/us", "ces") == 0.0  # C5 answered 4
 
 
-def test_logo_retention_with_churn_on_first_day(march: pd.DataFrame, february: pd.DataFrame) -> None:
+def test_logo_retention_with_churn_on_first_day(
+    march: pd.DataFrame, february: pd.DataFrame
+) -> None:
     # February: S = C1 C2 C3 C4 (C5 acquired 02-10); C4 churned 02-15 -> 3/4.
     assert v(february, "all", "logo_retention") == 75.0
     assert v(february, "smb", "logo_retention") == 0.0
@@ -157,7 +159,9 @@ def test_workforce_kpis(march: pd.DataFrame) -> None:
 # --- targets, scores and roll-up on real rows ------------------------------------------------
 
 
-def test_status_uses_target_in_force_and_most_specific_node(march: pd.DataFrame, february: pd.DataFrame) -> None:
+def test_status_uses_target_in_force_and_most_specific_node(
+    march: pd.DataFrame, february: pd.DataFrame
+) -> None:
     # `*` changed to 45/30 from March: all's FCR 50 is green in March.
     assert (v(march, "all", "fcr", "target"), v(march, "all", "fcr", "status")) == (45.0, "green")
     # ent has its own 80/70 from January, and ent/eu inherits it: both red.

@@ -1,0 +1,152 @@
+"""The command line: outputs of `compute`, one-line errors with exit code 2, no tracebacks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reportlib.cli import main
+from reportlib.scorecard import COLUMNS
+
+from .conftest import CUSTOMERS, write_project
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `reportlib` in a real subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "reportlib.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+
+
+def test_compute_writes_the_contract_files(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compute", "--period", "2026-03", "--config", str(tiny)]) == 0
+    out = tiny.parent / "output" / "2026-03"
+    csv = pd.read_csv(out / "scorecard.csv")
+    parquet = pd.read_parquet(out / "scorecard.parquet")
+    history = pd.read_parquet(out / "history.parquet")
+    assert tuple(csv.columns) == COLUMNS
+    assert tuple(parquet.columns) == COLUMNS
+    assert tuple(history.columns) == COLUMNS
+    # 7 nodes × (15 KPIs + 4 perspective scores + overall).
+    assert len(csv) == 7 * 20
+    assert set(csv["period"]) == {"2026-03"}
+    assert set(csv.loc[csv["kpi"].str.startswith("score:"), "kpi"]) == {
+        "score:financial", "score:customer", "score:process", "score:learning", "score:overall",
+    }  # fmt: skip
+    # history covers the trend window from the first month with data (March 2025 invoices).
+    assert history["period"].min() == "2025-03" and history["period"].max() == "2026-03"
+    pd.testing.assert_frame_equal(
+        csv.drop(columns=["mom_significant", "yoy_significant", "kpi_version"]),
+        parquet.drop(columns=["mom_significant", "yoy_significant", "kpi_version"]),
+        check_dtype=False,
+    )
+    printed = capsys.readouterr().out
+    assert "Scorecard March 2026" in printed and "ent/eu" in printed and "scorecard.csv" in printed
+    assert not list(out.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_rerun_gives_identical_files(tiny: Path) -> None:
+    out = tiny.parent / "output" / "2026-03"
+    assert main(["compute", "--period", "2026-03", "--config", str(tiny)]) == 0
+    first = (out / "scorecard.csv").read_bytes()
+    assert main(["compute", "--period", "2026-03", "--config", str(tiny)]) == 0
+    assert (out / "scorecard.csv").read_bytes() == first
+
+
+def test_kpis_lists_the_catalogue(tiny: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kpis", "--config", str(tiny)]) == 0
+    out = capsys.readouterr().out
+    assert "first_response_hours" in out and "Chief Financial Officer" in out
+
+
+def test_latest_period(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_project(tmp_path, settings='timezone = "UTC"\nas_of = "2026-04-01T06:00:00"\n')
+    assert main(["latest-period", "--config", str(config)]) == 0
+    assert capsys.readouterr().out.strip() == "2026-03"
+
+
+@pytest.mark.parametrize("period", ["2026-13", "../x"])
+def test_bad_period_is_exit_2_one_line(tiny: Path, period: str) -> None:
+    r = run_cli("compute", "--period", period, "--config", str(tiny))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and period in lines[0] and "YYYY-MM" in lines[0]
+
+
+def test_period_after_the_cut_off(tiny: Path) -> None:
+    r = run_cli("compute", "--period", "2026-05", "--config", str(tiny))
+    assert r.returncode == 2
+    assert "after the data cut-off" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_data_names_file_column_row(tmp_path: Path) -> None:
+    config = write_project(
+        tmp_path, tables={"customers": CUSTOMERS.replace("2025-02-01", "yesterday")}
+    )
+    r = run_cli("compute", "--period", "2026-03", "--config", str(config))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert "customers.csv" in r.stderr and "column acquired_on" in r.stderr and "row 3" in r.stderr
+    # --debug shows the traceback for the same failure.
+    r = run_cli("--debug", "compute", "--period", "2026-03", "--config", str(config))
+    assert r.returncode == 2 and "Traceback" in r.stderr
+
+
+def test_hierarchy_level_not_a_customers_column(tmp_path: Path) -> None:
+    segments = "company: Tiny Co\nlevels: [segment, country]\n"
+    config = write_project(tmp_path, segments=segments)
+    r = run_cli("compute", "--period", "2026-03", "--config", str(config))
+    assert r.returncode == 2
+    assert "column country" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_unknown_node_in_targets(tmp_path: Path) -> None:
+    targets = "kpi,node,effective_from,target,threshold\nnps,ent/mars,2025-01,30,20\n"
+    config = write_project(tmp_path, targets=targets)
+    r = run_cli("compute", "--period", "2026-03", "--config", str(config))
+    assert r.returncode == 2
+    assert "targets.csv line 2: unknown node 'ent/mars'" in r.stderr
+
+
+def test_manual_values_fill_and_override(tmp_path: Path) -> None:
+    kpi_values = (
+        "period,node,kpi,value,n,author,reason\n"
+        "2026-03,smb,logo_retention,50,2,Jane Analyst,Churn of C4 was reversed after the cut-off\n"
+    )
+    config = write_project(tmp_path, kpi_values=kpi_values)
+    assert main(["compute", "--period", "2026-03", "--config", str(config)]) == 0
+    out = tmp_path / "output" / "2026-03"
+    card = pd.read_csv(out / "scorecard.csv").set_index(["node", "kpi"])
+    assert card.loc[("smb", "logo_retention"), "value"] == 50.0
+    audit = pd.read_csv(out / "manual_values.csv")
+    assert audit.to_dict("records") == [
+        {
+            "period": "2026-03",
+            "node": "smb",
+            "kpi": "logo_retention",
+            "computed_value": 100.0,  # S = {C5}, retained
+            "value": 50.0,
+            "n": 2,
+            "author": "Jane Analyst",
+            "reason": "Churn of C4 was reversed after the cut-off",
+        }
+    ]
+
+
+def test_manual_value_without_reason(tmp_path: Path) -> None:
+    kpi_values = "period,node,kpi,value,n,author,reason\n2026-03,smb,nps,50,40,Jane,\n"
+    config = write_project(tmp_path, kpi_values=kpi_values)
+    r = run_cli("compute", "--period", "2026-03", "--config", str(config))
+    assert r.returncode == 2
+    assert "kpi_values.csv line 2: column reason is empty" in r.stderr

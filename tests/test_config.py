@@ -1,0 +1,122 @@
+"""Bad configuration gives one clear ConfigError naming the file and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reportlib import periods
+from reportlib.config import find_config, load_project
+from reportlib.errors import ConfigError
+
+from .conftest import DEFAULTS, write_project
+
+
+def test_default_catalogue_has_the_sixteen_kpis_of_domain(tiny: Path) -> None:
+    project = load_project(tiny)
+    # 15 formulas + the composite score of §3 (the score rows, not a catalogue entry).
+    assert [k.id for k in project.kpis] == [
+        "revenue", "revenue_growth_yoy", "nrr", "nps", "csat", "ces", "logo_retention",
+        "fcr", "first_response_hours", "sla_compliance", "resolution_hours", "reopen_rate",
+        "enps", "training_hours_per_fte", "attrition_rate",
+    ]  # fmt: skip
+    nps = project.kpi("nps")
+    assert (nps.direction, nps.min_n, nps.sample, nps.perspective) == ("up", 30, True, "customer")
+    assert project.kpi("resolution_hours").direction == "down"
+    assert all(k.owner and k.definition for k in project.kpis)
+
+
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [("2026-13", "2026-13"), ("../x", "../x"), ("2026-1", "YYYY-MM"), ("", "YYYY-MM")],
+)
+def test_bad_periods(bad: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match="YYYY-MM") as e:
+        periods.parse(bad)
+    assert fragment in str(e.value)
+
+
+def test_periods_arithmetic() -> None:
+    assert periods.shift("2026-01", -1) == "2025-12"
+    assert periods.shift("2025-12", 13) == "2027-01"
+    assert periods.span("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert periods.long_name("2026-10") == "October 2026"
+
+
+def test_unknown_kpi_in_targets(tmp_path: Path) -> None:
+    config = write_project(
+        tmp_path, targets="kpi,node,effective_from,target,threshold\nnpss,*,2025-01,30,20\n"
+    )
+    with pytest.raises(ConfigError, match=r"targets.csv line 2: unknown KPI 'npss'"):
+        load_project(config)
+
+
+def test_threshold_on_the_wrong_side(tmp_path: Path) -> None:
+    config = write_project(
+        tmp_path, targets="kpi,node,effective_from,target,threshold\nreopen_rate,*,2025-01,10,5\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"line 2: threshold 5 of reopen_rate must be at or above its target 10"
+    ):
+        load_project(config)
+
+
+def test_unparseable_target_and_month(tmp_path: Path) -> None:
+    config = write_project(
+        tmp_path, targets="kpi,node,effective_from,target,threshold\nnps,*,2025-01,thirty,20\n"
+    )
+    with pytest.raises(ConfigError, match=r"line 2, column target: 'thirty' is not a number"):
+        load_project(config)
+    config = write_project(
+        tmp_path, targets="kpi,node,effective_from,target,threshold\nnps,*,Jan 2025,30,20\n"
+    )
+    with pytest.raises(ConfigError, match=r"column effective_from: 'Jan 2025' is not a month"):
+        load_project(config)
+
+
+def test_weight_that_does_not_parse(tmp_path: Path) -> None:
+    text = (DEFAULTS / "kpis.yaml").read_text().replace("weight: 2\n", "weight: heavy\n", 1)
+    config = write_project(tmp_path, kpis=text)
+    with pytest.raises(ConfigError, match=r"kpis.yaml: KPI revenue: weight"):
+        load_project(config)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    config = write_project(tmp_path, segments="company: X\nlevels: [segment, region\n")
+    with pytest.raises(ConfigError, match=r"segments.yaml line \d+: YAML syntax error"):
+        load_project(config)
+
+
+def test_unknown_perspective(tmp_path: Path) -> None:
+    text = (
+        (DEFAULTS / "kpis.yaml")
+        .read_text()
+        .replace("perspective: financial", "perspective: money", 1)
+    )
+    config = write_project(tmp_path, kpis=text)
+    with pytest.raises(ConfigError, match=r"KPI revenue has perspective 'money'"):
+        load_project(config)
+
+
+def test_bad_settings(tmp_path: Path) -> None:
+    config = write_project(tmp_path, settings='timezone = "Mars/Olympus"\n')
+    with pytest.raises(ConfigError, match="unknown time zone 'Mars/Olympus'"):
+        load_project(config)
+    config = write_project(tmp_path, settings="trend_months = 1\n")
+    with pytest.raises(ConfigError, match="trend_months"):
+        load_project(config)
+
+
+def test_find_config_walks_up_and_honours_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_project(tmp_path)
+    deep = tmp_path / "notebooks" / "x"
+    deep.mkdir(parents=True)
+    monkeypatch.delenv("REPORTLIB_CONFIG", raising=False)
+    assert find_config(cwd=deep) == config
+    monkeypatch.setenv("REPORTLIB_CONFIG", str(config))
+    assert find_config(cwd=Path("/")) == config.resolve()
+    with pytest.raises(ConfigError, match="does not exist"):
+        find_config(tmp_path / "nope.toml")
