@@ -311,9 +311,7 @@ def compute(src: Source, tree: Hierarchy, first_month: int, last_month: int) -> 
         df["node"] = [tree.id_for_keys(tuple(None if pd.isna(v) else v for v in k)) for k in keys]
         df = df.drop(columns=list(levels))
         # Ticket rows come in two halves (opened / resolved); combine them per node × month.
-        df = df.groupby(["node", "month"]).agg(
-            lambda s: s.dropna().iloc[0] if s.notna().any() else None
-        )
+        df = df.groupby(["node", "month"]).first()  # first non-null value per column
         for col in df.columns:
             series = pd.to_numeric(df[col], errors="coerce").reindex(index)
             wide[col] = series.fillna(0) if col in ADDITIVE else series

@@ -137,17 +137,6 @@ def band(score_value: float | None) -> str:
     return "red"
 
 
-def weighted_mean(scores: Iterable[float | None], weights: Iterable[float]) -> float:
-    """Weighted mean ignoring missing scores, weights renormalised (§6); NaN if none."""
-    total = wsum = 0.0
-    for s, w in zip(scores, weights, strict=True):
-        if s is None or math.isnan(s):
-            continue
-        total += s * w
-        wsum += w
-    return total / wsum if wsum > 0 else math.nan
-
-
 # --- assembling the scorecard ----------------------------------------------------
 
 
@@ -282,22 +271,42 @@ def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> 
     return df
 
 
+def roll_up(rows: pd.DataFrame, by: list[str], weight: str) -> pd.DataFrame:
+    """Weighted mean of `score` per group, ignoring missing scores and renormalising (§6)."""
+    scored = rows["score"].notna()
+    w = rows[weight].where(scored, 0.0)
+    parts = pd.DataFrame(
+        {"num": (rows["score"].fillna(0.0) * w), "den": w, "n": scored.astype(int)}
+    ).join(rows[by])
+    g = parts.groupby(by, sort=False)[["num", "den", "n"]].sum().reset_index()
+    g["value"] = np.where(g["den"] > 0, g["num"] / g["den"].where(g["den"] > 0, 1.0), np.nan)
+    return g.drop(columns=["num", "den"])
+
+
 def _score_rows(kpi_rows: pd.DataFrame, project: Project) -> pd.DataFrame:
     """Perspective and overall scores per node × period (§6), as scorecard rows."""
     weights = {k.id: k.weight for k in project.kpis}
     pw = {p.id: p.weight for p in project.hierarchy.perspectives}
-    rows = []
-    for (node, month, period), g in kpi_rows.groupby(["node", "month", "period"], sort=False):
-        per_persp = {}
-        for p in project.perspective_ids:
-            sub = g[g["perspective"] == p]
-            s = weighted_mean(sub["score"], [weights[x] for x in sub["kpi"]])
-            per_persp[p] = s
-            rows.append((node, month, period, p, f"score:{p}", s, int(sub["score"].notna().sum())))
-        overall = weighted_mean(per_persp.values(), [pw[p] for p in per_persp])
-        n_scored = sum(1 for s in per_persp.values() if not math.isnan(s))
-        rows.append((node, month, period, "overall", "score:overall", overall, n_scored))
-    df = pd.DataFrame(rows, columns=["node", "month", "period", "perspective", "kpi", "value", "n"])
+    keys = ["node", "month", "period"]
+    # Every perspective gets a row for every node × month, scored or not.
+    grid = (
+        kpi_rows[keys]
+        .drop_duplicates()
+        .merge(pd.DataFrame({"perspective": list(project.perspective_ids)}), how="cross")
+    )
+    k = kpi_rows[[*keys, "perspective", "score"]].assign(w=kpi_rows["kpi"].map(weights))
+    persp = grid.merge(
+        roll_up(k, [*keys, "perspective"], "w"), how="left", on=[*keys, "perspective"]
+    )
+    persp["n"] = persp["n"].fillna(0).astype(int)
+    persp["kpi"] = "score:" + persp["perspective"]
+    overall = roll_up(
+        persp.rename(columns={"value": "score"}).assign(w=persp["perspective"].map(pw)), keys, "w"
+    )
+    overall["perspective"] = "overall"
+    overall["kpi"] = "score:overall"
+    rows = pd.concat([persp, overall], ignore_index=True)
+    df = rows[["node", "month", "period", "perspective", "kpi", "value", "n"]].copy()
     df["score"] = df["value"]
     df["status"] = [band(s) for s in df["value"]]
     df["target"] = SCORE_AT_TARGET

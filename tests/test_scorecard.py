@@ -17,9 +17,9 @@ from reportlib.scorecard import (
     escalations,
     red_streaks,
     resolve_target,
+    roll_up,
     score,
     status,
-    weighted_mean,
 )
 
 
@@ -154,10 +154,19 @@ def test_band() -> None:
     assert band(float("nan")) == "no-data"
 
 
-def test_weighted_mean_ignores_missing_and_renormalises() -> None:
-    # (2·9 + 1·3) / 3 = 7; the NaN's weight 5 is dropped.
-    assert weighted_mean([9, 3, float("nan")], [2, 1, 5]) == pytest.approx(7.0)
-    assert math.isnan(weighted_mean([float("nan"), None], [1, 1]))
+def test_roll_up_ignores_missing_scores_and_renormalises() -> None:
+    rows = pd.DataFrame(
+        {
+            "node": ["a", "a", "a", "b"],
+            "score": [9.0, 3.0, float("nan"), float("nan")],
+            "w": [2.0, 1.0, 5.0, 1.0],
+        }
+    )
+    out = roll_up(rows, ["node"], "w").set_index("node")
+    # a: (2·9 + 1·3) / 3 = 7, the NaN's weight 5 dropped; b: nothing scored.
+    assert out.loc["a", "value"] == pytest.approx(7.0)
+    assert out.loc["a", "n"] == 2
+    assert math.isnan(out.loc["b", "value"]) and out.loc["b", "n"] == 0
 
 
 def _frame(statuses: list[str], start: str = "2026-01") -> pd.DataFrame:
