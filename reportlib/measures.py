@@ -80,20 +80,29 @@ def _level_value(col: ir.StringValue) -> ir.StringValue:
     return (trimmed.isnull() | (trimmed == "")).ifelse(hier.UNASSIGNED, trimmed)
 
 
-def _rollup(
+def _grouped(
     t: ir.Table,
     levels: tuple[str, ...],
     month: str,
     aggs: Callable[[ir.Table], dict[str, ir.Value]],
+    *,
+    every_level: bool = False,
 ) -> ir.Table:
-    """Group `t` by month and every prefix of `levels` (all, segment, segment×region), unioned."""
+    """Group `t` by month and the finest level (segment×region), in one scan.
+
+    Counts and sums of the coarser nodes are added up from these groups afterwards
+    (exact: sums of sums). Measures that do not add up, the medians, pass
+    `every_level=True`: the rows are then grouped by every prefix of `levels`
+    (all, segment, segment×region) and unioned, null standing for a rolled-up level.
+    """
+    depths = range(len(levels) + 1) if every_level else (len(levels),)
     parts = []
-    for depth in range(len(levels) + 1):
+    for depth in depths:
         keys = [t[lv] for lv in levels[:depth]]
         g = t.group_by([*keys, t[month].name("month")]).aggregate(**aggs(t))
         g = g.mutate(**{lv: ibis.null().cast("string") for lv in levels[depth:]})
         parts.append(g.select(*levels, "month", *aggs(t).keys()))
-    return ibis.union(*parts, distinct=False)
+    return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
 def _with_levels(fact: ir.Table, customers: ir.Table, levels: tuple[str, ...]) -> ir.Table:
@@ -119,14 +128,16 @@ def _surveys(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table
             "ces_top": (ces & (t.score >= CES_TOP_BOX_MIN)).sum(),
         }
 
-    return _rollup(r, levels, "responded_at_month", aggs)
+    return _grouped(r, levels, "responded_at_month", aggs)
 
 
 def _hours(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
     return (later.epoch_seconds() - earlier.epoch_seconds()) / 3600.0
 
 
-def _tickets(src: Source, levels: tuple[str, ...], lo: int, hi: int, as_of: datetime) -> ir.Table:
+def _tickets(
+    src: Source, levels: tuple[str, ...], lo: int, hi: int, as_of: datetime
+) -> tuple[ir.Table, ir.Table]:
     t = _with_levels(src.tables["tickets"], src.tables["customers"], levels)
     cut = ibis.literal(as_of, type="timestamp")
     answered = t.first_response_at.notnull() & (t.first_response_at <= cut)
@@ -146,40 +157,54 @@ def _tickets(src: Source, levels: tuple[str, ...], lo: int, hi: int, as_of: date
     resolved = t.filter(t._resolved, t.resolved_at_month.between(lo, hi))
     resolved = resolved.mutate(_resolution_h=_hours(resolved.resolved_at, resolved.opened_at))
     null_i = ibis.null().cast("int64")
-    null_f = ibis.null().cast("float64")
 
-    def opened_aggs(x: ir.Table) -> dict[str, ir.Value]:
+    def opened_counts(x: ir.Table) -> dict[str, ir.Value]:
         return {
             "tickets_opened": x.count(),
             "tickets_answered": x._answered.sum(),
             "sla_considered": x._sla_considered.sum(),
             "sla_met": x._sla_met.sum(),
-            "first_response_hours_median": x._response_h.median(),
             "tickets_resolved": null_i,
             "tickets_fcr": null_i,
             "tickets_reopened": null_i,
-            "resolution_hours_median": null_f,
         }
 
-    def resolved_aggs(x: ir.Table) -> dict[str, ir.Value]:
+    def resolved_counts(x: ir.Table) -> dict[str, ir.Value]:
         return {
             "tickets_opened": null_i,
             "tickets_answered": null_i,
             "sla_considered": null_i,
             "sla_met": null_i,
-            "first_response_hours_median": null_f,
             "tickets_resolved": x.count(),
             "tickets_fcr": ((x.contacts == 1) & ~x._reopened).sum(),
             "tickets_reopened": x._reopened.sum(),
+        }
+
+    def opened_median(x: ir.Table) -> dict[str, ir.Value]:
+        return {
+            "first_response_hours_median": x._response_h.median(),
+            "resolution_hours_median": ibis.null().cast("float64"),
+        }
+
+    def resolved_median(x: ir.Table) -> dict[str, ir.Value]:
+        return {
+            "first_response_hours_median": ibis.null().cast("float64"),
             "resolution_hours_median": x._resolution_h.median(),
         }
 
-    # Two attributions (opened in p, resolved in p) of one table, in one query.
-    return ibis.union(
-        _rollup(opened, levels, "opened_at_month", opened_aggs),
-        _rollup(resolved, levels, "resolved_at_month", resolved_aggs),
+    # Two attributions (opened in p, resolved in p) of one table: counts in one query,
+    # and the medians, which need the raw rows of every node, in another.
+    counts = ibis.union(
+        _grouped(opened, levels, "opened_at_month", opened_counts),
+        _grouped(resolved, levels, "resolved_at_month", resolved_counts),
         distinct=False,
     )
+    medians = ibis.union(
+        _grouped(opened, levels, "opened_at_month", opened_median, every_level=True),
+        _grouped(resolved, levels, "resolved_at_month", resolved_median, every_level=True),
+        distinct=False,
+    )
+    return counts, medians
 
 
 def _revenue(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
@@ -213,7 +238,7 @@ def _revenue(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table
             "nrr_current": in_cohort.ifelse(t.cur, 0).sum(),
         }
 
-    return _rollup(j, levels, "month", aggs)
+    return _grouped(j, levels, "month", aggs)
 
 
 def _customers(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
@@ -234,7 +259,7 @@ def _customers(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Tab
     def aggs(t: ir.Table) -> dict[str, ir.Value]:
         return {"customers_active_start": t._in_s.sum(), "customers_retained": t._kept.sum()}
 
-    return _rollup(x, levels, "month", aggs)
+    return _grouped(x, levels, "month", aggs)
 
 
 def _workforce(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
@@ -255,7 +280,7 @@ def _workforce(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Tab
             "enps_detractors": t.enps_detractors.sum(),
         }
 
-    return _rollup(w, levels, "month", aggs)
+    return _grouped(w, levels, "month", aggs)
 
 
 def _customers_levels(src: Source, levels: tuple[str, ...]) -> Source:
@@ -285,17 +310,38 @@ def combos(src: Source, levels: tuple[str, ...]) -> list[tuple[str, ...]]:
     return sorted(out)
 
 
+def _add_up(df: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
+    """Counts of every coarser node as sums of the finest groups (exact; no averages)."""
+    parts = [df]
+    for depth in range(len(levels)):
+        keys = [*levels[:depth], "month"]
+        g = df.groupby(keys, sort=False).sum(numeric_only=True, min_count=1).reset_index()
+        parts.append(g.assign(**{lv: None for lv in levels[depth:]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _by_node(df: pd.DataFrame, tree: Hierarchy) -> pd.DataFrame:
+    """Index rows of level keys (None = rolled up) by node id and month."""
+    levels = tree.levels
+    keys = zip(*(df[lv] for lv in levels), strict=True)
+    df = df.assign(
+        node=[tree.id_for_keys(tuple(None if pd.isna(v) else v for v in k)) for k in keys]
+    ).drop(columns=list(levels))
+    # Ticket counts come in two halves (opened / resolved): add them per node × month.
+    return df.groupby(["node", "month"]).sum(min_count=1)
+
+
 def compute(src: Source, tree: Hierarchy, first_month: int, last_month: int) -> Measures:
     """Run one query per table for months [first_month, last_month] and all nodes."""
     levels = tree.levels
     src = _customers_levels(src, levels)
     lo, hi = first_month, last_month
     queries = {
-        "customers": lambda: _customers(src, levels, lo, hi),
-        "survey_responses": lambda: _surveys(src, levels, lo, hi),
+        "customers": lambda: (_customers(src, levels, lo, hi),),
+        "survey_responses": lambda: (_surveys(src, levels, lo, hi),),
         "tickets": lambda: _tickets(src, levels, lo, hi, src.as_of),
-        "revenue": lambda: _revenue(src, levels, lo, hi),
-        "workforce": lambda: _workforce(src, levels, lo, hi),
+        "revenue": lambda: (_revenue(src, levels, lo, hi),),
+        "workforce": lambda: (_workforce(src, levels, lo, hi),),
     }
     index = pd.MultiIndex.from_product(
         [list(tree.ids), list(range(lo, hi + 1))], names=["node", "month"]
@@ -305,16 +351,17 @@ def compute(src: Source, tree: Hierarchy, first_month: int, last_month: int) -> 
     for table, build in queries.items():
         if table not in src.tables:
             continue
-        df = build().execute()
         used.append(table)
-        keys = list(zip(*(df[lv] for lv in levels), strict=True)) if len(df) else []
-        df["node"] = [tree.id_for_keys(tuple(None if pd.isna(v) else v for v in k)) for k in keys]
-        df = df.drop(columns=list(levels))
-        # Ticket rows come in two halves (opened / resolved); combine them per node × month.
-        df = df.groupby(["node", "month"]).first()  # first non-null value per column
-        for col in df.columns:
-            series = pd.to_numeric(df[col], errors="coerce").reindex(index)
-            wide[col] = series.fillna(0) if col in ADDITIVE else series
+        for expr in build():
+            df = expr.execute()
+            for col in df.columns.difference([*levels, "month"]):
+                df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+            medians = [c for c in df.columns if c in MEDIANS]
+            if not medians:
+                df = _add_up(df, levels)
+            for col, series in _by_node(df, tree).items():
+                series = series.reindex(index)
+                wide[col] = series.fillna(0) if col in ADDITIVE else series
     log.info("measures: %d nodes × %d months from %s", len(tree.ids), hi - lo + 1, ", ".join(used))
     return Measures(frame=wide, first_month=lo, last_month=hi, tables=tuple(used))
 
