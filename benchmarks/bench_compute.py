@@ -39,7 +39,13 @@ def prepare(folder: Path, customers: int, surveys: int, tickets: int, months: in
     from reportlib.sample import generate_sample
 
     stamp = folder / "params.json"
-    params = {"customers": customers, "surveys": surveys, "tickets": tickets, "months": months}
+    params = {
+        "customers": customers,
+        "surveys": surveys,
+        "tickets": tickets,
+        "months": months,
+        "calibration": 2,
+    }
     if stamp.is_file() and json.loads(stamp.read_text()).get("params") == params:
         return json.loads(stamp.read_text())
     if folder.exists():
