@@ -11,7 +11,9 @@ and exposed as naive UTC instants plus `<col>_month`, the local calendar month i
 
 from __future__ import annotations
 
+import codecs
 import csv
+import itertools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -150,6 +152,8 @@ class Source:
     timezone: str
     raw: dict[str, ir.Table] = field(default_factory=dict)
     """The same tables before typing, all columns as text, for the quality stage."""
+    encodings: dict[str, str] = field(default_factory=dict)
+    """Text encoding each CSV table was read with (`utf-8`, or `latin-1` as a fallback)."""
 
     @property
     def as_of_local(self) -> datetime:
@@ -165,6 +169,11 @@ def connect(timezone: str) -> ibis.BaseBackend:
     """An embedded DuckDB whose session time zone is the project's."""
     con = ibis.duckdb.connect()
     con.raw_sql(f"SET TimeZone = '{timezone}'")
+    # A progress bar would be drawn on the user's terminal in the middle of the CLI's output.
+    con.raw_sql("SET enable_progress_bar = false")
+    # The quality stage numbers CSV rows in scan order (row_number() OVER ()), which is the
+    # file's order only while insertion order is preserved (DuckDB's default): keep it so.
+    con.raw_sql("SET preserve_insertion_order = true")
     return con
 
 
@@ -176,7 +185,7 @@ def _locate(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _register_file(con: ibis.BaseBackend, path: Path, name: str) -> str:
+def _register_file(con: ibis.BaseBackend, path: Path, name: str, encoding: str = "utf-8") -> str:
     """Create a view of a CSV (every column as text) or Parquet file; return its name."""
     view = f"raw_{name}"
     p = str(path).replace("'", "''")
@@ -189,7 +198,7 @@ def _register_file(con: ibis.BaseBackend, path: Path, name: str) -> str:
             f"CREATE OR REPLACE VIEW {_quote(view)} AS SELECT * FROM read_csv('{p}', "
             "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
             "auto_detect = false, null_padding = false, max_line_size = 100000000, "
-            f"columns = {_csv_columns(path)})"
+            f"encoding = '{encoding}', columns = {_csv_columns(path, encoding)})"
         )
     try:
         con.raw_sql(sql)
@@ -198,9 +207,10 @@ def _register_file(con: ibis.BaseBackend, path: Path, name: str) -> str:
     return view
 
 
-def _csv_columns(path: Path) -> str:
+def _csv_columns(path: Path, encoding: str = "utf-8") -> str:
     """Read the header line ourselves so every column is text and names are kept exactly."""
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+    encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+    with path.open(newline="", encoding=encoding, errors="replace") as fh:
         header = next(csv.reader(fh), [])
     if not header or all(not h.strip() for h in header):
         raise DataError("the file has no header row", file=str(path))
@@ -224,10 +234,134 @@ def _duckdb_message(e: Exception) -> str:
     first = text[0] if text else type(e).__name__
     for prefix in ("Invalid Input Error: ", "Conversion Error: ", "IO Error: ", "Binder Error: "):
         first = first.removeprefix(prefix)
+    if first.startswith("CSV Error on Line: "):
+        # DuckDB's CSV errors span many lines: keep the line number and what was wrong.
+        where = "line " + first.removeprefix("CSV Error on Line: ").strip()
+        for line in text[1:]:
+            if line.startswith(_CSV_PROBLEMS):
+                return f"{where}: {line.strip()}"
+        return where + ": the row cannot be read as CSV"
     return first
 
 
-def _typed_select(spec: TableSpec, tz: str) -> list[str]:
+_CSV_PROBLEMS = (
+    "Expected Number of Columns",
+    "Value with unterminated quote",
+    "Invalid unicode",
+    "Maximum line size",
+)
+
+
+def line_numbers(
+    path: str, rows: list[int], encoding: str = "utf-8", total: int | None = None
+) -> dict[int, int]:
+    """The physical line where each 1-based data row of a CSV starts (others: the row itself).
+
+    Quoted newlines make a row span lines and blank lines are skipped by the reader, so
+    when the file does not hold exactly one line per row (`total` rows + header, counted
+    from its bytes) the lines are counted by re-reading it with the csv module.
+    """
+    if not rows:
+        return {}
+    p = Path(path)
+    if p.suffix != ".csv" or not p.is_file():
+        return {r: r for r in rows}
+    if total is not None and rows_are_lines(path, total):
+        return {r: r + 1 for r in rows}
+    wanted, last = set(rows), max(rows)
+    out: dict[int, int] = {}
+    with p.open(newline="", encoding=_python_encoding(encoding), errors="replace") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        row, start = 0, reader.line_num + 1
+        for record in reader:
+            if record:
+                row += 1
+                if row in wanted:
+                    out[row] = start
+                if row >= last:
+                    break
+            start = reader.line_num + 1
+    return out
+
+
+def rows_are_lines(path: str, total: int) -> bool:
+    """True when a CSV holds its header and `total` rows on exactly one line each (row r on line r+1)."""
+    p = Path(path)
+    return p.suffix == ".csv" and p.is_file() and _physical_lines(p) == total + 1
+
+
+def typed_select_sql(con: ibis.BaseBackend, spec: TableSpec, view: str, tz: str) -> str:
+    """The SELECT list that types a raw view's columns as `typed_<table>` does (for the quality stage)."""
+    return ", ".join(_typed_select(spec, _raw_types(con, view), tz))
+
+
+def _python_encoding(encoding: str) -> str:
+    return "utf-8-sig" if encoding == "utf-8" else encoding
+
+
+def _physical_lines(path: Path) -> int:
+    """Lines in a file: newlines, plus a last line without one."""
+    count, last = 0, b"\n"
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 23), b""):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+# DuckDB type names that already hold each column type, so no parsing is needed.
+_NATIVE = {
+    "timestamp": ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"),
+    "date": ("DATE",),
+    "int": (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+    ),
+    "bool": ("BOOLEAN",),
+}
+_NATIVE["float"] = (*_NATIVE["int"], "FLOAT", "DOUBLE")
+_NATIVE["score"] = _NATIVE["float"]
+
+
+def _is_native(col: Column, raw_type: str) -> bool:
+    return raw_type in _NATIVE.get(col.type, ()) or (
+        col.type in ("float", "score") and raw_type.startswith("DECIMAL")
+    )
+
+
+def _raw_types(con: ibis.BaseBackend, view: str) -> dict[str, str]:
+    return {r[0]: r[1] for r in con.raw_sql(f"DESCRIBE {_quote(view)}").fetchall()}
+
+
+def _timestamp_items(col: Column, raw_type: str, tz: str) -> list[str]:
+    """The UTC instant and the local month index of a timestamp column (DOMAIN.md §1).
+
+    A naive timestamp is wall-clock time in the project zone. Text may carry an offset,
+    so it is parsed as TIMESTAMPTZ in the session zone (= the project zone). Zone
+    arithmetic is costly, so a naive typed column in a UTC project skips it.
+    """
+    q, month = _quote(col.name), _quote(col.name + "_month")
+    if raw_type in _NATIVE["timestamp"]:
+        naive = f"CAST({q} AS TIMESTAMP)"
+        instant = naive if tz == "UTC" else f"timezone('UTC', timezone('{tz}', {naive}))"
+        return [f"{instant} AS {q}", f"(year({naive}) * 12 + month({naive}) - 1) AS {month}"]
+    tstz = f"TRY_CAST({q} AS TIMESTAMPTZ)"
+    local = f"timezone('{tz}', {tstz})"
+    return [
+        f"timezone('UTC', {tstz}) AS {q}",
+        f"(year({local}) * 12 + month({local}) - 1) AS {month}",
+    ]
+
+
+def _typed_select(spec: TableSpec, raw_types: dict[str, str], tz: str) -> list[str]:
     """SELECT items that type each column of a spec, keeping unknown columns out."""
     items = []
     for col in spec.columns:
@@ -235,36 +369,38 @@ def _typed_select(spec: TableSpec, tz: str) -> list[str]:
         if col.type in ("string", "period"):
             items.append(f"CAST({q} AS VARCHAR) AS {q}")
         elif col.type == "timestamp":
-            tstz = f"TRY_CAST({q} AS TIMESTAMPTZ)"
-            items.append(f"timezone('UTC', {tstz}) AS {q}")
-            local = f"timezone('{tz}', {tstz})"
-            items.append(
-                f"(year({local}) * 12 + month({local}) - 1) AS {_quote(col.name + '_month')}"
-            )
-        elif col.type == "date":
-            items.append(f"TRY_CAST({q} AS DATE) AS {q}")
+            items.extend(_timestamp_items(col, raw_types[col.name], tz))
+        elif _is_native(col, raw_types[col.name]):
+            items.append(f"CAST({q} AS {_SQL_TYPES[col.type]}) AS {q}")
         else:
             items.append(f"TRY_CAST({q} AS {_SQL_TYPES[col.type]}) AS {q}")
     return items
 
 
-def _check_schema(con: ibis.BaseBackend, spec: TableSpec, view: str, path: str) -> None:
+def _check_schema(
+    con: ibis.BaseBackend,
+    spec: TableSpec,
+    view: str,
+    path: str,
+    raw_types: dict[str, str],
+    encoding: str = "utf-8",
+) -> None:
     """Raise DataError for a missing column, a null in a required column, or a bad value."""
-    cols = [r[0] for r in con.raw_sql(f"DESCRIBE {_quote(view)}").fetchall()]
-    missing = [c.name for c in spec.columns if c.name not in cols]
+    missing = [c.name for c in spec.columns if c.name not in raw_types]
     if missing:
         raise DataError(
-            f"required column(s) missing: {', '.join(missing)} (found: {', '.join(cols)})",
+            f"required column(s) missing: {', '.join(missing)} (found: {', '.join(raw_types)})",
             file=path,
             column=missing[0],
         )
     checks = []
     for col in spec.columns:
         q = _quote(col.name)
-        txt = f"NULLIF(TRIM(CAST({q} AS VARCHAR)), '')"
+        native = _is_native(col, raw_types[col.name])
+        txt = q if native else f"NULLIF(TRIM(CAST({q} AS VARCHAR)), '')"
         if not col.nullable:
             checks.append((col, "is empty", f"{txt} IS NULL"))
-        if col.type in _SQL_TYPES and col.type != "score":
+        if col.type in _SQL_TYPES and col.type != "score" and not native:
             checks.append(
                 (
                     col,
@@ -297,7 +433,11 @@ def _check_schema(con: ibis.BaseBackend, spec: TableSpec, view: str, path: str) 
             ).fetchone()
             rn, value = bad if bad else (None, None)
             shown = "" if value is None else f" ({str(value)[:40]!r})"
-            raise DataError(f"value{shown} {what}", file=path, column=col.name, row=rn)
+            line = line_numbers(path, [rn], encoding).get(rn) if rn is not None else None
+            at = f" (line {line} of the file)" if line is not None and path.endswith(".csv") else ""
+            raise DataError(
+                f"value{shown} {what}{at}", file=path, column=col.name, row=rn
+            )
 
 
 def _folder_tables(con: ibis.BaseBackend, folder: Path) -> dict[str, tuple[str, str]]:
@@ -371,6 +511,7 @@ def load(project: Project) -> Source:
     tables: dict[str, ir.Table] = {}
     raw: dict[str, ir.Table] = {}
     files: dict[str, str] = {}
+    encodings: dict[str, str] = {}
     for spec in table_specs(project.hierarchy.levels):
         if spec.name not in found:
             if spec.required:
@@ -378,8 +519,13 @@ def load(project: Project) -> Source:
                 raise DataError(f"required table {spec.name} is missing", file=where)
             continue
         view, where = found[spec.name]
-        _check_schema(con, spec, view, where)
-        select = ", ".join(_typed_select(spec, tz))
+        if where.endswith(".csv"):
+            encodings[spec.name] = _detect_encoding(Path(where))
+            if encodings[spec.name] != "utf-8":
+                _register_file(con, Path(where), spec.name, encodings[spec.name])
+        raw_types = _raw_types(con, view)
+        _check_schema(con, spec, view, where, raw_types, encodings.get(spec.name, "utf-8"))
+        select = ", ".join(_typed_select(spec, raw_types, tz))
         typed = f"typed_{spec.name}"
         con.raw_sql(
             f"CREATE OR REPLACE VIEW {_quote(typed)} AS SELECT {select} FROM {_quote(view)}"
@@ -389,7 +535,35 @@ def load(project: Project) -> Source:
         files[spec.name] = where
     as_of = _as_of(con, settings.as_of, tz, tables)
     log.info("loaded %s; as_of %s UTC", ", ".join(f"{k}" for k in tables), as_of)
-    return Source(con=con, tables=tables, files=files, as_of=as_of, timezone=tz, raw=raw)
+    return Source(
+        con=con, tables=tables, files=files, as_of=as_of, timezone=tz, raw=raw, encodings=encodings
+    )
+
+
+def _detect_encoding(path: Path) -> str:
+    """`utf-8` when the whole file decodes as UTF-8, else `latin-1` (which reads any byte), with a warning."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    seen = 0
+    with path.open("rb") as fh:
+        for chunk in itertools.chain(iter(lambda: fh.read(1 << 24), b""), [b""]):
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as e:
+                line = _line_of_offset(path, seen + e.start)
+                log.warning(
+                    "%s is not valid UTF-8 (line %d): reading it as Latin-1; save it as UTF-8 to silence this",
+                    path,
+                    line,
+                )
+                return "latin-1"
+            seen += len(chunk)
+    return "utf-8"
+
+
+def _line_of_offset(path: Path, offset: int) -> int:
+    """1-based line of a byte offset in a file."""
+    with path.open("rb") as fh:
+        return fh.read(offset).count(b"\n") + 1
 
 
 def parse_as_of(text: str, tz: str) -> datetime:

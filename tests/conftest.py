@@ -23,15 +23,16 @@ C5,smb,us,2026-02-10,
 
 # March 2026 NPS: 10 9 8 7 6 0 10 -> n 7, P 3, D 2. CSAT: 5 4 3 1 -> 2 of 4.
 # CES: 7 5 4 -> 2 of 3. R0 is at the very end of February, R1 at the very start of March.
+# A customer's answers to one survey are more than 7 days apart (no repeat_response, §7).
 SURVEYS = """\
 response_id,customer_id,survey,score,sent_at,responded_at,channel,duration_seconds,comment
-R0,C1,nps,0,2026-02-27 10:00:00,2026-02-28 23:59:59,email,40,
+R0,C3,nps,0,2026-02-27 10:00:00,2026-02-28 23:59:59,email,40,
 R1,C1,nps,10,2026-02-28 10:00:00,2026-03-01 00:00:00,email,40,great
 R2,C2,nps,9,2026-03-01 10:00:00,2026-03-02 10:00:00,email,40,
-R3,C3,nps,8,2026-03-01 10:00:00,2026-03-02 10:00:00,email,40,
+R3,C3,nps,8,2026-03-08 10:00:00,2026-03-09 10:00:00,email,40,
 R4,C4,nps,7,2026-03-01 10:00:00,2026-03-02 10:00:00,email,40,
 R5,C5,nps,6,2026-03-01 10:00:00,2026-03-02 10:00:00,email,40,
-R6,C3,nps,0,2026-03-12 10:00:00,2026-03-13 10:00:00,email,40,"slow, again"
+R6,C3,nps,0,2026-03-19 10:00:00,2026-03-20 10:00:00,email,40,"slow, again"
 R7,C5,nps,10,2026-03-12 10:00:00,2026-03-13 10:00:00,email,40,
 R8,C1,csat,5,2026-03-03 10:00:00,2026-03-03 11:00:00,in-app,20,
 R9,C3,csat,4,2026-03-03 10:00:00,2026-03-03 11:00:00,in-app,20,
@@ -100,6 +101,7 @@ def write_project(
     kpis: str | None = None,
     settings: str = 'timezone = "UTC"\nas_of = "2026-03-31T12:00:00"\n',
     kpi_values: str | None = None,
+    quality: str = "allow_credit_notes = true\n",
 ) -> Path:
     """Write a complete project under `root` and return its reportlib.toml."""
     data = root / "data"
@@ -125,8 +127,10 @@ def write_project(
     else:
         (data / "kpis.yaml").write_text(kpis, encoding="utf-8")
     config = root / "reportlib.toml"
+    # By default the tiny company's credit note (I6) is allowed, so not quarantined (§7).
     config.write_text(
-        f'data_dir = "data"\nsource = "data/src"\noutput_dir = "output"\n{settings}',
+        f'data_dir = "data"\nsource = "data/src"\noutput_dir = "output"\n{settings}'
+        f"\n[quality]\n{quality}",
         encoding="utf-8",
     )
     return config

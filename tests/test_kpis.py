@@ -204,7 +204,7 @@ def test_non_utc_timezone_month_of_last_second(tmp_path: Path) -> None:
     surveys = """\
 response_id,customer_id,survey,score,sent_at,responded_at,channel,duration_seconds,comment
 A1,C1,nps,10,2026-03-30 10:00:00,2026-03-31 23:59:59,email,40,
-A2,C1,nps,10,2026-03-30 10:00:00,2026-04-01T03:59:59+00:00,email,40,
+A2,C2,nps,10,2026-03-30 10:00:00,2026-04-01T03:59:59+00:00,email,40,
 A3,C3,nps,0,2026-03-30 10:00:00,2026-04-01T04:00:00+00:00,email,40,
 """
     config = write_project(

@@ -118,3 +118,24 @@ def test_duckdb_file_source(tmp_path: Path) -> None:
     config.write_text(text)
     src = sources.load(load_project(config))
     assert src.tables["survey_responses"].count().execute() == 15
+
+
+def test_parquet_naive_timestamps_follow_project_zone(tmp_path: Path) -> None:
+    """A typed naive timestamp is wall-clock time in the project zone, as text is (§1)."""
+    import pandas as pd
+
+    config = write_project(
+        tmp_path, settings='timezone = "America/New_York"\nas_of = "2026-04-02T00:00:00"\n'
+    )
+    folder = tmp_path / "data" / "src"
+    t = pd.read_csv(
+        folder / "tickets.csv", parse_dates=["opened_at", "first_response_at", "resolved_at"]
+    )
+    t.loc[0, "opened_at"] = pd.Timestamp("2026-03-31 23:30:00")  # local, still March
+    t.to_parquet(folder / "tickets.parquet", index=False)
+    (folder / "tickets.csv").unlink()
+    rows = sources.load(load_project(config)).tables["tickets"].execute().set_index("ticket_id")
+    assert rows.loc["T1", "opened_at_month"] == 2026 * 12 + 2  # March, local time
+    # The instant is UTC: 23:30 EDT is 03:30 UTC the next day.
+    assert rows.loc["T1", "opened_at"] == pd.Timestamp("2026-04-01 03:30:00")
+    assert rows.loc["T2", "opened_at"] == pd.Timestamp("2026-03-05 13:00:00")  # EST, UTC−5
