@@ -1,0 +1,324 @@
+"""The board pack PDF: real WeasyPrint output inspected with pypdf, and the HTML it comes from."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from reportlib import commentary, periods, render
+from reportlib import scorecard as sc
+from reportlib.charts import Charts
+from reportlib.config import Project, load_project
+from reportlib.errors import RenderError
+from reportlib.pipeline import compute
+
+from .conftest import SURVEYS, write_project
+
+PERIOD = "2026-03"
+KPI_VALUES = (
+    "period,node,kpi,value,n,author,reason\n"
+    "2026-03,ent/eu,enps,20,8,Jane Analyst,Pulse survey ran on paper in the Lyon office\n"
+)
+A4_LANDSCAPE = (841.89, 595.28)
+
+
+class HTMLSnapshot(SingleFileSnapshotExtension):
+    """One .html file per snapshot, diffable in review."""
+
+    file_extension = "html"
+    _write_mode = WriteMode.TEXT
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """Tiny project, computed (quality report included), with one manual value."""
+    # Planted for the quality appendix: R99 repeats C1's NPS answer two days later
+    # (repeat_response) and credit notes are not allowed, so I6 is quarantined.
+    surveys = SURVEYS + "R99,C1,nps,3,2026-03-02 10:00:00,2026-03-03 10:00:00,email,40,\n"
+    config = write_project(
+        tmp_path_factory.mktemp("render"),
+        tables={"survey_responses": surveys},
+        kpi_values=KPI_VALUES,
+        quality="allow_credit_notes = false\n",
+    )
+    p = load_project(config)
+    compute(p, PERIOD, accept_quality="tiny fixture: the rows are planted on purpose")
+    return p
+
+
+@pytest.fixture(scope="module")
+def packs(project: Project) -> dict[str, Path]:
+    """Real PDFs for a node with children and a leaf (the expensive part: built once)."""
+    return {node: render.build_pack(project, PERIOD, node) for node in ("all", "ent/eu")}
+
+
+def text_of(reader: PdfReader) -> str:
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+
+def outline_titles(outline: list) -> list[str]:
+    out: list[str] = []
+    for item in outline:
+        if isinstance(item, list):
+            out += outline_titles(item)
+        else:
+            out.append(item.title)
+    return out
+
+
+def fonts_in(resources, seen: set[int] | None = None):
+    """Every font dictionary reachable from a resources dict, including inside form XObjects (charts)."""
+    seen = set() if seen is None else seen
+    resources = resources.get_object() if resources is not None else {}
+    for font in (resources.get("/Font") or {}).values():
+        yield font.get_object()
+    for xobj in (resources.get("/XObject") or {}).values():
+        ref = getattr(xobj, "idnum", None)
+        if ref in seen:
+            continue
+        seen.add(ref)
+        xobj = xobj.get_object()
+        if xobj.get("/Subtype") == "/Form" and "/Resources" in xobj:
+            yield from fonts_in(xobj["/Resources"], seen)
+
+
+def embedded(font) -> bool:
+    descriptors = [font.get("/FontDescriptor")]
+    descriptors += [
+        d.get_object().get("/FontDescriptor") for d in font.get("/DescendantFonts") or []
+    ]
+    return any(
+        d is not None
+        and any(k in d.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+        for d in descriptors
+    )
+
+
+@pytest.mark.parametrize("node", ["all", "ent/eu"])
+def test_pack_pages_outline_text_and_fonts(
+    project: Project, packs: dict[str, Path], node: str
+) -> None:
+    path = packs[node]
+    assert path == project.settings.output_path / PERIOD / Path(*node.split("/")) / "board-pack.pdf"
+    reader = PdfReader(path)
+    n = len(reader.pages)
+    assert 9 <= n <= 24
+    for page in reader.pages:
+        box = page.mediabox
+        assert float(box.width) == pytest.approx(A4_LANDSCAPE[0], abs=1)
+        assert float(box.height) == pytest.approx(A4_LANDSCAPE[1], abs=1)
+
+    titles = outline_titles(reader.outline)
+    for wanted in (
+        "Cover",
+        "Contents",
+        "Executive summary",
+        "Scorecard",
+        "Escalations",
+        "Appendix",
+        "Data quality",
+        "Methodology",
+        "Manual values and overrides",
+    ):
+        assert wanted in titles
+    for p in project.hierarchy.perspectives:
+        assert p.name in titles
+    assert ("Segment comparison" in titles) == (node == "all")
+
+    text = text_of(reader)
+    for k in project.kpis:
+        assert k.name in text, k.name
+    name = "Tiny Co" if node == "all" else "Enterprise · Europe"
+    assert name in text
+    assert "March 2026" in text and "Confidential: internal use only" in text
+    for i in (1, n):
+        assert f"page {i} of {n}" in text
+    assert "Data as of: 31 March 2026, 12:00 UTC" in text
+    assert "No commentary provided" in text
+
+    meta = reader.metadata
+    assert meta.title == f"{name}: customer-experience scorecard, March 2026"
+    assert meta.author == "Tiny Co"
+    assert meta.subject and "balanced scorecard" in meta.subject
+    assert meta.creation_date is not None and meta.creation_date.year == 2026
+
+    fonts = [f for page in reader.pages for f in fonts_in(page.get("/Resources"))]
+    assert fonts
+    assert all(embedded(f) for f in fonts), [
+        str(f.get("/BaseFont")) for f in fonts if not embedded(f)
+    ]
+    assert any("IBM-Plex-Sans" in str(f.get("/BaseFont")) for f in fonts)
+
+
+def test_pack_figures_and_appendix(packs: dict[str, Path]) -> None:
+    text = text_of(PdfReader(packs["all"]))
+    # n < min n: value shown with its n and the minimum (NPS: 7 responses kept, min 30).
+    assert "Net Promoter Score LAGGING n=7 < 30 14.3" in text
+    assert "Off target" in text and "On target" in text and "Watch" in text
+    # Quality report from compute: rules per table, the override and the n_reduced footnote.
+    assert "repeat_response 1" in text and "negative_amount 1" in text
+    assert "Override accepted: tiny fixture" in text
+    assert "Revenue (25.0% of rows removed)" in text
+    # The manual value of a child node, with the computed value beside it.
+    assert "Pulse survey ran on paper in the Lyon office" in text
+    assert "Jane Analyst" in text
+    # Leaf packs have no comparison; the node with children does.
+    assert "Segment comparison" in text
+    assert "Segment comparison" not in text_of(PdfReader(packs["ent/eu"]))
+
+
+def test_contents_has_page_numbers(packs: dict[str, Path]) -> None:
+    reader = PdfReader(packs["all"])
+    contents = re.sub(r"\s+", " ", reader.pages[1].extract_text())
+    assert re.search(r"Executive summary ?3\b", contents)
+    assert re.search(r"Scorecard ?4\b", contents)
+
+
+def test_scorecard_table_snapshot(project: Project, snapshot) -> None:
+    ctx = render.load_context(project, PERIOD, "all")
+    spark = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="3"/>'
+    charts = Charts(trends={}, sparklines={k.id: spark for k in project.kpis}, comparison={})
+    notes = commentary.Commentary("all", PERIOD, None, {}, True)
+    html = render.render_section(ctx, charts, notes, "scorecard")
+    assert html == render.render_section(ctx, charts, notes, "scorecard")
+    assert html == snapshot(extension_class=HTMLSnapshot)
+
+
+def test_every_section_renders_alone(project: Project) -> None:
+    ctx = render.load_context(project, PERIOD, "all")
+    notes = commentary.Commentary("all", PERIOD, None, {}, True)
+    for section in render.SECTIONS:
+        html = render.render_section(ctx, Charts({}, {}, {}), notes, section)
+        assert "<section" in html and "</section>" in html, section
+    with pytest.raises(RenderError, match="unknown section"):
+        render.render_section(ctx, Charts({}, {}, {}), notes, "nope")
+
+
+def test_html_head_and_escaping(project: Project) -> None:
+    ctx = render.load_context(project, PERIOD, "all")
+    hostile = dataclasses.replace(ctx, node=dataclasses.replace(ctx.node, name="<b>Tiny</b> & Co"))
+    html = render.render_html(
+        hostile, Charts({}, {}, {}), commentary.Commentary("all", PERIOD, None, {}, True)
+    )
+    assert "<b>Tiny</b>" not in html and "&lt;b&gt;Tiny&lt;/b&gt; &amp; Co" in html
+    assert '<meta name="author" content="Tiny Co">' in html
+    assert '<meta name="dcterms.created" content="2026-03-31T12:00:00+00:00">' in html
+
+
+def test_quality_report_absent_or_odd(project: Project) -> None:
+    ctx = render.load_context(project, PERIOD, "ent/eu")
+    notes = commentary.Commentary("ent/eu", PERIOD, None, {}, True)
+    none = render.render_section(
+        dataclasses.replace(ctx, quality=None), Charts({}, {}, {}), notes, "appendix"
+    )
+    assert "Data-quality report not available for this run" in none
+    odd = {
+        "gate": "yes",
+        "tables": {"tickets": {"rows_in": "x"}, "bad": 3},
+        "n_reduced": [{"node": "ent/eu"}, 5],
+    }
+    html = render.render_section(
+        dataclasses.replace(ctx, quality=odd), Charts({}, {}, {}), notes, "appendix"
+    )
+    assert "tickets" in html and "not recorded" in html
+
+
+def test_escalations_page(project: Project) -> None:
+    ctx = render.load_context(project, PERIOD, "all")
+    notes = commentary.Commentary("all", PERIOD, None, {}, True)
+    html = render.render_section(ctx, Charts({}, {}, {}), notes, "escalations")
+    # Reopen rate is red in March only: approaching, not escalated.
+    assert "None this month" in html
+    approaching = html.split("Approaching escalation")[1].split("Status over the last")[0]
+    assert "Reopen rate" in approaching and "March 2026" in approaching
+    # Red for three months in a row: an escalation with owner, since and streak.
+    h = ctx.history.copy()
+    red = (h["node"] == "all") & (h["kpi"] == "reopen_rate") & (h["period"] >= "2026-01")
+    h.loc[red, "status"] = "red"
+    escalated = dataclasses.replace(
+        ctx, history=h, escalations=sc.escalations(h[h["node"] == "all"], PERIOD, 3)
+    )
+    html = render.render_section(escalated, Charts({}, {}, {}), notes, "escalations")
+    table = html.split("Approaching escalation")[0]
+    assert (
+        "Reopen rate" in table and "January 2026" in table and "Head of Customer Support" in table
+    )
+    assert '<td class="num">3</td>' in table
+    assert html.count("chip-red") >= 3  # the status history shows the streak
+
+
+def test_as_of_comes_from_the_run(project: Project, tmp_path: Path) -> None:
+    out = project.settings.period_dir(PERIOD)
+    assert render.load_context(project, PERIOD, "all").as_of == "2026-03-31T12:00:00"
+    (out / "run.json").write_text(
+        json.dumps({"as_of": "2026-04-01T06:00:00+00:00"}), encoding="utf-8"
+    )
+    try:
+        ctx = render.load_context(project, PERIOD, "all")
+        assert ctx.as_of == "2026-04-01T06:00:00+00:00"
+        assert render.as_of_text(ctx.as_of) == "1 April 2026, 06:00 UTC"
+    finally:
+        (out / "run.json").unlink()
+    assert render.as_of_text(None) == "not recorded"
+
+
+def test_load_context_errors(project: Project, tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="unknown-node"):
+        render.load_context(project, PERIOD, "unknown-node")
+    with pytest.raises(RenderError, match=r"reportlib compute --period 2026-02"):
+        render.load_context(project, "2026-02", "all")
+
+
+def test_context_holds_the_nodes_figures(project: Project) -> None:
+    ctx = render.load_context(project, PERIOD, "ent")
+    assert ctx.node.name == "Enterprise" and ctx.node.parent == "all"
+    assert [c.id for c in ctx.tree.children("ent")] == ["ent/eu", "ent/us"]
+    assert set(ctx.current["node"]) == set(ctx.tree.ids)
+    assert ctx.history["period"].max() == PERIOD and ctx.history["period"].min() == periods.shift(
+        PERIOD, -12
+    )
+    assert list(ctx.manual_values["reason"]) == ["Pulse survey ran on paper in the Lyon office"]
+    assert ctx.quality is not None and ctx.quality["gate"]["accepted"] is True
+    assert ctx.scorecard_hash and len(ctx.scorecard_hash) == 64
+
+
+def test_restricted_fetcher(project: Project, tmp_path_factory: pytest.TempPathFactory) -> None:
+    root = project.settings.root
+    fetcher = render.RestrictedFetcher([root, render.TEMPLATES])
+    inside = root / "data" / "segments.yaml"
+    assert fetcher.fetch(inside.as_uri()).read().startswith(b"company: Tiny Co")
+    assert fetcher.fetch((render.TEMPLATES / "pack.css").as_uri()).read()
+    assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
+    outside = tmp_path_factory.mktemp("elsewhere") / "secret.txt"
+    outside.write_text("secret", encoding="utf-8")
+    for url in (
+        "http://127.0.0.1:9/logo.png",
+        "https://example.com/logo.png",
+        "ftp://example.com/x",
+        outside.as_uri(),
+        (root / ".." / outside.parent.name / "secret.txt").as_uri(),
+        "file://otherhost" + str(inside),
+    ):
+        with pytest.raises(RenderError, match="may not fetch"):
+            fetcher.fetch(url)
+
+
+def test_pdf_render_never_fetches_outside(project: Project, tmp_path: Path, caplog) -> None:
+    ctx = render.load_context(project, PERIOD, "ent/eu")
+    outside = tmp_path / "outside.png"
+    outside.write_bytes(b"not really a png")
+    html = (
+        '<html><head><title>t</title><link rel="stylesheet" href="pack.css"></head><body>'
+        f'<p>hello</p><img src="http://127.0.0.1:9/x.png"><img src="{outside.as_uri()}">'
+        '<link rel="stylesheet" href="https://example.com/evil.css"></body></html>'
+    )
+    out = render.write_pdf(html, tmp_path / "x.pdf", ctx=ctx)
+    assert "hello" in PdfReader(out).pages[0].extract_text()
+    refused = [r.getMessage() for r in caplog.records if "may not fetch" in r.getMessage()]
+    assert any("127.0.0.1" in m for m in refused) and any("outside.png" in m for m in refused)
