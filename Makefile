@@ -18,8 +18,9 @@ data/sample/customers.csv: | $(STAMP)
 	$(BIN)/reportlib sample-data --out data/sample
 
 ## report: install, make the sample data if missing, run the monthly job for the latest complete month
+## (scorecard notebook, then one board pack per node in parallel; current packs are skipped)
 report: $(STAMP) data/sample/customers.csv
-	$(BIN)/reportlib compute
+	$(BIN)/reportlib run
 
 ## test: install if needed, then run the whole test suite
 test: $(STAMP)

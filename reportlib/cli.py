@@ -6,14 +6,18 @@ import logging
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from . import __version__, periods
-from .config import load_project
+from .config import Project, load_project
 from .errors import ReportlibError
+
+if TYPE_CHECKING:
+    from .pipeline import ComputeResult
 
 log = logging.getLogger(__name__)
 
@@ -114,20 +118,24 @@ def sample_data(out: Path, seed: int, months: int, customers: int, end: str, fmt
 @cli.command()
 @_period_option()
 @config_option
-def compute(period: str | None, config: Path | None) -> None:
-    """Compute every KPI for every node and write output/<period>/scorecard.*."""
+@click.option("--accept-quality", metavar="REASON", default=None, help="Accept data that fails the quality gate; the reason is recorded.")
+def compute(period: str | None, config: Path | None, accept_quality: str | None) -> None:
+    """Validate the data, compute every KPI for every node and write output/<period>/."""
     from .pipeline import compute as run_compute
 
+    if accept_quality is not None and not accept_quality.strip():
+        raise click.BadParameter("give a reason", param_hint="--accept-quality")
     project = load_project(config)
-    result = run_compute(project, period)
+    result = run_compute(project, period, accept_quality)
     _print_summary(result, project)
+    _print_quality_notes(result.quality, project.settings.period_dir(result.period) / "quality")
 
 
 def _fmt_score(x: float) -> str:
     return "–" if x != x else f"{x:.1f}"
 
 
-def _print_summary(result, project) -> None:  # noqa: ANN001 - ComputeResult, Project
+def _print_summary(result: ComputeResult, project: Project) -> None:
     con = _console()
     cur = result.current
     persp = project.hierarchy.perspectives
@@ -193,14 +201,274 @@ def latest_period(config: Path | None) -> None:
     click.echo(latest_complete_period(load(load_project(config))))
 
 
+class _RunProgress:
+    """Shows `reportlib run` events: a rich progress bar per node on a terminal, plain lines otherwise."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self.live = console.is_terminal
+        self.progress = Progress(
+            SpinnerColumn(finished_text="[green]✓[/]"),
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=20),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not self.live,
+        )
+        self.tasks: dict[str, object] = {}
+
+    def __enter__(self) -> _RunProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def _line(self, text: str) -> None:
+        if not self.live:
+            self.console.print(text, markup=False, highlight=False)
+
+    def __call__(self, e) -> None:  # e: pipeline.RunEvent
+        p = self.progress
+        if e.kind == "scorecard-start":
+            self.tasks["scorecard"] = p.add_task(
+                "scorecard", total=1, status=f"computing ({e.detail})"
+            )
+            self._line(f"scorecard: computing ({e.detail})")
+        elif e.kind == "scorecard-skipped":
+            p.add_task("scorecard", total=1, completed=1, status="skipped: inputs unchanged")
+            self._line(
+                "scorecard: skipped, its inputs are unchanged since the last run (--force recomputes)"
+            )
+        elif e.kind == "scorecard-done":
+            p.update(self.tasks["scorecard"], completed=1, status=f"done in {e.seconds:.1f}s")
+            self._line(f"scorecard: done in {e.seconds:.1f}s")
+        elif e.kind == "plan":
+            self.tasks["packs"] = p.add_task("board packs", total=e.total, status=f"0/{e.total}")
+            for node in e.nodes:
+                self.tasks[node] = p.add_task(f"  {node}", total=1, status="queued", start=False)
+            self._line(f"board packs: {e.total} to render")
+        elif e.kind == "node-skipped":
+            self._line(f"  {e.node} skipped: current")
+        elif e.kind == "node-start":
+            p.start_task(self.tasks[e.node])
+            p.update(self.tasks[e.node], status="running")
+        elif e.kind == "node-done":
+            o = e.outcome
+            ok = o.status == "done"
+            status = f"done in {o.seconds:.1f}s" if ok else f"[red]FAILED[/] {o.failure.ename}"
+            p.update(self.tasks[e.node], completed=1, status=status)
+            p.stop_task(self.tasks[e.node])
+            p.update(self.tasks["packs"], advance=1, status=f"{e.done}/{e.total}")
+            if ok:
+                self._line(f"[{e.done}/{e.total}] {e.node} done in {o.seconds:.1f}s")
+            else:
+                self._line(
+                    f"[{e.done}/{e.total}] {e.node} FAILED after {o.seconds:.1f}s: {o.failure.describe()}"
+                )
+
+
+@cli.command("run")
+@_period_option()
+@click.option(
+    "--node",
+    "nodes",
+    multiple=True,
+    metavar="NODE",
+    help="Only this node's pack (repeatable), e.g. enterprise/emea.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: settings, else the number of cores).",
+)
+@click.option("--force", is_flag=True, help="Redo the scorecard and every pack even when current.")
+@click.option(
+    "--accept-quality",
+    metavar="REASON",
+    default=None,
+    help="Accept data that fails the quality gate; the reason is recorded.",
+)
+@click.option(
+    "--fresh-kernels",
+    is_flag=True,
+    help="A new kernel for every pack (slower; no state shared between packs).",
+)
+@config_option
+def run_cmd(
+    period: str | None,
+    nodes: tuple[str, ...],
+    workers: int | None,
+    force: bool,
+    accept_quality: str | None,
+    fresh_kernels: bool,
+    config: Path | None,
+) -> None:
+    """Run the monthly job: scorecard.ipynb, then board_pack.ipynb for every node, in parallel."""
+    from .errors import NotebookExecutionError
+    from .pipeline import run
+
+    if accept_quality is not None and not accept_quality.strip():
+        raise click.BadParameter("give a reason", param_hint="--accept-quality")
+    project = load_project(config)
+    with _RunProgress(_console(stderr=True)) as progress:
+        result = run(
+            project,
+            period,
+            nodes=nodes or None,
+            workers=workers,
+            force=force,
+            accept_quality=accept_quality,
+            fresh_kernels=fresh_kernels,
+            on_event=progress,
+        )
+    con = _console()
+    scorecard = (
+        f"computed ({result.scorecard_reason}) in {result.scorecard_seconds:.1f}s"
+        if result.scorecard == "done"
+        else "skipped (inputs unchanged)"
+    )
+    counts = ", ".join(
+        f"{result.count(s)} {s}" for s in ("done", "skipped", "failed") if result.count(s)
+    )
+    con.print(
+        f"{periods.long_name(result.period)}: scorecard {scorecard}; board packs {counts or 'none'}"
+        f" in {result.packs_seconds:.1f}s"
+        + (
+            f" on {result.workers} worker{'s' if result.workers != 1 else ''}"
+            if result.workers
+            else ""
+        )
+        + f"; total {result.seconds:.1f}s",
+        markup=False,
+    )
+    for o in result.failed:
+        con.print(f"FAILED {o.node}: {o.failure.describe()}", markup=False)
+        con.print(f"  executed notebook: {o.executed}", markup=False)
+    con.print(f"wrote {result.manifest}", markup=False)
+    if result.failed:
+        names = ", ".join(o.node for o in result.failed)
+        first = result.failed[0].error()
+        raise NotebookExecutionError(
+            f"{len(result.failed)} of {len(result.nodes)} board packs failed: {names}",
+            **(first.context if first is not None else {}),
+        )
+
+
+@cli.command("validate")
+@_period_option()
+@config_option
+@click.option(
+    "--accept-quality",
+    metavar="REASON",
+    default=None,
+    help="Accept data that fails the quality gate; the reason is recorded.",
+)
+def validate_cmd(period: str | None, config: Path | None, accept_quality: str | None) -> None:
+    """Apply the data-quality rules; write output/<period>/quality/; exit 2 if the gate fails."""
+    from . import quality
+    from .pipeline import validate
+
+    if accept_quality is not None and not accept_quality.strip():
+        raise click.BadParameter("give a reason", param_hint="--accept-quality")
+    project = load_project(config)
+    checked, _files = validate(project, period, accept_quality)
+    report = checked.report
+    qdir = project.settings.period_dir(report["period"]) / "quality"
+    table = Table(
+        title=f"Data quality {report['period']} (as_of {report['as_of']} UTC)", show_edge=False
+    )
+    for col, justify in (
+        ("table", "left"),
+        ("rows in", "right"),
+        ("kept", "right"),
+        ("quarantined", "right"),
+        ("share", "right"),
+        ("by rule", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for name, t in report["tables"].items():
+        table.add_row(
+            name,
+            f"{t['rows_in']:,}",
+            f"{t['rows_kept']:,}",
+            f"{t['rows_quarantined']:,}",
+            f"{100 * t['reject_share']:.2f}%",
+            ", ".join(f"{r} {n:,}" for r, n in t["by_rule"].items()),
+        )
+    con = _console()
+    con.print(table)
+    _print_quality_notes(report, qdir)
+    gate = report["gate"]
+    if gate["passed"]:
+        con.print(
+            f"quality gate passed (max quarantined share {100 * gate['max_reject_share']:g}% per table)"
+        )
+    elif gate["accepted"]:
+        con.print(f"quality gate failed but accepted: {gate['reason']}", markup=False)
+    quality.enforce(checked, qdir)
+
+
+def _print_quality_notes(report: dict, qdir: Path) -> None:
+    """Quarantine counts, notes (ignored columns, encoding, rows after as_of) and where the files are."""
+    if not report:
+        return
+    con = _console()
+    quarantined = sum(t["rows_quarantined"] for t in report["tables"].values())
+    for name, t in report["tables"].items():
+        for note in t.get("notes", ()):
+            con.print(f"note: {name}: {note}", markup=False)
+    gate = report["gate"]
+    outcome = (
+        "passed"
+        if gate["passed"]
+        else f"failed, accepted: {gate['reason']}"
+        if gate["accepted"]
+        else "FAILED"
+    )
+    rows = "row" if quarantined == 1 else "rows"
+    con.print(
+        f"data quality: {quarantined:,} {rows} quarantined; gate {outcome}; see {qdir}",
+        markup=False,
+    )
+
+
+@cli.group()
+def commentary() -> None:
+    """Analysts' commentary files (data/commentary/<period>/<node>.md)."""
+
+
+@commentary.command("draft")
+@_period_option()
+@click.option("--node", "nodes", multiple=True, help="Node id (repeatable; default: every node).")
+@config_option
+def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -> None:
+    """Write a Markdown draft from the figures for each node without commentary; never overwrites."""
+    from .commentary import latest_computed_period, path_for, write_drafts
+
+    project = load_project(config)
+    period = period or latest_computed_period(project)
+    written = write_drafts(project, period, list(nodes) or None)
+    con = _console()
+    for p in written:
+        con.print(f"wrote {p}")
+    kept = [n for n in nodes if path_for(project, period, n) not in written]
+    for n in kept:
+        con.print(f"kept {path_for(project, period, n)} (exists)")
+    if not written:
+        con.print("no drafts written: every node already has a commentary file")
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn errors into one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
         cli.main(args=args, prog_name="reportlib", standalone_mode=False)
-    except click.exceptions.Abort:
-        _console(stderr=True).print("aborted")
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _console(stderr=True).print("interrupted")
         return 130
     except click.ClickException as e:
         e.show()
