@@ -71,16 +71,27 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 @cli.command("sample-data")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("data/sample"), show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/sample"),
+    show_default=True,
+)
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--months", type=int, default=24, show_default=True)
 @click.option("--customers", type=int, default=5000, show_default=True)
-@click.option("--end", default="2026-10", show_default=True, help="Last month of the data, YYYY-MM.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
+@click.option(
+    "--end", default="2026-10", show_default=True, help="Last month of the data, YYYY-MM."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
+)
 @click.option(
     "--config-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -88,7 +99,9 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     help="Where to write default kpis.yaml, targets.csv, segments.yaml, distribution.yaml "
     "when missing (default: the parent of --out).",
 )
-def sample_data(out: Path, seed: int, months: int, customers: int, end: str, fmt: str, config_dir: Path | None) -> None:
+def sample_data(
+    out: Path, seed: int, months: int, customers: int, end: str, fmt: str, config_dir: Path | None
+) -> None:
     """Write a deterministic, realistic sample company (same seed, same bytes)."""
     from .sample import generate_sample
 
@@ -118,7 +131,12 @@ def sample_data(out: Path, seed: int, months: int, customers: int, end: str, fmt
 @cli.command()
 @_period_option()
 @config_option
-@click.option("--accept-quality", metavar="REASON", default=None, help="Accept data that fails the quality gate; the reason is recorded.")
+@click.option(
+    "--accept-quality",
+    metavar="REASON",
+    default=None,
+    help="Accept data that fails the quality gate; the reason is recorded.",
+)
 def compute(period: str | None, config: Path | None, accept_quality: str | None) -> None:
     """Validate the data, compute every KPI for every node and write output/<period>/."""
     from .pipeline import compute as run_compute
@@ -139,7 +157,9 @@ def _print_summary(result: ComputeResult, project: Project) -> None:
     con = _console()
     cur = result.current
     persp = project.hierarchy.perspectives
-    table = Table(title=f"Scorecard {periods.long_name(result.period)} (scores 0–10)", show_edge=False)
+    table = Table(
+        title=f"Scorecard {periods.long_name(result.period)} (scores 0–10)", show_edge=False
+    )
     table.add_column("node")
     for p in persp:
         table.add_column(p.id, justify="right")
@@ -461,6 +481,8 @@ def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -
         con.print(f"kept {path_for(project, period, n)} (exists)")
     if not written:
         con.print("no drafts written: every node already has a commentary file")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn errors into one line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -57,7 +57,11 @@ class ComputeResult:
 def _data_months(m: measures.Measures) -> tuple[int, int] | None:
     """First and last month with any counted activity at the company level."""
     f = m.frame.xs("all", level="node")
-    cols = [c for c in measures.ADDITIVE if c in f.columns and c not in ("customers_active_start", "customers_retained")]
+    cols = [
+        c
+        for c in measures.ADDITIVE
+        if c in f.columns and c not in ("customers_active_start", "customers_retained")
+    ]
     active = f[cols].abs().sum(axis=1)
     months = active[active > 0].index
     if len(months) == 0:

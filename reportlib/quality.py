@@ -252,14 +252,7 @@ def validate(
     rejected: dict[str, pa.Table] = {}
     kept: dict[str, Any] = {}
     dropped: dict[str, Any] = {}
-    for name in (
-        "customers",
-        "customer_aliases",
-        "survey_responses",
-        "tickets",
-        "revenue",
-        "workforce",
-    ):
+    for name in sources.TABLES:
         if name not in specs:
             continue
         spec = specs[name]

@@ -31,6 +31,16 @@ from .errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
+TABLES = (
+    "customers",
+    "customer_aliases",
+    "survey_responses",
+    "tickets",
+    "revenue",
+    "workforce",
+)
+"""The canonical input tables, in the order they are loaded and reported."""
+
 ColType = Literal["string", "date", "timestamp", "int", "float", "bool", "score", "period"]
 
 _SQL_TYPES = {
@@ -435,21 +445,12 @@ def _check_schema(
             shown = "" if value is None else f" ({str(value)[:40]!r})"
             line = line_numbers(path, [rn], encoding).get(rn) if rn is not None else None
             at = f" (line {line} of the file)" if line is not None and path.endswith(".csv") else ""
-            raise DataError(
-                f"value{shown} {what}{at}", file=path, column=col.name, row=rn
-            )
+            raise DataError(f"value{shown} {what}{at}", file=path, column=col.name, row=rn)
 
 
 def _folder_tables(con: ibis.BaseBackend, folder: Path) -> dict[str, tuple[str, str]]:
     found = {}
-    for name in (
-        "customers",
-        "customer_aliases",
-        "survey_responses",
-        "tickets",
-        "revenue",
-        "workforce",
-    ):
+    for name in TABLES:
         path = _locate(folder, name)
         if path is not None:
             found[name] = (_register_file(con, path, name), str(path))
