@@ -36,6 +36,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_compute.py
+	$(PY) benchmarks/bench_run.py
 
 clean:
 	rm -rf output/*/ .pytest_cache
