@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -153,37 +154,42 @@ def _fmt_score(x: float) -> str:
     return "–" if x != x else f"{x:.1f}"
 
 
-def _print_summary(result: ComputeResult, project: Project) -> None:
+def _print_scores(project: Project, period: str, current: pd.DataFrame) -> None:
+    """Nodes × perspective scores and overall status, then the count of KPI statuses."""
     con = _console()
-    cur = result.current
     persp = project.hierarchy.perspectives
-    table = Table(
-        title=f"Scorecard {periods.long_name(result.period)} (scores 0–10)", show_edge=False
-    )
+    table = Table(title=f"Scorecard {periods.long_name(period)} (scores 0–10)", show_edge=False)
     table.add_column("node")
     for p in persp:
         table.add_column(p.id, justify="right")
     table.add_column("overall", justify="right")
     table.add_column("status")
-    for node in result.tree.nodes:
-        rows = cur[cur["node"] == node.id].set_index("kpi")
+    scores = current[current["kpi"].str.startswith("score:")]
+    # The scorecard lists nodes in tree order: parents before their children.
+    for node_id, rows in scores.groupby("node", sort=False):
+        rows = rows.set_index("kpi")
         cells = [_fmt_score(rows.at[f"score:{p.id}", "value"]) for p in persp]
         overall = rows.loc["score:overall"]
         st = overall["status"]
-        indent = "  " * node.level
+        indent = "" if node_id == "all" else "  " * (node_id.count("/") + 1)
         table.add_row(
-            indent + node.id,
+            indent + node_id,
             *cells,
             _fmt_score(overall["value"]),
             f"[{STATUS_STYLE[st]}]{st}[/]",
         )
     con.print(table)
-    kpi_rows = cur[~cur["kpi"].str.startswith("score:")]
+    kpi_rows = current[~current["kpi"].str.startswith("score:")]
     counts = kpi_rows["status"].value_counts()
     con.print(
         "KPI statuses: "
         + ", ".join(f"{s} {int(counts.get(s, 0))}" for s in STATUS_STYLE if counts.get(s, 0))
     )
+
+
+def _print_summary(result: ComputeResult, project: Project) -> None:
+    _print_scores(project, result.period, result.current)
+    con = _console()
     con.print(f"data cut-off (as_of): {result.as_of:%Y-%m-%d %H:%M} UTC")
     for f in result.files:
         con.print(f"wrote {f}")
@@ -346,6 +352,9 @@ def run_cmd(
             fresh_kernels=fresh_kernels,
             on_event=progress,
         )
+    current = project.settings.period_dir(result.period) / "scorecard.parquet"
+    if current.is_file():
+        _print_scores(project, result.period, pd.read_parquet(current))
     con = _console()
     scorecard = (
         f"computed ({result.scorecard_reason}) in {result.scorecard_seconds:.1f}s"
