@@ -53,6 +53,20 @@ def _period_option(required: bool = False):
     )
 
 
+def _reason(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("give a reason", param_hint="--accept-quality")
+    return value
+
+
+accept_quality_option = click.option(
+    "--accept-quality",
+    metavar="REASON",
+    default=None,
+    callback=_reason,
+    help="Accept data that fails the quality gate; the reason is recorded.",
+)
+
 config_option = click.option(
     "--config",
     "config",
@@ -132,18 +146,11 @@ def sample_data(
 @cli.command()
 @_period_option()
 @config_option
-@click.option(
-    "--accept-quality",
-    metavar="REASON",
-    default=None,
-    help="Accept data that fails the quality gate; the reason is recorded.",
-)
+@accept_quality_option
 def compute(period: str | None, config: Path | None, accept_quality: str | None) -> None:
     """Validate the data, compute every KPI for every node and write output/<period>/."""
     from .pipeline import compute as run_compute
 
-    if accept_quality is not None and not accept_quality.strip():
-        raise click.BadParameter("give a reason", param_hint="--accept-quality")
     project = load_project(config)
     result = run_compute(project, period, accept_quality)
     _print_summary(result, project)
@@ -313,12 +320,7 @@ class _RunProgress:
     help="Worker processes (default: settings, else the number of cores).",
 )
 @click.option("--force", is_flag=True, help="Redo the scorecard and every pack even when current.")
-@click.option(
-    "--accept-quality",
-    metavar="REASON",
-    default=None,
-    help="Accept data that fails the quality gate; the reason is recorded.",
-)
+@accept_quality_option
 @click.option(
     "--fresh-kernels",
     is_flag=True,
@@ -338,8 +340,6 @@ def run_cmd(
     from .errors import NotebookExecutionError
     from .pipeline import run
 
-    if accept_quality is not None and not accept_quality.strip():
-        raise click.BadParameter("give a reason", param_hint="--accept-quality")
     project = load_project(config)
     with _RunProgress(_console(stderr=True)) as progress:
         result = run(
@@ -391,19 +391,12 @@ def run_cmd(
 @cli.command("validate")
 @_period_option()
 @config_option
-@click.option(
-    "--accept-quality",
-    metavar="REASON",
-    default=None,
-    help="Accept data that fails the quality gate; the reason is recorded.",
-)
+@accept_quality_option
 def validate_cmd(period: str | None, config: Path | None, accept_quality: str | None) -> None:
     """Apply the data-quality rules; write output/<period>/quality/; exit 2 if the gate fails."""
     from . import quality
     from .pipeline import validate
 
-    if accept_quality is not None and not accept_quality.strip():
-        raise click.BadParameter("give a reason", param_hint="--accept-quality")
     project = load_project(config)
     checked, _files = validate(project, period, accept_quality)
     report = checked.report
@@ -490,6 +483,47 @@ def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -
         con.print(f"kept {path_for(project, period, n)} (exists)")
     if not written:
         con.print("no drafts written: every node already has a commentary file")
+
+
+@cli.command("send")
+@_period_option(required=True)
+@click.option("--dry-run", is_flag=True, help="Write each email to output/<period>/outbox/; send nothing.")
+@click.option(
+    "--only", "only", multiple=True, metavar="EMAIL", help="Only this recipient (repeatable)."
+)
+@click.option("--resend", is_flag=True, help="Send even packs already delivered or changed since.")
+@config_option
+def send_cmd(
+    period: str | None, dry_run: bool, only: tuple[str, ...], resend: bool, config: Path | None
+) -> None:
+    """Email each recipient of data/distribution.yaml the board packs of their nodes."""
+    from .deliver import send
+    from .errors import ConfigError, DeliveryError
+
+    if period is None:
+        raise ConfigError("send needs --period YYYY-MM (not 'latest')")
+    project = load_project(config)
+    result = send(project, period, dry_run=dry_run, only=only, resend=resend)
+    con = _console()
+    for o in result.outcomes:
+        con.print(f"{o.status:<8} {o.email}: {o.detail}", markup=False)
+    counts = ", ".join(
+        f"{result.count(s)} {s}"
+        for s in ("sent", "dry-run", "skipped", "changed", "failed")
+        if result.count(s)
+    )
+    con.print(
+        f"{periods.long_name(result.period)}: {len(result.outcomes)} recipients: {counts or 'none'}",
+        markup=False,
+    )
+    if result.count("changed"):
+        con.print("some packs changed since they were sent: use --resend to send them", markup=False)
+    con.print(f"{'outbox' if dry_run else 'log'}: {result.log}", markup=False)
+    if result.failed:
+        raise DeliveryError(
+            f"{len(result.failed)} of {len(result.outcomes)} recipients failed: "
+            + ", ".join(o.email for o in result.failed)
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
