@@ -50,7 +50,8 @@ class ComputeResult:
     """Rejected rows per table (pyarrow Tables), written as quality/<table>.rejected.csv."""
 
     @property
-    def current(self):  # -> pd.DataFrame
+    def current(self) -> pd.DataFrame:
+        """The scorecard rows of the requested period."""
         return self.scorecard.period(self.period)
 
 
