@@ -487,23 +487,36 @@ def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -
 
 @cli.command("send")
 @_period_option(required=True)
-@click.option("--dry-run", is_flag=True, help="Write each email to output/<period>/outbox/; send nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Write each email to output/<period>/outbox/; send nothing."
+)
 @click.option(
     "--only", "only", multiple=True, metavar="EMAIL", help="Only this recipient (repeatable)."
 )
 @click.option("--resend", is_flag=True, help="Send even packs already delivered or changed since.")
+@click.option(
+    "--escalations",
+    is_flag=True,
+    help="Instead of the packs, email each KPI owner a list of their escalated KPIs.",
+)
 @config_option
 def send_cmd(
-    period: str | None, dry_run: bool, only: tuple[str, ...], resend: bool, config: Path | None
+    period: str | None,
+    dry_run: bool,
+    only: tuple[str, ...],
+    resend: bool,
+    escalations: bool,
+    config: Path | None,
 ) -> None:
     """Email each recipient of data/distribution.yaml the board packs of their nodes."""
-    from .deliver import send
+    from .deliver import send, send_escalations
     from .errors import ConfigError, DeliveryError
 
     if period is None:
         raise ConfigError("send needs --period YYYY-MM (not 'latest')")
     project = load_project(config)
-    result = send(project, period, dry_run=dry_run, only=only, resend=resend)
+    action = send_escalations if escalations else send
+    result = action(project, period, dry_run=dry_run, only=only, resend=resend)
     con = _console()
     for o in result.outcomes:
         con.print(f"{o.status:<8} {o.email}: {o.detail}", markup=False)
@@ -517,7 +530,9 @@ def send_cmd(
         markup=False,
     )
     if result.count("changed"):
-        con.print("some packs changed since they were sent: use --resend to send them", markup=False)
+        con.print(
+            "some packs changed since they were sent: use --resend to send them", markup=False
+        )
     con.print(f"{'outbox' if dry_run else 'log'}: {result.log}", markup=False)
     if result.failed:
         raise DeliveryError(
