@@ -304,7 +304,9 @@ def trend_figure(ctx: PackContext, kpi_id: str) -> Figure:
     v = _floats(s["value"])
     lo, hi = _floats(s["ci_low"]), _floats(s["ci_high"])
     target, threshold = _floats(s["target"]), _floats(s["threshold"])
-    below = np.array([below_min_n(k, n) for n in s["n"]], dtype=bool) & np.isfinite(v)
+    below = np.array(
+        [below_min_n(k, n, str(p)) for n, p in zip(s["n"], s["period"], strict=True)], dtype=bool
+    ) & np.isfinite(v)
     show_ci = k.sample and bool(np.isfinite(lo).any())
     ylim = _limits(k, v, target, threshold, *((lo, hi) if show_ci else ()))
     with styled():
@@ -390,7 +392,9 @@ def sparkline_figure(ctx: PackContext, kpi_id: str) -> Figure:
     x = np.arange(len(s), dtype="float64")
     v = _floats(s["value"])
     target = _floats(s["target"])
-    below = np.array([below_min_n(k, n) for n in s["n"]], dtype=bool) & np.isfinite(v)
+    below = np.array(
+        [below_min_n(k, n, str(p)) for n, p in zip(s["n"], s["period"], strict=True)], dtype=bool
+    ) & np.isfinite(v)
     with styled():
         fig = Figure(figsize=SPARK_SIZE)
         ax = fig.add_axes((0.04, 0.12, 0.92, 0.76))

@@ -203,10 +203,14 @@ def _print_summary(result: ComputeResult, project: Project) -> None:
 
 
 @cli.command("kpis")
+@click.option("--history", is_flag=True, help="List each KPI's definition versions instead.")
 @config_option
-def kpis_cmd(config: Path | None) -> None:
+def kpis_cmd(history: bool, config: Path | None) -> None:
     """List the KPI catalogue."""
     project = load_project(config)
+    if history:
+        _print_kpi_history(project)
+        return
     table = Table(show_edge=False)
     for col in ("id", "name", "perspective", "unit", "dir", "min n", "weight", "owner", "v"):
         table.add_column(col)
@@ -222,6 +226,26 @@ def kpis_cmd(config: Path | None) -> None:
             k.owner,
             str(k.version),
         )
+    _console().print(table)
+
+
+def _print_kpi_history(project: Project) -> None:
+    """Each KPI's definition versions, effective month, min n and change note (DOMAIN.md §8)."""
+    table = Table(title="KPI definition history", show_edge=False)
+    for col in ("id", "v", "effective from", "min n", "change"):
+        table.add_column(col)
+    for k in project.kpis:
+        if not k.history:
+            table.add_row(k.id, str(k.version), "–", "–" if k.min_n is None else str(k.min_n), "")
+        for v in k.history:
+            min_n = k.in_force(v.effective_from)[1]
+            table.add_row(
+                k.id,
+                str(v.version),
+                v.effective_from,
+                "–" if min_n is None else str(min_n),
+                v.change_note,
+            )
     _console().print(table)
 
 
@@ -483,6 +507,22 @@ def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -
         con.print(f"kept {path_for(project, period, n)} (exists)")
     if not written:
         con.print("no drafts written: every node already has a commentary file")
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The audit log output/audit.jsonl of manual values and overrides (DOMAIN.md §8)."""
+
+
+@audit_group.command("verify")
+@config_option
+def audit_verify(config: Path | None) -> None:
+    """Recompute the audit log's hash chain; exit 2 naming the first broken line."""
+    from . import audit
+
+    project = load_project(config)
+    n = audit.check(audit.path(project.settings.output_path))
+    click.echo(f"audit log intact ({n} entr{'y' if n == 1 else 'ies'})")
 
 
 @cli.command("send")

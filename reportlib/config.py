@@ -9,6 +9,7 @@ names the file and the field.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import os
 import tomllib
@@ -17,7 +18,14 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from . import periods
 from .errors import ConfigError
@@ -98,6 +106,25 @@ Direction = Literal["up", "down"]
 Unit = Literal["currency", "percent", "points", "hours", "ratio", "count", "score"]
 
 
+class KpiVersion(_Frozen):
+    """One version of a KPI's definition and the month it takes effect (DOMAIN.md §8)."""
+
+    version: int = Field(ge=1)
+    effective_from: str
+    change_note: str
+    min_n: int | None = Field(None, ge=1)
+    """The version's minimum n; omitted means the KPI's current `min_n`."""
+
+    @field_validator("effective_from", mode="before")
+    @classmethod
+    def _month(cls, v: Any) -> Any:
+        try:
+            periods.parse(str(v))
+        except ConfigError:
+            raise ValueError(f"effective_from {v!r} is not a month YYYY-MM") from None
+        return str(v)
+
+
 class KpiDef(_Frozen):
     """One KPI of the catalogue (DOMAIN.md §3)."""
 
@@ -119,6 +146,36 @@ class KpiDef(_Frozen):
     source: Literal["builtin", "manual"] = "builtin"
     sample: bool = False
     """True for survey KPIs: a sample with a 95% interval and significance tests (§4)."""
+    history: tuple[KpiVersion, ...] = ()
+    """Earlier and current versions of the definition, oldest first (DOMAIN.md §8)."""
+
+    @model_validator(mode="after")
+    def _history_in_order(self) -> KpiDef:
+        h = self.history
+        for a, b in itertools.pairwise(h):
+            if not (b.version > a.version and b.effective_from > a.effective_from):
+                raise ValueError(
+                    f"history: version {b.version} ({b.effective_from}) must follow "
+                    f"version {a.version} ({a.effective_from}) in both number and month"
+                )
+        if h and h[-1].version != self.version:
+            raise ValueError(
+                f"history: the latest version is {h[-1].version} but version is {self.version}"
+            )
+        return self
+
+    def in_force(self, period: str) -> tuple[int, int | None]:
+        """Version and min_n in force in `period`: the latest history entry effective by then (§8).
+
+        Periods before the first entry use the first; without history, `version` and `min_n`.
+        """
+        if not self.history:
+            return self.version, self.min_n
+        chosen = self.history[0]
+        for v in self.history:
+            if v.effective_from <= period:
+                chosen = v
+        return chosen.version, self.min_n if chosen.min_n is None else chosen.min_n
 
     @field_validator("weight", mode="before")
     @classmethod

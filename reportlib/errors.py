@@ -79,3 +79,7 @@ class DeliveryError(ReportlibError, RuntimeError):
     """Email distribution failed."""
 
     exit_code = 1
+
+
+class AuditError(ReportlibError):
+    """The audit log's hash chain is broken (DOMAIN.md §8)."""

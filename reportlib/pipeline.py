@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import fileio, kpis, measures, periods, quality, sources
+from . import audit, fileio, kpis, measures, periods, quality, sources
 from . import hierarchy as hier
 from . import scorecard as sc
 from .config import Project, load_manual_values
@@ -208,6 +208,13 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
     )
     if result.quality:
         files += quality.write(out / "quality", result.quality, result.quarantine)
+    audit.append(
+        audit.path(project.settings.output_path),
+        [
+            *audit.override_events(result.scorecard.overrides),
+            *audit.quality_events(result.quality),
+        ],
+    )
     timings = {**result.timings, "write": time.perf_counter() - t}
     return ComputeResult(
         period=result.period,

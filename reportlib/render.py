@@ -182,7 +182,7 @@ def _kpi_view(
         "owner": k.owner,
         "responsible": k.responsible or "",
         "sample": k.sample,
-        "min_n": k.min_n,
+        "min_n": k.in_force(ctx.period)[1],
         "manual": k.id in manual,
         "breaks": [(periods.long_name(p), old, new) for p, old, new in breaks],
         "spark": svg_uri(charts.sparklines.get(k.id)),
@@ -205,7 +205,7 @@ def _kpi_view(
             "low_n": False,
             "interval": "",
         }
-    low = below_min_n(k, r["n"]) and not missing(r["value"])
+    low = below_min_n(k, r["n"], ctx.period) and not missing(r["value"])
     interval = ""
     if k.sample and not missing(r["ci_low"]) and not missing(r["ci_high"]):
         interval = (
@@ -380,6 +380,39 @@ def _methodology_view(project: Project) -> list[dict[str, Any]]:
     ]
 
 
+def _history_view(project: Project) -> list[dict[str, str]]:
+    """Every version of every KPI definition that has a history (DOMAIN.md §8)."""
+    return [
+        {
+            "name": k.name,
+            "version": f"v{v.version}",
+            "effective_from": periods.long_name(v.effective_from),
+            "note": v.change_note,
+            "min_n": DASH
+            if k.in_force(v.effective_from)[1] is None
+            else format_n(k.in_force(v.effective_from)[1]),
+        }
+        for _p, kpis in perspectives(project)
+        for k in kpis
+        for v in k.history
+    ]
+
+
+def _raci_view(project: Project) -> list[dict[str, str]]:
+    """Who is responsible, accountable, consulted and informed for each KPI (DOMAIN.md §8)."""
+    return [
+        {
+            "name": k.name,
+            "accountable": k.owner,
+            "responsible": k.responsible or DASH,
+            "consulted": ", ".join(k.consulted) or DASH,
+            "informed": ", ".join(k.informed) or DASH,
+        }
+        for _p, kpis in perspectives(project)
+        for k in kpis
+    ]
+
+
 def _escalation_view(ctx: PackContext, rows: pd.DataFrame, e: pd.Series) -> dict[str, Any]:
     project = ctx.project
     cur = project.settings.currency
@@ -440,6 +473,14 @@ def view(ctx: PackContext, charts: Charts, commentary: Commentary) -> dict[str, 
 
     esc = escalation_rows(ctx.escalations)
     watch = escalation_rows(approaching)
+    resolved = [
+        {**_escalation_view(ctx, rows, e), "status": status_style(str(e["status"]))}
+        for _, e in sc.resolved_escalations(
+            ctx.history[ctx.history["node"] == ctx.node.id],
+            ctx.period,
+            project.settings.escalate_after,
+        ).iterrows()
+    ]
     recent = periods.span(periods.shift(ctx.period, -(HISTORY_MONTHS - 1)), ctx.period)
     counts = status_counts(ctx)
     stale = bool(
@@ -469,6 +510,7 @@ def view(ctx: PackContext, charts: Charts, commentary: Commentary) -> dict[str, 
         "movers": _movers_view(ctx),
         "escalations": esc,
         "approaching": watch,
+        "resolved": resolved,
         "history_months": [periods.first_day(p).strftime("%b %Y") for p in recent],
         "status_history": _status_history(ctx, recent),
         "escalate_after": project.settings.escalate_after,
@@ -482,6 +524,8 @@ def view(ctx: PackContext, charts: Charts, commentary: Commentary) -> dict[str, 
         "commentary_stale": stale,
         "quality": _quality_view(ctx),
         "methodology": _methodology_view(project),
+        "raci": _raci_view(project),
+        "definition_history": _history_view(project),
         "manual": _manual_view(ctx),
         "trend_months": project.settings.trend_months,
         "statuses": [

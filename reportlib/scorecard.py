@@ -243,9 +243,13 @@ def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> 
     ]
     df["target"] = [t.target if t else np.nan for t in resolved]
     df["threshold"] = [t.threshold if t else np.nan for t in resolved]
+    # The definition version (and its min_n) in force in each period (§8).
+    in_force = {p: k.in_force(p) for p in set(df["period"])}
     df["status"] = [
-        status(val, n, direction=k.direction, min_n=k.min_n, target=tg, threshold=th)
-        for val, n, tg, th in zip(df["value"], df["n"], df["target"], df["threshold"], strict=True)
+        status(val, n, direction=k.direction, min_n=in_force[per][1], target=tg, threshold=th)
+        for val, n, tg, th, per in zip(
+            df["value"], df["n"], df["target"], df["threshold"], df["period"], strict=True
+        )
     ]
     df["score"] = [
         score(val, tg, th, k.direction) if st in ("green", "amber", "red") else np.nan
@@ -267,7 +271,7 @@ def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> 
     df["yoy_significant"] = _significance(test, v.reset_index(drop=True), year)
     df["kpi"] = k.id
     df["perspective"] = k.perspective
-    df["kpi_version"] = str(k.version)
+    df["kpi_version"] = [str(in_force[p][0]) for p in df["period"]]
     return df
 
 
@@ -385,3 +389,18 @@ def escalations(frame: pd.DataFrame, period: str, after: int) -> pd.DataFrame:
     """KPIs red for at least `after` consecutive periods up to `period` (default 3)."""
     s = red_streaks(frame, period)
     return s[s["streak"] >= after].reset_index(drop=True)
+
+
+def resolved_escalations(frame: pd.DataFrame, period: str, after: int) -> pd.DataFrame:
+    """KPIs escalated in the previous period and no longer red in `period` (DOMAIN.md §8).
+
+    Listed for this one period only. Columns node, kpi, streak and since (of the red
+    run that ended) and status (now); a KPI with no row in `period` is not resolved.
+    """
+    prev = escalations(frame, periods.shift(period, -1), after)
+    cols = ["node", "kpi", "streak", "since", "status"]
+    if prev.empty:
+        return pd.DataFrame(columns=cols)
+    now = frame[(frame["period"] == period) & ~frame["kpi"].str.startswith("score:")]
+    now = now[now["status"] != "red"][["node", "kpi", "status"]]
+    return prev.merge(now, on=["node", "kpi"], how="inner")[cols].reset_index(drop=True)

@@ -197,3 +197,28 @@ def test_streak_broken_by_amber_or_missing_month() -> None:
     gap = _frame(["red", "red"]).iloc[[0, 1]]
     gap = pd.concat([gap, _frame(["red"], start="2026-04")])  # March missing
     assert red_streaks(gap, "2026-04")["streak"].tolist() == [1]
+
+
+def test_resolved_escalation_for_one_period_only() -> None:
+    from reportlib.scorecard import resolved_escalations
+
+    f = _frame(["green", "red", "red", "red", "amber", "green"])  # Jan..Jun
+    assert resolved_escalations(f, "2026-04", 3).empty  # escalated (exactly 3 reds), not resolved
+    assert len(escalations(f, "2026-04", 3)) == 1
+    res = resolved_escalations(f, "2026-05", 3)
+    assert res.to_dict("records") == [
+        {"node": "all", "kpi": "nps", "streak": 3, "since": "2026-02", "status": "amber"}
+    ]
+    assert resolved_escalations(f, "2026-06", 3).empty  # one period only
+    assert resolved_escalations(f, "2026-03", 3).empty  # not before
+
+
+def test_not_resolved_without_escalation_or_data() -> None:
+    from reportlib.scorecard import resolved_escalations
+
+    short = _frame(["red", "red", "green"])  # two reds never escalated
+    assert resolved_escalations(short, "2026-03", 3).empty
+    gap = _frame(["red", "red", "red"])  # April has no row: not known to be resolved
+    assert resolved_escalations(gap, "2026-04", 3).empty
+    still = _frame(["red", "red", "red", "red"])
+    assert resolved_escalations(still, "2026-04", 3).empty
