@@ -402,6 +402,11 @@ def run_cmd(
     for o in result.failed:
         con.print(f"FAILED {o.node}: {o.failure.describe()}", markup=False)
         con.print(f"  executed notebook: {o.executed}", markup=False)
+    if result.stale_commentaries:
+        con.print(
+            "commentary written against earlier figures: " + ", ".join(result.stale_commentaries),
+            markup=False,
+        )
     con.print(f"wrote {result.manifest}", markup=False)
     if result.failed:
         names = ", ".join(o.node for o in result.failed)
@@ -507,6 +512,30 @@ def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -
         con.print(f"kept {path_for(project, period, n)} (exists)")
     if not written:
         con.print("no drafts written: every node already has a commentary file")
+
+
+@cli.command("diff")
+@_period_option(required=True)
+@config_option
+def diff_cmd(period: str, config: Path | None) -> None:
+    """Show how the last restatement changed the figures of a period (DOMAIN.md §8)."""
+    from . import restate
+
+    project = load_project(config)
+    changed = restate.last_diff(project.settings.period_dir(period))
+    if changed is None or changed.empty:
+        click.echo("no restatement")
+        return
+    click.echo("node,kpi,old,new,delta")
+    for r in changed.itertuples(index=False):
+        cells = (r.node, r.kpi, r.old, r.new, r.delta)
+        click.echo(",".join(_diff_cell(c) for c in cells))
+
+
+def _diff_cell(c: object) -> str:
+    if c is None or (isinstance(c, float) and pd.isna(c)):
+        return ""
+    return f"{c:.10g}" if isinstance(c, float) else str(c)
 
 
 @cli.group("audit")

@@ -180,6 +180,43 @@ def load(project: Project, period: str, node_id: str) -> Commentary:
     )
 
 
+def is_stale(front_matter: dict[str, Any], scorecard_hash: str | None) -> bool:
+    """Written against earlier figures: its front-matter scorecard_hash is not the current one (§8)."""
+    written = front_matter.get("scorecard_hash")
+    return bool(written and scorecard_hash and str(written) != scorecard_hash)
+
+
+def stale_commentaries(project: Project, period: str) -> list[str]:
+    """Nodes whose commentary for `period` was written against earlier figures (DOMAIN.md §8).
+
+    Compares each commentary file's front-matter `scorecard_hash` with the sha256 of
+    output/<period>/scorecard.csv; files without a hash are not judged.
+    """
+    import pandas as pd
+
+    from . import fileio
+
+    out = project.settings.period_dir(period)
+    csv, card = out / "scorecard.csv", out / "scorecard.parquet"
+    if not csv.is_file() or not card.is_file():
+        return []
+    current = fileio.sha256(csv)
+    nodes = dict.fromkeys(pd.read_parquet(card, columns=["node"])["node"].astype(str))
+    stale = []
+    for node in nodes:
+        path = path_for(project, period, node)
+        if not path.is_file():
+            continue
+        try:
+            meta, _ = split_front_matter(path.read_text(encoding="utf-8-sig"), path)
+        except (OSError, UnicodeDecodeError, ConfigError) as e:
+            log.warning("%s: cannot read commentary front matter (%s)", path, e)
+            continue
+        if is_stale(meta, current):
+            stale.append(node)
+    return stale
+
+
 # --- drafts -------------------------------------------------------------------------------
 
 

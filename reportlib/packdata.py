@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import fileio, periods
+from . import fileio, periods, restate
 from . import scorecard as sc
 from .config import KpiDef, Perspective, Project
 from .errors import RenderError
@@ -47,6 +47,10 @@ class PackContext:
     as_of: str | None
     scorecard_hash: str | None = None
     """sha256 of output/<period>/scorecard.csv: what commentary is written against."""
+    version: int = 1
+    """Version of the period's figures: 1 + restatements kept in output/<period>/versions (§8)."""
+    restated_on: str | None = None
+    """Date of the latest restatement (YYYY-MM-DD), None when never restated."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
     escalations = sc.escalations(mine, period, project.settings.escalate_after)
     quality = _read_json(out / "quality" / "report.json")
     csv = out / "scorecard.csv"
+    figures = restate.current_version(out)
     return PackContext(
         project=project,
         period=period,
@@ -137,6 +142,8 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
         quality=quality,
         as_of=_as_of(out, quality, project),
         scorecard_hash=fileio.sha256(csv) if csv.is_file() else None,
+        version=figures.version,
+        restated_on=figures.restated_on,
     )
 
 

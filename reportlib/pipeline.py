@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import audit, fileio, kpis, measures, periods, quality, sources
+from . import audit, fileio, kpis, measures, periods, quality, restate, sources
 from . import hierarchy as hier
 from . import scorecard as sc
 from .config import Project, load_manual_values
@@ -125,6 +125,33 @@ def _with_n_reduced(
     )
 
 
+SURVEY_COUNTS = ("nps_n", "csat_n", "ces_n")
+
+
+def survey_total_problem(src: sources.Source, m: measures.Measures) -> str | None:
+    """The company's survey counts against the kept rows they come from (DOMAIN.md §2, §8).
+
+    Σ nps_n + csat_n + ces_n of node `all` over the computed months must equal the kept
+    (post-quarantine) nps/csat/ces responses with a score, of a known customer, answered
+    within those months and not after the cut-off. Returns the mismatch, or None.
+    """
+    r = src.tables["survey_responses"]
+    known = src.tables["customers"].select("customer_id").distinct()
+    rows = r.filter(
+        r.responded_at_month.between(m.first_month, m.last_month),
+        r.responded_at <= src.as_of,
+        r.score.notnull(),
+        r.survey.isin(("nps", "csat", "ces")),
+        r.customer_id.isin(known.customer_id),
+    )
+    expected = int(rows.count().execute())
+    company = m.frame.xs("all", level="node")
+    counted = int(company[[c for c in SURVEY_COUNTS if c in company.columns]].to_numpy().sum())
+    if counted == expected:
+        return None
+    return f"company survey counts add up to {counted} but {expected} kept responses fall in the months computed"
+
+
 def compute_scorecard(
     project: Project, period: str | None = None, accept_quality: str | None = None
 ) -> ComputeResult:
@@ -156,6 +183,8 @@ def compute_scorecard(
         raise ReconciliationError(
             f"children do not add up to their parent ({len(problems)} cases), first: {problems[0]}"
         )
+    if "survey_responses" in m.tables and (problem := survey_total_problem(src, m)):
+        raise ReconciliationError(problem)
 
     t = time.perf_counter()
     values = kpis.compute_all(project.kpis, m.frame)
@@ -200,6 +229,8 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
     out = project.settings.period_dir(result.period)
     current = result.scorecard.period(result.period)
     history = result.scorecard.window(result.period, project.settings.trend_months)
+    # Restated figures: keep the previous files under versions/<n>/ first (DOMAIN.md §8).
+    restate.keep_previous(out, result.period, current, audit.path(project.settings.output_path))
     files = (
         fileio.write_frame(out / "scorecard.csv", current),
         fileio.write_frame(out / "scorecard.parquet", current),
@@ -711,6 +742,8 @@ class RunResult:
     seconds: float
     packs_seconds: float
     workers: int
+    stale_commentaries: tuple[str, ...] = ()
+    """Nodes whose commentary was written against earlier figures (DOMAIN.md §8)."""
 
     @property
     def failed(self) -> tuple[NodeOutcome, ...]:
@@ -807,7 +840,7 @@ def run(
 ) -> RunResult:
     """`reportlib run`: scorecard.ipynb, then board_pack.ipynb per node in parallel; skips what is current."""
     from . import manifest
-    from .commentary import path_for
+    from .commentary import path_for, stale_commentaries
     from .render import default_out, templates_dir
 
     t_run = time.perf_counter()
@@ -999,4 +1032,5 @@ def run(
         seconds=seconds,
         packs_seconds=timings["packs"],
         workers=pool.workers if pool is not None else 0,
+        stale_commentaries=tuple(n for n in stale_commentaries(project, period) if n in selected),
     )

@@ -27,7 +27,7 @@ from . import __version__, fileio, periods
 from . import commentary as commentary_mod
 from . import scorecard as sc
 from .charts import ADDITIVE_UNITS, Charts, all_charts
-from .commentary import SUMMARY, Commentary
+from .commentary import SUMMARY, Commentary, is_stale
 from .config import KpiDef, Project
 from .errors import ConfigError, RenderError
 from .formatting import (
@@ -483,11 +483,7 @@ def view(ctx: PackContext, charts: Charts, commentary: Commentary) -> dict[str, 
     ]
     recent = periods.span(periods.shift(ctx.period, -(HISTORY_MONTHS - 1)), ctx.period)
     counts = status_counts(ctx)
-    stale = bool(
-        commentary.front_matter.get("scorecard_hash")
-        and ctx.scorecard_hash
-        and str(commentary.front_matter["scorecard_hash"]) != ctx.scorecard_hash
-    )
+    stale = is_stale(commentary.front_matter, ctx.scorecard_hash)
     when = periods.long_name(ctx.period)
     return {
         "title": f"{ctx.node.name}: customer-experience scorecard, {when}",
@@ -522,6 +518,13 @@ def view(ctx: PackContext, charts: Charts, commentary: Commentary) -> dict[str, 
         "summary": Markup(commentary.sections[SUMMARY]) if SUMMARY in commentary.sections else None,
         "commentary": commentary,
         "commentary_stale": stale,
+        "restated": (
+            f"v{ctx.version}, restated on {ctx.restated_on}"
+            if ctx.version > 1 and ctx.restated_on
+            else f"v{ctx.version}, restated"
+            if ctx.version > 1
+            else None
+        ),
         "quality": _quality_view(ctx),
         "methodology": _methodology_view(project),
         "raci": _raci_view(project),

@@ -1,0 +1,149 @@
+"""Restatements: a period's scorecard recomputed with different figures (DOMAIN.md §8 Governance).
+
+When `compute` writes a period whose previous `scorecard.csv` has other figures
+(value or n of any node × KPI), the previous files are kept under
+`output/<period>/versions/<n>/`, the changes go to `output/<period>/restatement.csv`
+and `audit.jsonl` records the restatement. Identical figures write nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from . import audit, fileio
+
+VERSIONS = "versions"
+RESTATEMENT = "restatement.csv"
+VERSION_INFO = "version.json"
+KEPT = ("scorecard.csv", "scorecard.parquet", "history.parquet")
+DIFF_COLUMNS = ("node", "kpi", "old", "new", "delta")
+FIGURES = ("value", "n")
+
+
+@dataclass(frozen=True)
+class Version:
+    """The figures' version of a period (DOMAIN.md §8): 1 until the first restatement."""
+
+    version: int
+    restated_on: str | None = None
+    """Date (YYYY-MM-DD, UTC) of the latest restatement; None when never restated."""
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"period": str, "node": str, "kpi": str})
+
+
+def _same(a: object, b: object) -> bool:
+    fa, fb = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
+    if pd.isna(fa) and pd.isna(fb):
+        return True
+    if pd.isna(fa) or pd.isna(fb):
+        return False
+    return math.isclose(float(fa), float(fb), rel_tol=1e-12, abs_tol=1e-12)
+
+
+def differences(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Node × KPI rows whose value or n changed: node, kpi, old, new, delta (of the value).
+
+    A KPI whose n changed but not its value is listed too (old/new are the values).
+    """
+    key = ["node", "kpi"]
+    a = old[[*key, *FIGURES]].astype({"node": str, "kpi": str})
+    b = new[[*key, *FIGURES]].astype({"node": str, "kpi": str})
+    both = a.merge(b, on=key, how="outer", suffixes=("_old", "_new"), sort=False)
+    rows = []
+    for r in both.itertuples(index=False):
+        d = r._asdict()
+        if all(_same(d[f"{f}_old"], d[f"{f}_new"]) for f in FIGURES):
+            continue
+        o = pd.to_numeric(d["value_old"], errors="coerce")
+        n = pd.to_numeric(d["value_new"], errors="coerce")
+        delta = float(n) - float(o) if not (pd.isna(o) or pd.isna(n)) else None
+        rows.append((d["node"], d["kpi"], o, n, delta))
+    return pd.DataFrame(rows, columns=list(DIFF_COLUMNS))
+
+
+def versions_dir(out: Path) -> Path:
+    return out / VERSIONS
+
+
+def version_numbers(out: Path) -> list[int]:
+    """Kept versions of a period's scorecard, ascending."""
+    folder = versions_dir(out)
+    if not folder.is_dir():
+        return []
+    return sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def current_version(out: Path) -> Version:
+    """Version of the figures in output/<period>/ now: kept versions + 1, and when last restated."""
+    kept = version_numbers(out)
+    if not kept:
+        return Version(1)
+    info = versions_dir(out) / str(kept[-1]) / VERSION_INFO
+    when = None
+    if info.is_file():
+        try:
+            when = json.loads(info.read_text(encoding="utf-8")).get("restated_on")
+        except ValueError:
+            when = None
+    return Version(len(kept) + 1, when)
+
+
+def keep_previous(
+    out: Path, period: str, new: pd.DataFrame, audit_log: Path, now: datetime | None = None
+) -> pd.DataFrame | None:
+    """Before `new` replaces output/<period>/scorecard.csv: keep the old files if the figures differ.
+
+    Returns the differences written to restatement.csv, or None when nothing changed
+    (or there was no previous scorecard). Called by `pipeline.write_scorecard`.
+    """
+    previous = out / "scorecard.csv"
+    if not previous.is_file():
+        return None
+    changed = differences(_read(previous), new)
+    if changed.empty:
+        return None
+    n = (version_numbers(out) or [0])[-1] + 1
+    target = versions_dir(out) / str(n)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in KEPT:
+        src = out / name
+        if src.is_file():
+            fileio.write_bytes(target / name, src.read_bytes())
+    when = (now or datetime.now(UTC)).date().isoformat()
+    fileio.write_text(
+        target / VERSION_INFO,
+        json.dumps({"version": n, "superseded_by": n + 1, "restated_on": when}) + "\n",
+    )
+    fileio.write_frame(out / RESTATEMENT, changed)
+    audit.append(
+        audit_log,
+        [
+            audit.Event(
+                what="restatement",
+                who=audit.current_user(),
+                why=f"{len(changed)} figure{'s' if len(changed) != 1 else ''} changed",
+                period=period,
+                old=f"v{n}",
+                new=f"v{n + 1}",
+            )
+        ],
+    )
+    return changed
+
+
+def last_diff(out: Path) -> pd.DataFrame | None:
+    """`reportlib diff`: the last kept version against the current figures (None: never restated)."""
+    kept = version_numbers(out)
+    if not kept or not (out / "scorecard.csv").is_file():
+        return None
+    return differences(
+        _read(versions_dir(out) / str(kept[-1]) / "scorecard.csv"), _read(out / "scorecard.csv")
+    )
