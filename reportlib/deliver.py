@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import fileio, manifest, packdata, periods, quality
+from . import audit, fileio, manifest, packdata, periods, quality
 from .config import Project, SmtpSettings
 from .errors import ConfigError, DeliveryError
 from .formatting import format_delta, format_score, format_value, status_text
@@ -698,6 +698,24 @@ def _node_names(project: Project, period: str) -> Iterable[tuple[str, str]]:
     return zip(frame["node"].astype(str), frame["node_name"].astype(str), strict=True)
 
 
+def _audit_send(project: Project, period: str, r: Recipient, email: Email) -> None:
+    """Record a delivered email in the audit log (DOMAIN.md §8): who sent which packs to whom."""
+    packs = ", ".join(f"{p.node} sha256 {p.sha256[:12]}" for p in email.packs)
+    audit.append(
+        audit.path(project.settings.output_path),
+        [
+            audit.Event(
+                what="send",
+                who=audit.current_user(),
+                why=f"part {email.part} of {email.parts} to {r.email}: {packs}",
+                period=period,
+                node=",".join(p.node for p in email.packs),
+                new=email.message_id,
+            )
+        ],
+    )
+
+
 def _send_one(
     project: Project,
     dist: Distribution,
@@ -768,6 +786,7 @@ def _send_one(
         if reply.code is not None and 200 <= reply.code < 300:
             sent += 1
             log.info("%s: part %d of %d sent (%s)", r.email, i, len(parts), email.message_id)
+            _audit_send(project, period, r, email)
         else:
             problems.append(
                 f"part {i} of {len(parts)}: {reply.code or ''} {_redact(reply.text)}".strip()

@@ -23,7 +23,7 @@ import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from reportlib import cli, deliver
+from reportlib import audit, cli, deliver
 from reportlib.config import load_project
 from reportlib.errors import ConfigError
 
@@ -257,6 +257,11 @@ def test_send_delivers_each_recipient_exactly_their_packs(
         assert e["message_id"].startswith("<") and e["smtp_reply"]["code"] == 250
         for a in e["attachments"]:
             assert len(a["sha256"]) == 64
+    # Every delivered email is in the hash-chained audit log with its Message-ID (§8).
+    sends = [e for e in audit.read(audit.path(root / "output")) if e["what"] == "send"]
+    assert sorted(e["new"] for e in sends) == sorted(e["message_id"] for e in entries)
+    assert {e["why"].split(" to ")[1].split(":")[0] for e in sends} == set(expected)
+    assert audit.verify(audit.path(root / "output")).broken_line is None
     out = capsys.readouterr()
     assert "3 sent" in out.out
     # The password is in no output, log record or file written.
