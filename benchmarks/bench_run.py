@@ -5,7 +5,7 @@ In one process, for 1 and for 2 workers:
 (a) the floor: per node, start a kernel and execute a one-cell notebook with papermill, then
     load the node's figures, draw the same charts (charts.all_charts) and render the same pack
     (render.render_html + write_pdf) directly in Python, in already-imported worker processes;
-(b) `reportlib run --force` for every node (pipeline.run: scorecard notebook, then one
+(b) `reportlib run --force` for every node (run.run: scorecard notebook, then one
     board-pack notebook per node).
 
 Prints both, the ratio (b)/(a) (goal: at most 1.25) and the packs' pages and size.
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from reportlib import pipeline
+    from reportlib import run as runner
     from reportlib.config import load_project
 
     config = make_project(args.root, args.customers, args.months)
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             variants = [("run", False)] + ([("run --fresh-kernels", True)] if args.fresh else [])
             for label, fresh in variants:
                 t = time.perf_counter()
-                run = pipeline.run(project, period, workers=k, force=True, fresh_kernels=fresh)
+                run = runner.run(project, period, workers=k, force=True, fresh_kernels=fresh)
                 total = time.perf_counter() - t
                 failed = [o.node for o in run.nodes if o.status != "done"]
                 if failed:

@@ -114,12 +114,31 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     help="Where to write default kpis.yaml, targets.csv, segments.yaml, distribution.yaml "
     "when missing (default: the parent of --out).",
 )
+@click.option(
+    "--late-responses",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Instead of generating, append N late NPS answers for the last month to the sample "
+    "in --out, so that the next run restates that month.",
+)
 def sample_data(
-    out: Path, seed: int, months: int, customers: int, end: str, fmt: str, config_dir: Path | None
+    out: Path,
+    seed: int,
+    months: int,
+    customers: int,
+    end: str,
+    fmt: str,
+    config_dir: Path | None,
+    late_responses: int | None,
 ) -> None:
     """Write a deterministic, realistic sample company (same seed, same bytes)."""
-    from .sample import generate_sample
+    from .sample import add_late_responses, generate_sample
 
+    if late_responses is not None:
+        month, n = add_late_responses(out, late_responses)
+        _console().print(f"appended {n} late NPS responses for {month} to {out}")
+        return
     report = generate_sample(
         out,
         seed=seed,
@@ -230,21 +249,21 @@ def kpis_cmd(history: bool, config: Path | None) -> None:
 
 
 def _print_kpi_history(project: Project) -> None:
-    """Each KPI's definition versions, effective month, min n and change note (DOMAIN.md §8)."""
+    """Each KPI's definition versions: effective month, min n, rule and change note (DOMAIN.md §8)."""
     table = Table(title="KPI definition history", show_edge=False)
-    for col in ("id", "v", "effective from", "min n", "change"):
+    for col in ("id", "v", "effective from", "min n", "rule", "change"):
         table.add_column(col)
     for k in project.kpis:
-        if not k.history:
-            table.add_row(k.id, str(k.version), "–", "–" if k.min_n is None else str(k.min_n), "")
-        for v in k.history:
-            min_n = k.in_force(v.effective_from)[1]
+        entries = [(v.effective_from, v) for v in k.history] or [("0001-01", None)]
+        for month, v in entries:
+            d = k.in_force(month)
             table.add_row(
                 k.id,
-                str(v.version),
-                v.effective_from,
-                "–" if min_n is None else str(min_n),
-                v.change_note,
+                str(d.version),
+                "–" if v is None else v.effective_from,
+                "–" if d.min_n is None else str(d.min_n),
+                d.rule() or "–",
+                "" if v is None else v.change_note,
             )
     _console().print(table)
 
@@ -288,7 +307,7 @@ class _RunProgress:
         if not self.live:
             self.console.print(text, markup=False, highlight=False)
 
-    def __call__(self, e) -> None:  # e: pipeline.RunEvent
+    def __call__(self, e) -> None:  # e: run.RunEvent
         p = self.progress
         if e.kind == "scorecard-start":
             self.tasks["scorecard"] = p.add_task(
@@ -362,7 +381,7 @@ def run_cmd(
 ) -> None:
     """Run the monthly job: scorecard.ipynb, then board_pack.ipynb for every node, in parallel."""
     from .errors import NotebookExecutionError
-    from .pipeline import run
+    from .run import run
 
     project = load_project(config)
     with _RunProgress(_console(stderr=True)) as progress:
@@ -515,13 +534,18 @@ def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -
 
 
 @cli.command("diff")
-@_period_option(required=True)
+@_period_option()
 @config_option
-def diff_cmd(period: str, config: Path | None) -> None:
-    """Show how the last restatement changed the figures of a period (DOMAIN.md §8)."""
+def diff_cmd(period: str | None, config: Path | None) -> None:
+    """Show how the last restatement changed the figures of a period (DOMAIN.md §8).
+
+    The period defaults to the latest one computed in the output folder.
+    """
     from . import restate
+    from .commentary import latest_computed_period
 
     project = load_project(config)
+    period = period or latest_computed_period(project)
     changed = restate.last_diff(project.settings.period_dir(period))
     if changed is None or changed.empty:
         click.echo("no restatement")

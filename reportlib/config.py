@@ -71,6 +71,8 @@ class Settings(_Frozen):
     classification: str = "Confidential: internal use only"
     as_of: str | None = None
     workers: int = Field(0, ge=0)
+    cell_timeout_seconds: int = Field(600, gt=0)
+    """Longest a notebook cell may run before its node fails (papermill's execution_timeout)."""
     quality: QualitySettings = QualitySettings()
     smtp: SmtpSettings = SmtpSettings()
 
@@ -106,14 +108,60 @@ Direction = Literal["up", "down"]
 Unit = Literal["currency", "percent", "points", "hours", "ratio", "count", "score"]
 
 
-class KpiVersion(_Frozen):
-    """One version of a KPI's definition and the month it takes effect (DOMAIN.md §8)."""
+SURVEY_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+"""Survey scales (DOMAIN.md §3)."""
+
+TOP_BOX_DEFAULT = {"csat": 4, "ces": 5}
+"""Top-box cut of the proportion KPIs: CSAT top-2-box ≥ 4, CES "easy" ≥ 5 (DOMAIN.md §3)."""
+
+SlaMetBy = Literal["first_response", "resolution"]
+
+PARAMETERS = {
+    "top_box_min": ("csat", "ces"),
+    "sla_hours": ("sla_compliance",),
+    "sla_met_by": ("sla_compliance",),
+}
+"""The definition parameters a version may change besides `min_n`, and the KPIs that have them."""
+
+
+class _Parameters(_Frozen):
+    """Definition parameters that a KPI or one of its versions may set (DOMAIN.md §3, §8)."""
+
+    min_n: int | None = Field(None, ge=1)
+    top_box_min: int | None = None
+    """CSAT/CES: the lowest score counted as top box (default 4 for CSAT, 5 for CES)."""
+    sla_hours: float | None = Field(None, gt=0)
+    """sla_compliance: one deadline in hours for every ticket; omitted, each ticket's `sla_hours`."""
+    sla_met_by: SlaMetBy | None = None
+    """sla_compliance: what must happen by the deadline (default `first_response`)."""
+
+    def _check_parameters(self, kpi_id: str | None) -> None:
+        for name, owners in PARAMETERS.items():
+            value = getattr(self, name)
+            if value is None or kpi_id is None:
+                continue
+            if kpi_id not in owners:
+                raise ValueError(
+                    f"{name} is a parameter of {' and '.join(owners)}, not of {kpi_id}"
+                )
+            if name == "top_box_min":
+                lo, hi = SURVEY_SCALES[kpi_id]
+                if not lo < value <= hi:
+                    raise ValueError(
+                        f"top_box_min {value} is outside the {kpi_id} scale {lo}–{hi} "
+                        f"(it must leave at least one score below it)"
+                    )
+
+
+class KpiVersion(_Parameters):
+    """One version of a KPI's definition and the month it takes effect (DOMAIN.md §8).
+
+    A parameter the version omits takes the KPI's own (current) value.
+    """
 
     version: int = Field(ge=1)
     effective_from: str
     change_note: str
-    min_n: int | None = Field(None, ge=1)
-    """The version's minimum n; omitted means the KPI's current `min_n`."""
 
     @field_validator("effective_from", mode="before")
     @classmethod
@@ -125,8 +173,32 @@ class KpiVersion(_Frozen):
         return str(v)
 
 
-class KpiDef(_Frozen):
-    """One KPI of the catalogue (DOMAIN.md §3)."""
+class Definition(_Frozen):
+    """The definition of one KPI in force in one period: its version and parameters (§8)."""
+
+    version: int
+    min_n: int | None
+    top_box_min: int | None = None
+    sla_hours: float | None = None
+    sla_met_by: SlaMetBy | None = None
+    """Set for sla_compliance only (default `first_response`)."""
+    change_note: str = ""
+
+    def rule(self) -> str:
+        """The versioned rule in words for the history tables, e.g. "top box ≥ 4" ("" if none)."""
+        parts = []
+        if self.top_box_min is not None:
+            parts.append(f"top box ≥ {self.top_box_min}")
+        if self.sla_met_by is not None:
+            deadline = (
+                "per ticket (sla_hours)" if self.sla_hours is None else f"{self.sla_hours:g} h"
+            )
+            parts.append(f"deadline {deadline}, met by {self.sla_met_by.replace('_', ' ')}")
+        return "; ".join(parts)
+
+
+class KpiDef(_Parameters):
+    """One KPI of the catalogue (DOMAIN.md §3); its parameters are those of the current version."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
@@ -134,7 +206,6 @@ class KpiDef(_Frozen):
     unit: Unit
     direction: Direction
     kind: Literal["leading", "lagging"] = "lagging"
-    min_n: int | None = Field(None, ge=1)
     weight: float = Field(1.0, gt=0)
     owner: str
     owner_email: str | None = None
@@ -151,7 +222,13 @@ class KpiDef(_Frozen):
 
     @model_validator(mode="after")
     def _history_in_order(self) -> KpiDef:
+        self._check_parameters(self.id)
         h = self.history
+        for v in h:
+            try:
+                v._check_parameters(self.id)
+            except ValueError as e:
+                raise ValueError(f"history: version {v.version}: {e}") from None
         for a, b in itertools.pairwise(h):
             if not (b.version > a.version and b.effective_from > a.effective_from):
                 raise ValueError(
@@ -164,18 +241,34 @@ class KpiDef(_Frozen):
             )
         return self
 
-    def in_force(self, period: str) -> tuple[int, int | None]:
-        """Version and min_n in force in `period`: the latest history entry effective by then (§8).
+    def in_force(self, period: str) -> Definition:
+        """The definition in force in `period`: the latest history entry effective by then (§8).
 
-        Periods before the first entry use the first; without history, `version` and `min_n`.
+        Periods before the first entry use the first; without history, the KPI's own
+        version and parameters. A parameter an entry omits is the KPI's own.
         """
-        if not self.history:
-            return self.version, self.min_n
-        chosen = self.history[0]
-        for v in self.history:
-            if v.effective_from <= period:
-                chosen = v
-        return chosen.version, self.min_n if chosen.min_n is None else chosen.min_n
+        chosen: _Parameters = self
+        version, note = self.version, ""
+        if self.history:
+            entry = self.history[0]
+            for v in self.history:
+                if v.effective_from <= period:
+                    entry = v
+            chosen, version, note = entry, entry.version, entry.change_note
+
+        def pick(name: str) -> Any:
+            value = getattr(chosen, name)
+            return getattr(self, name) if value is None else value
+
+        return Definition(
+            version=version,
+            min_n=pick("min_n"),
+            top_box_min=pick("top_box_min") or TOP_BOX_DEFAULT.get(self.id),
+            sla_hours=pick("sla_hours"),
+            sla_met_by=pick("sla_met_by")
+            or ("first_response" if self.id in PARAMETERS["sla_met_by"] else None),
+            change_note=note,
+        )
 
     @field_validator("weight", mode="before")
     @classmethod
@@ -252,7 +345,8 @@ class Project(_Frozen):
 def _pydantic_message(err: ValidationError) -> str:
     first = err.errors()[0]
     where = ".".join(str(x) for x in first["loc"])
-    return f"{where}: {first['msg']}" if where else first["msg"]
+    msg = first["msg"].removeprefix("Value error, ")
+    return f"{where}: {msg}" if where else msg
 
 
 def find_config(explicit: Path | str | None = None, cwd: Path | None = None) -> Path:

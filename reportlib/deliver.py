@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import smtplib
@@ -225,8 +226,18 @@ class Pack:
     def filename(self) -> str:
         return f"board-pack-{self.node.replace('/', '-')}.pdf"
 
+    @property
+    def encoded_size(self) -> int:
+        return encoded_size(self.size)
+
     def entry(self) -> dict[str, Any]:
         return {"node": self.node, "file": self.filename, "sha256": self.sha256, "size": self.size}
+
+
+def encoded_size(size: int) -> int:
+    """Bytes an attachment of `size` bytes takes in the email: base64 in 76-character lines + CRLF."""
+    chars = 4 * math.ceil(size / 3)
+    return chars + 2 * math.ceil(chars / 76)
 
 
 def period_nodes(project: Project, period: str) -> tuple[str, ...]:
@@ -272,19 +283,23 @@ def _pdf(project: Project, period: str, node: str) -> Path:
 
 
 def split_packs(packs: Sequence[Pack], limit: int) -> tuple[list[list[Pack]], list[Pack]]:
-    """Group packs into emails of at most `limit` attachment bytes; packs over it on their own are refused."""
+    """Group packs into emails of at most `limit` attachment bytes as sent (base64-encoded).
+
+    Mail servers limit the message as sent, about 4/3 of the PDFs' size; a pack over the
+    limit on its own is refused.
+    """
     parts: list[list[Pack]] = []
-    refused = [p for p in packs if p.size > limit]
+    refused = [p for p in packs if p.encoded_size > limit]
     size = 0
     for p in packs:
-        if p.size > limit:
+        if p.encoded_size > limit:
             continue
-        if parts and size + p.size <= limit:
+        if parts and size + p.encoded_size <= limit:
             parts[-1].append(p)
-            size += p.size
+            size += p.encoded_size
         else:
             parts.append([p])
-            size = p.size
+            size = p.encoded_size
     return parts, refused
 
 
@@ -734,8 +749,8 @@ def _send_one(
     problems: list[str] = []
     for p in refused:
         reason = (
-            f"{p.filename} is {p.size / MB:.2f} MB, over the limit of "
-            f"{dist.delivery.max_attachment_mb:g} MB: not sent"
+            f"{p.filename} is {p.encoded_size / MB:.2f} MB as sent ({p.size / MB:.2f} MB on disk), "
+            f"over the limit of {dist.delivery.max_attachment_mb:g} MB: not sent"
         )
         log.error("%s: %s", r.email, reason)
         problems.append(reason)

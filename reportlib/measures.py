@@ -20,16 +20,16 @@ import pandas as pd
 
 from . import hierarchy as hier
 from . import periods
+from .config import TOP_BOX_DEFAULT, KpiDef
 from .hierarchy import Hierarchy
 from .sources import Source
 
 log = logging.getLogger(__name__)
 
-# Survey scales and cut-offs (DOMAIN.md §3).
+# NPS cut-offs (DOMAIN.md §3); the CSAT/CES top-box cuts and the SLA rule are versioned
+# parameters of their KPIs' definitions (§8), see `Rules`.
 NPS_PROMOTER_MIN = 9
 NPS_DETRACTOR_MAX = 6
-CSAT_TOP_BOX_MIN = 4
-CES_TOP_BOX_MIN = 5
 
 ADDITIVE = (
     "customers_active_start",
@@ -63,6 +63,60 @@ ADDITIVE = (
 """Measures that add up from children to parent exactly (checked by reconciliation)."""
 
 MEDIANS = ("first_response_hours_median", "resolution_hours_median")
+
+
+@dataclass(frozen=True)
+class Piecewise:
+    """A definition parameter by month: `initial`, then each (month index, value) from that month on."""
+
+    initial: object
+    changes: tuple[tuple[int, object], ...] = ()
+
+    def expr(self, month: ir.IntegerValue, value: Callable[[object], ir.Value]) -> ir.Value:
+        """The parameter for each row's `month`, each value turned into an expression by `value`."""
+        if not self.changes:
+            return value(self.initial)
+        cases = [(month >= m, value(v)) for m, v in reversed(self.changes)]
+        return ibis.cases(*cases, else_=value(self.initial))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The versioned parameters the counted measures depend on (DOMAIN.md §3, §8).
+
+    Each is applied month by month, so a period is counted with the definition in force for it.
+    """
+
+    csat_top_box_min: Piecewise = Piecewise(TOP_BOX_DEFAULT["csat"])
+    ces_top_box_min: Piecewise = Piecewise(TOP_BOX_DEFAULT["ces"])
+    sla_hours: Piecewise = Piecewise(None)
+    """None: each ticket's own `sla_hours`."""
+    sla_met_by: Piecewise = Piecewise("first_response")
+
+
+def _piecewise(k: KpiDef, name: str) -> Piecewise:
+    """Parameter `name` of KPI `k` as it changes over its definition history."""
+    months = [v.effective_from for v in k.history] or ["0001-01"]
+    values = [getattr(k.in_force(m), name) for m in months]
+    changes = tuple(
+        (periods.parse(m), v)
+        for m, v, before in zip(months[1:], values[1:], values[:-1], strict=True)
+        if v != before
+    )
+    return Piecewise(values[0], changes)
+
+
+def rules(kpis: tuple[KpiDef, ...]) -> Rules:
+    """The measures' rules from the KPI catalogue; KPIs not in it keep DOMAIN.md's defaults."""
+    by_id = {k.id: k for k in kpis}
+    found: dict[str, Piecewise] = {}
+    for kpi_id in ("csat", "ces"):
+        if kpi_id in by_id:
+            found[f"{kpi_id}_top_box_min"] = _piecewise(by_id[kpi_id], "top_box_min")
+    if "sla_compliance" in by_id:
+        found["sla_hours"] = _piecewise(by_id["sla_compliance"], "sla_hours")
+        found["sla_met_by"] = _piecewise(by_id["sla_compliance"], "sla_met_by")
+    return Rules(**found)
 
 
 @dataclass(frozen=True)
@@ -110,10 +164,15 @@ def _with_levels(fact: ir.Table, customers: ir.Table, levels: tuple[str, ...]) -
     return fact.inner_join(cust, "customer_id")
 
 
-def _surveys(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
+def _surveys(src: Source, levels: tuple[str, ...], lo: int, hi: int, rules: Rules) -> ir.Table:
     r = _with_levels(src.tables["survey_responses"], src.tables["customers"], levels)
     r = r.filter(
         r.responded_at_month.between(lo, hi), r.responded_at <= src.as_of, r.score.notnull()
+    )
+    month = r.responded_at_month
+    r = r.mutate(
+        _csat_cut=rules.csat_top_box_min.expr(month, ibis.literal),
+        _ces_cut=rules.ces_top_box_min.expr(month, ibis.literal),
     )
 
     def aggs(t: ir.Table) -> dict[str, ir.Value]:
@@ -123,9 +182,9 @@ def _surveys(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table
             "nps_promoters": (nps & (t.score >= NPS_PROMOTER_MIN)).sum(),
             "nps_detractors": (nps & (t.score <= NPS_DETRACTOR_MAX)).sum(),
             "csat_n": csat.sum(),
-            "csat_top": (csat & (t.score >= CSAT_TOP_BOX_MIN)).sum(),
+            "csat_top": (csat & (t.score >= t._csat_cut)).sum(),
             "ces_n": ces.sum(),
-            "ces_top": (ces & (t.score >= CES_TOP_BOX_MIN)).sum(),
+            "ces_top": (ces & (t.score >= t._ces_cut)).sum(),
         }
 
     return _grouped(r, levels, "responded_at_month", aggs)
@@ -136,21 +195,30 @@ def _hours(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingV
 
 
 def _tickets(
-    src: Source, levels: tuple[str, ...], lo: int, hi: int, as_of: datetime
+    src: Source, levels: tuple[str, ...], lo: int, hi: int, as_of: datetime, rules: Rules
 ) -> tuple[ir.Table, ir.Table]:
     t = _with_levels(src.tables["tickets"], src.tables["customers"], levels)
     cut = ibis.literal(as_of, type="timestamp")
     answered = t.first_response_at.notnull() & (t.first_response_at <= cut)
-    deadline_h = t.sla_hours
+    resolved = t.resolved_at.notnull() & (t.resolved_at <= cut)
     response_h = _hours(t.first_response_at, t.opened_at)
+    # DOMAIN.md §3 sla_compliance, with the rule in force for the month the ticket was opened (§8):
+    # the deadline is the ticket's own sla_hours or one for all, met by first response or resolution.
+    month = t.opened_at_month
+    deadline_h = rules.sla_hours.expr(
+        month, lambda h: t.sla_hours.cast("float64") if h is None else ibis.literal(float(h))
+    )
+    by_resolution = rules.sla_met_by.expr(month, lambda v: ibis.literal(v == "resolution"))
+    done = by_resolution.ifelse(resolved, answered)
+    done_h = by_resolution.ifelse(_hours(t.resolved_at, t.opened_at), response_h)
     t = t.mutate(
         _answered=answered,
         _response_h=answered.ifelse(response_h, ibis.null().cast("float64")),
-        # DOMAIN.md §3 sla_compliance: considered when answered or the deadline has passed.
-        _sla_considered=t.sla_hours.notnull()
-        & (answered | ((t.opened_at.epoch_seconds() + deadline_h * 3600.0) < cut.epoch_seconds())),
-        _sla_met=t.sla_hours.notnull() & answered & (response_h <= deadline_h),
-        _resolved=t.resolved_at.notnull() & (t.resolved_at <= cut),
+        # Considered when done or the deadline has passed; pending ones are left out.
+        _sla_considered=deadline_h.notnull()
+        & (done | ((t.opened_at.epoch_seconds() + deadline_h * 3600.0) < cut.epoch_seconds())),
+        _sla_met=deadline_h.notnull() & done & (done_h <= deadline_h),
+        _resolved=resolved,
         _reopened=t.reopened.fill_null(False),
     )
     opened = t.filter(t.opened_at_month.between(lo, hi), t.opened_at <= cut)
@@ -331,15 +399,21 @@ def _by_node(df: pd.DataFrame, tree: Hierarchy) -> pd.DataFrame:
     return df.groupby(["node", "month"]).sum(min_count=1)
 
 
-def compute(src: Source, tree: Hierarchy, first_month: int, last_month: int) -> Measures:
-    """Run one query per table for months [first_month, last_month] and all nodes."""
+def compute(
+    src: Source, tree: Hierarchy, first_month: int, last_month: int, rules: Rules | None = None
+) -> Measures:
+    """Run one query per table for months [first_month, last_month] and all nodes.
+
+    `rules` are the versioned definition parameters (see `rules()`); None means DOMAIN.md's defaults.
+    """
+    rules = rules or Rules()
     levels = tree.levels
     src = _customers_levels(src, levels)
     lo, hi = first_month, last_month
     queries = {
         "customers": lambda: (_customers(src, levels, lo, hi),),
-        "survey_responses": lambda: (_surveys(src, levels, lo, hi),),
-        "tickets": lambda: _tickets(src, levels, lo, hi, src.as_of),
+        "survey_responses": lambda: (_surveys(src, levels, lo, hi, rules),),
+        "tickets": lambda: _tickets(src, levels, lo, hi, src.as_of, rules),
         "revenue": lambda: (_revenue(src, levels, lo, hi),),
         "workforce": lambda: (_workforce(src, levels, lo, hi),),
     }
@@ -364,25 +438,3 @@ def compute(src: Source, tree: Hierarchy, first_month: int, last_month: int) -> 
                 wide[col] = series.fillna(0) if col in ADDITIVE else series
     log.info("measures: %d nodes × %d months from %s", len(tree.ids), hi - lo + 1, ", ".join(used))
     return Measures(frame=wide, first_month=lo, last_month=hi, tables=tuple(used))
-
-
-def reconcile(measures: Measures, tree: Hierarchy) -> list[str]:
-    """Check that every parent's additive measures equal the sum over its children (§2)."""
-    problems = []
-    f = measures.frame
-    cols = [c for c in ADDITIVE if c in f.columns]
-    for node in tree.nodes:
-        kids = tree.children(node.id)
-        if not kids:
-            continue
-        parent = f.xs(node.id, level="node")[cols]
-        total = sum(f.xs(k.id, level="node")[cols] for k in kids)
-        diff = (parent - total).abs()
-        bad = diff[(diff > 1e-6 * (parent.abs() + 1)).any(axis=1)]
-        for month, row in bad.iterrows():
-            col = row.idxmax()
-            problems.append(
-                f"{node.id} {periods.label(int(month))} {col}: parent {parent.loc[month, col]:g} "
-                f"≠ sum of children {total.loc[month, col]:g}"
-            )
-    return problems

@@ -201,7 +201,7 @@ def version_breaks(ctx: PackContext, kpi: str) -> list[tuple[str, str, str]]:
 
 def below_min_n(k: KpiDef, n: object, period: str | None = None) -> bool:
     """True when a value rests on fewer observations than the KPI's minimum (§4), in force in `period` (§8)."""
-    min_n = k.min_n if period is None else k.in_force(period)[1]
+    min_n = k.min_n if period is None else k.in_force(period).min_n
     return min_n is not None and (missing(n) or float(n) < min_n)  # type: ignore[arg-type]
 
 

@@ -65,7 +65,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from . import fileio, sources
-from .config import Project, QualitySettings
+from .config import SURVEY_SCALES, Project, QualitySettings
 from .errors import DataError, QualityGateError
 from .sources import Source, TableSpec
 
@@ -83,8 +83,8 @@ RULES = (
 )
 """Rule ids of DOMAIN.md §7, in the order they are listed for a row that breaks several."""
 
-SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
-"""Survey scales (DOMAIN.md §3)."""
+SCALES = SURVEY_SCALES
+"""Survey scales (DOMAIN.md §3), as the configuration checks top-box cuts against them."""
 
 FACTS = ("survey_responses", "tickets", "revenue")
 """Tables whose customer_id goes through identity mapping and the unknown_customer rule."""

@@ -27,7 +27,7 @@ from . import __version__, fileio, periods
 from . import commentary as commentary_mod
 from . import scorecard as sc
 from .charts import ADDITIVE_UNITS, Charts, all_charts
-from .commentary import SUMMARY, Commentary, is_stale
+from .commentary import SUMMARY, Commentary, KpiNote, is_stale
 from .config import KpiDef, Project
 from .errors import ConfigError, RenderError
 from .formatting import (
@@ -182,7 +182,7 @@ def _kpi_view(
         "owner": k.owner,
         "responsible": k.responsible or "",
         "sample": k.sample,
-        "min_n": k.in_force(ctx.period)[1],
+        "min_n": k.in_force(ctx.period).min_n,
         "manual": k.id in manual,
         "breaks": [(periods.long_name(p), old, new) for p, old, new in breaks],
         "spark": svg_uri(charts.sparklines.get(k.id)),
@@ -382,20 +382,22 @@ def _methodology_view(project: Project) -> list[dict[str, Any]]:
 
 def _history_view(project: Project) -> list[dict[str, str]]:
     """Every version of every KPI definition that has a history (DOMAIN.md §8)."""
-    return [
-        {
-            "name": k.name,
-            "version": f"v{v.version}",
-            "effective_from": periods.long_name(v.effective_from),
-            "note": v.change_note,
-            "min_n": DASH
-            if k.in_force(v.effective_from)[1] is None
-            else format_n(k.in_force(v.effective_from)[1]),
-        }
-        for _p, kpis in perspectives(project)
-        for k in kpis
-        for v in k.history
-    ]
+    rows = []
+    for _p, kpis in perspectives(project):
+        for k in kpis:
+            for v in k.history:
+                d = k.in_force(v.effective_from)
+                rows.append(
+                    {
+                        "name": k.name,
+                        "version": f"v{v.version}",
+                        "effective_from": periods.long_name(v.effective_from),
+                        "note": v.change_note,
+                        "min_n": DASH if d.min_n is None else format_n(d.min_n),
+                        "rule": d.rule() or DASH,
+                    }
+                )
+    return rows
 
 
 def _raci_view(project: Project) -> list[dict[str, str]]:
@@ -413,12 +415,53 @@ def _raci_view(project: Project) -> list[dict[str, str]]:
     ]
 
 
-def _escalation_view(ctx: PackContext, rows: pd.DataFrame, e: pd.Series) -> dict[str, Any]:
+def _note_view(ctx: PackContext, k: KpiDef, since: str, note: KpiNote | None) -> dict[str, Any]:
+    """The latest commentary on an escalated KPI, or an honest line saying there is none (§8)."""
+    if note is None:
+        when = (
+            f"in {periods.long_name(ctx.period)}"
+            if since == ctx.period
+            else f"since {periods.long_name(since)}"
+        )
+        return {
+            "html": None,
+            "source": "",
+            "flags": [],
+            "more": "",
+            "none": f"No commentary on {k.name} {when}.",
+        }
+    section = (
+        "Summary"
+        if note.section == SUMMARY
+        else next(p.name for p in ctx.project.hierarchy.perspectives if p.id == note.section)
+    )
+    flags = ["Draft, not yet reviewed"] if note.draft else []
+    if note.stale:
+        flags.append("Written against earlier figures")
+    return {
+        "html": Markup(note.html),
+        "source": f"Commentary of {periods.long_name(note.period)} · {section}",
+        "flags": flags,
+        "more": f"and {note.more} more passage{'s' if note.more != 1 else ''} on {k.name}"
+        if note.more
+        else "",
+        "none": "",
+    }
+
+
+def _escalation_view(
+    ctx: PackContext,
+    rows: pd.DataFrame,
+    e: pd.Series,
+    notes: dict[str, KpiNote | None] | None = None,
+) -> dict[str, Any]:
     project = ctx.project
     cur = project.settings.currency
     k = project.kpi(str(e["kpi"]))
     r = rows.loc[k.id] if k.id in rows.index else None
+    note = {} if notes is None else {"note": _note_view(ctx, k, str(e["since"]), notes.get(k.id))}
     return {
+        **note,
         "kpi": k.name,
         "perspective": _perspective_name(project, k),
         "owner": k.owner,
@@ -468,8 +511,21 @@ def view(ctx: PackContext, charts: Charts, commentary: Commentary) -> dict[str, 
         (streaks["streak"] > 0) & (streaks["streak"] < project.settings.escalate_after)
     ]
 
+    # The latest commentary on each escalated or approaching KPI (DOMAIN.md §8).
+    notes = commentary_mod.kpi_notes(
+        project,
+        ctx.period,
+        ctx.node.id,
+        {
+            str(e["kpi"]): str(e["since"])
+            for frame in (ctx.escalations, approaching)
+            for _, e in frame.iterrows()
+        },
+        current=commentary,
+    )
+
     def escalation_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-        return [_escalation_view(ctx, rows, e) for _, e in frame.iterrows()]
+        return [_escalation_view(ctx, rows, e, notes) for _, e in frame.iterrows()]
 
     esc = escalation_rows(ctx.escalations)
     watch = escalation_rows(approaching)

@@ -246,7 +246,7 @@ def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> 
     # The definition version (and its min_n) in force in each period (§8).
     in_force = {p: k.in_force(p) for p in set(df["period"])}
     df["status"] = [
-        status(val, n, direction=k.direction, min_n=in_force[per][1], target=tg, threshold=th)
+        status(val, n, direction=k.direction, min_n=in_force[per].min_n, target=tg, threshold=th)
         for val, n, tg, th, per in zip(
             df["value"], df["n"], df["target"], df["threshold"], df["period"], strict=True
         )
@@ -271,7 +271,7 @@ def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> 
     df["yoy_significant"] = _significance(test, v.reset_index(drop=True), year)
     df["kpi"] = k.id
     df["perspective"] = k.perspective
-    df["kpi_version"] = [str(in_force[p][0]) for p in df["period"]]
+    df["kpi_version"] = [str(in_force[p].version) for p in df["period"]]
     return df
 
 

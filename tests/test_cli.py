@@ -14,6 +14,7 @@ from reportlib.cli import main
 from reportlib.scorecard import COLUMNS
 
 from .conftest import CUSTOMERS, write_project
+from .test_restate import LATE
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -150,3 +151,29 @@ def test_manual_value_without_reason(tmp_path: Path) -> None:
     r = run_cli("compute", "--period", "2026-03", "--config", str(config))
     assert r.returncode == 2
     assert "kpi_values.csv line 2: column reason is empty" in r.stderr
+
+
+def test_run_lists_commentary_written_against_earlier_figures(
+    tiny: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DOMAIN.md §8: after a restatement, `reportlib run` names the nodes whose commentary is stale."""
+    config, period = str(tiny), "2026-03"
+    # One pack only (ent) keeps the two real runs short.
+    run = ["run", "--period", period, "--node", "ent", "--workers", "1", "--config", config]
+    assert main(["compute", "--period", period, "--config", config]) == 0
+    assert (
+        main(["commentary", "draft", "--period", period, "--node", "ent", "--config", config]) == 0
+    )
+    capsys.readouterr()
+    assert main(run) == 0
+    before = capsys.readouterr().out
+    assert "board packs 1 done" in before
+    assert "written against earlier figures" not in before
+    # A late survey response restates March: the draft's scorecard_hash is now out of date.
+    with (tiny.parent / "data" / "src" / "survey_responses.csv").open("a", encoding="utf-8") as fh:
+        fh.write(LATE)
+    assert main(run) == 0
+    after = capsys.readouterr().out
+    assert "scorecard computed (changed: data)" in after and "board packs 1 done" in after
+    stale = [line for line in after.splitlines() if "written against earlier figures" in line]
+    assert stale == ["commentary written against earlier figures: ent"]

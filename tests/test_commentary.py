@@ -197,3 +197,135 @@ def test_write_drafts_never_overwrites(project: Project) -> None:
     assert commentary.path_for(project, PERIOD, "ent") not in rest
     assert commentary.path_for(project, PERIOD, "all") in rest
     assert not list(written[0].parent.glob(".*.tmp"))
+
+
+# --- the latest commentary on one KPI (escalations page, DOMAIN.md §8) -------------------
+
+
+@pytest.fixture(scope="module")
+def notes_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A tiny project of its own: these tests write and remove commentary for several months."""
+    p = load_project(write_project(tmp_path_factory.mktemp("kpi-notes")))
+    compute(p, PERIOD)
+    return p
+
+
+@pytest.fixture
+def notes(notes_project: Project):
+    """Write `data/commentary/<period>/all.md`; every file written is removed after the test."""
+    written: list[Path] = []
+
+    def put(period: str, text: str, node: str = "all") -> Path:
+        path = commentary.path_for(notes_project, period, node)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        written.append(path)
+        return path
+
+    yield put
+    for path in written:
+        path.unlink(missing_ok=True)
+
+
+def test_aliases_and_whole_word_matching(notes_project: Project) -> None:
+    k = notes_project.kpi
+    assert commentary.aliases(k("enps")) == ("Employee NPS (eNPS)", "Employee NPS", "eNPS", "enps")
+    assert "YoY" not in commentary.aliases(k("revenue_growth_yoy"))  # a qualifier, not an acronym
+    assert "reopen rate" in commentary.aliases(k("reopen_rate"))
+    match = commentary.KpiMatcher.of(notes_project.kpis)
+    assert match.mentions("The REOPEN RATE and _reopen rate_ and reopen_rate") == {"reopen_rate"}
+    assert match.mentions("Employee NPS fell") == {"enps"}  # the longer name wins over NPS
+    assert match.mentions("eNPS and NPS-driven **CSAT**") == {"enps", "nps", "csat"}
+    assert match.mentions("snps, NPSs, csat2 and reopen rates") == set()
+    assert match.mentions("Revenue grew 5% YoY") == {"revenue"}
+
+
+def test_note_quotes_the_passages_of_the_kpis_perspective(notes_project: Project, notes) -> None:
+    notes(
+        PERIOD,
+        """\
+        ## Summary
+        The reopen rate is our biggest worry.
+
+        ## Internal process
+        Tickets were slow.
+
+        The **reopen rate** doubled: billing questions closed too early.
+
+        - Reopen rate review every Monday.
+        - Hire two agents.
+        - Audit of reopened tickets (see [reopen_rate](https://intranet.example/reopen)).
+        """,
+    )
+    note = commentary.kpi_note(notes_project, PERIOD, "all", "reopen_rate", "2026-01")
+    assert note is not None
+    assert (note.period, note.section, note.passages, note.more) == (PERIOD, "process", 3, 0)
+    assert "<strong>reopen rate</strong> doubled" in note.html
+    assert "Tickets were slow" not in note.html and "Hire two agents" not in note.html
+    assert "biggest worry" not in note.html  # the perspective's own section comes first
+    # Items of one list stay one list.
+    assert note.html.count("<ul>") == 1 and note.html.count("<li>") == 2
+    assert not note.stale and not note.draft
+    # A KPI named only in the Summary is quoted from there.
+    notes(PERIOD, "## Summary\nCSAT dipped.\n\n## Customer\nNothing to add.\n")
+    csat = commentary.kpi_note(notes_project, PERIOD, "all", "csat", PERIOD)
+    assert csat is not None and csat.section == "summary" and "CSAT dipped." in csat.html
+
+
+def test_note_from_an_earlier_month_of_the_streak(notes_project: Project, notes) -> None:
+    notes(PERIOD, "## Internal process\nFirst response time is better.\n")
+    notes("2026-02", "## Internal process\nReopen rate: a new billing script from 1 March.\n")
+    notes("2026-01", "## Internal process\nReopen rate: the January note.\n")
+    note = commentary.kpi_note(notes_project, PERIOD, "all", "reopen_rate", "2026-01")
+    assert note is not None and note.period == "2026-02"
+    assert "billing script" in note.html and note.path == commentary.path_for(
+        notes_project, "2026-02", "all"
+    )
+    # Months before the red streak began are not searched.
+    assert commentary.kpi_note(notes_project, PERIOD, "all", "reopen_rate", PERIOD) is None
+    # Nothing names the KPI: None (the page then says so).
+    assert commentary.kpi_note(notes_project, PERIOD, "all", "sla_compliance", "2026-01") is None
+
+
+def test_note_escapes_html_and_flags_stale_drafts(notes_project: Project, notes, caplog) -> None:
+    notes(
+        PERIOD,
+        """\
+        ---
+        scorecard_hash: 3f0c0ffee
+        status: draft
+        ---
+        ## Internal process
+        Reopen rate <script>alert(1)</script> and <img src=http://evil.example/x.png>.
+        """,
+    )
+    notes("2026-02", "---\nstatus: [broken\n---\n## Internal process\nReopen rate.\n")
+    note = commentary.kpi_note(notes_project, PERIOD, "all", "reopen_rate", "2026-01")
+    assert note is not None and note.stale and note.draft
+    assert "<script" not in note.html and "&lt;script&gt;alert(1)&lt;/script&gt;" in note.html
+    assert "<img" not in note.html
+    # An unreadable earlier file is skipped with a warning, never fails the pack.
+    assert commentary.kpi_note(notes_project, PERIOD, "all", "csat", "2026-01") is None
+    assert "front matter is not valid YAML" in caplog.text
+
+
+def test_note_quotes_at_most_max_passages(notes_project: Project, notes) -> None:
+    paragraphs = "\n\n".join(f"Reopen rate, point {i}." for i in range(6))
+    notes(PERIOD, f"## Internal process\n{paragraphs}\n")
+    note = commentary.kpi_note(notes_project, PERIOD, "all", "reopen_rate", PERIOD)
+    assert note is not None
+    assert (note.passages, note.more) == (commentary.MAX_PASSAGES, 6 - commentary.MAX_PASSAGES)
+    assert "point 3." in note.html and "point 4." not in note.html
+
+
+def test_the_packs_own_commentary_is_used_for_its_month(notes_project: Project, notes) -> None:
+    notes(PERIOD, "## Internal process\nReopen rate on disk.\n")
+    given = commentary.Commentary("all", PERIOD, None, {}, True)
+    assert (
+        commentary.kpi_note(notes_project, PERIOD, "all", "reopen_rate", PERIOD, current=given)
+        is None
+    )
+    loaded = commentary.load(notes_project, PERIOD, "all")
+    assert loaded.markdown["process"] == "Reopen rate on disk.\n"
+    got = commentary.kpi_note(notes_project, PERIOD, "all", "reopen_rate", PERIOD, current=loaded)
+    assert got is not None and "on disk" in got.html

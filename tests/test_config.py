@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from reportlib import periods
 from reportlib.config import find_config, load_project
@@ -120,3 +121,80 @@ def test_find_config_walks_up_and_honours_env(
     assert find_config(cwd=Path("/")) == config.resolve()
     with pytest.raises(ConfigError, match="does not exist"):
         find_config(tmp_path / "nope.toml")
+
+
+def _with_history(kpi_id: str, *versions: dict, current: dict | None = None) -> str:
+    """The default catalogue with `versions` as the history of `kpi_id` (its last version current)."""
+    raw = yaml.safe_load((DEFAULTS / "kpis.yaml").read_text(encoding="utf-8"))
+    k = next(k for k in raw["kpis"] if k["id"] == kpi_id)
+    k["version"] = versions[-1]["version"]
+    k["history"] = list(versions)
+    k.update(current or {})
+    return yaml.safe_dump(raw, sort_keys=False)
+
+
+def test_definition_in_force_takes_each_versions_parameters(tmp_path: Path) -> None:
+    kpis = _with_history(
+        "csat",
+        {"version": 1, "effective_from": "2024-01", "change_note": "Top-2-box"},
+        {"version": 2, "effective_from": "2026-03", "change_note": "Top box", "top_box_min": 5},
+    )
+    csat = load_project(write_project(tmp_path, kpis=kpis)).kpi("csat")
+    before, after = csat.in_force("2026-02"), csat.in_force("2026-03")
+    # v1 says no cut: DOMAIN.md's 4; v2 sets 5; min n is the KPI's own 30 throughout.
+    assert (before.version, before.top_box_min, before.min_n) == (1, 4, 30)
+    assert (after.version, after.top_box_min, after.min_n) == (2, 5, 30)
+    assert csat.in_force("2020-01").version == 1  # before the first entry: the first
+    assert after.rule() == "top box ≥ 5" and after.change_note == "Top box"
+    assert after.sla_met_by is None and after.sla_hours is None
+
+
+def test_sla_rule_versions(tmp_path: Path) -> None:
+    kpis = _with_history(
+        "sla_compliance",
+        {"version": 1, "effective_from": "2024-01", "change_note": "Per-ticket deadline"},
+        {
+            "version": 2,
+            "effective_from": "2026-03",
+            "change_note": "8 hours to resolve, for every ticket",
+            "sla_hours": 8,
+            "sla_met_by": "resolution",
+        },
+    )
+    sla = load_project(write_project(tmp_path, kpis=kpis)).kpi("sla_compliance")
+    assert (
+        sla.in_force("2026-02").rule() == "deadline per ticket (sla_hours), met by first response"
+    )
+    assert sla.in_force("2026-03").rule() == "deadline 8 h, met by resolution"
+    assert sla.in_force("2026-02").top_box_min is None
+
+
+@pytest.mark.parametrize(
+    ("kpi_id", "entry", "fragment"),
+    [
+        ("nps", {"top_box_min": 9}, "top_box_min is a parameter of csat and ces, not of nps"),
+        ("csat", {"top_box_min": 6}, "top_box_min 6 is outside the csat scale 1–5"),
+        ("ces", {"top_box_min": 1}, "top_box_min 1 is outside the ces scale 1–7"),
+        ("csat", {"sla_hours": 4}, "sla_hours is a parameter of sla_compliance, not of csat"),
+        ("sla_compliance", {"sla_met_by": "closure"}, "sla_met_by"),
+        ("sla_compliance", {"sla_hours": 0}, "sla_hours"),
+    ],
+)
+def test_definition_parameters_are_checked(
+    tmp_path: Path, kpi_id: str, entry: dict, fragment: str
+) -> None:
+    kpis = _with_history(
+        kpi_id,
+        {"version": 1, "effective_from": "2024-01", "change_note": "First"},
+        {"version": 2, "effective_from": "2026-03", "change_note": "Changed", **entry},
+    )
+    with pytest.raises(
+        ConfigError,
+        match=rf"kpis.yaml: KPI {kpi_id}: (history: version 2: |history\.1\.).*{fragment}",
+    ):
+        load_project(write_project(tmp_path, kpis=kpis))
+    # The same parameter on the KPI itself (no history) is checked the same way.
+    raw = yaml.safe_load((DEFAULTS / "kpis.yaml").read_text(encoding="utf-8"))
+    next(k for k in raw["kpis"] if k["id"] == kpi_id).update(entry)
+    with pytest.raises(ConfigError, match=rf"kpis.yaml: KPI {kpi_id}: .*{fragment}"):
+        load_project(write_project(tmp_path, kpis=yaml.safe_dump(raw, sort_keys=False)))

@@ -208,14 +208,18 @@ def test_default_distribution_files_are_identical_and_valid() -> None:
     assert cco == ("all", "smb", "smb/emea")
 
 
-def test_split_packs_keeps_each_email_under_the_limit(tmp_path: Path) -> None:
+def test_split_packs_keeps_each_email_under_the_limit_as_sent(tmp_path: Path) -> None:
+    # As sent: 600 bytes are 800 base64 characters in 11 lines (822), 390 are 520 + 14 (534),
+    # 300 are 400 + 12 (412), 800 are 1068 + 30 (1098).
+    assert [deliver.encoded_size(n) for n in (600, 390, 300, 800)] == [822, 534, 412, 1098]
     packs = [
         deliver.Pack(n, n, tmp_path, "0", size)
-        for n, size in (("a", 6), ("b", 5), ("c", 11), ("d", 4))
+        for n, size in (("a", 600), ("b", 390), ("c", 800), ("d", 300))
     ]
-    parts, refused = deliver.split_packs(packs, 10)
+    parts, refused = deliver.split_packs(packs, 1000)
+    # a and b are 990 bytes on disk, under 1000, but 1356 as sent: two emails.
     assert [[p.node for p in part] for part in parts] == [["a"], ["b", "d"]]
-    assert all(sum(p.size for p in part) <= 10 for part in parts)
+    assert all(sum(p.encoded_size for p in part) <= 1000 for part in parts)
     assert [p.node for p in refused] == ["c"]
 
 
@@ -341,7 +345,7 @@ def test_oversize_packs_are_split_or_refused(root: Path, server: tuple[Handler, 
     sizes = sorted((_pdf(root, n).stat().st_size, n) for n in RENDERED)
     if sizes[1][0] == sizes[2][0]:
         pytest.skip("two packs of equal size")
-    limit_mb = (sizes[1][0] + 1) / (1024 * 1024)
+    limit_mb = (deliver.encoded_size(sizes[1][0]) + 1) / (1024 * 1024)
     path = root / "data" / "distribution.yaml"
     original = path.read_text(encoding="utf-8")
     path.write_text(

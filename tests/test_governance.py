@@ -72,9 +72,12 @@ def test_version_switches_at_its_effective_month(project: Project) -> None:
     assert nps.loc["2026-02", "status"] == "insufficient"
     other = card[(card["node"] == "all") & (card["kpi"] == "csat")]
     assert set(other["kpi_version"]) == {"1"}
-    assert project.kpi("nps").in_force("2025-06") == (1, 30)
-    assert project.kpi("nps").in_force("2023-01") == (1, 30)  # before the first entry
-    assert project.kpi("nps").in_force("2027-01") == (2, 5)
+    assert project.kpi("nps").in_force("2025-06").min_n == 30
+    assert project.kpi("nps").in_force("2023-01").version == 1  # before the first entry
+    assert (
+        project.kpi("nps").in_force("2027-01").version,
+        project.kpi("nps").in_force("2027-01").min_n,
+    ) == (2, 5)
 
 
 def test_pack_marks_manual_value_and_definition_change(pack_text: str) -> None:
@@ -89,8 +92,8 @@ def test_pack_marks_manual_value_and_definition_change(pack_text: str) -> None:
 
 def test_appendix_lists_history_raci_and_computed_beside_manual(pack_text: str) -> None:
     appendix = pack_text.split("Definition history", 1)[1]
-    assert "Net Promoter Score v1 January 2024 30 First definition" in appendix
-    assert "Net Promoter Score v2 March 2026 5 Pilot: minimum n lowered to 5" in appendix
+    assert "Net Promoter Score v1 January 2024 30 – First definition" in appendix
+    assert "Net Promoter Score v2 March 2026 5 – Pilot: minimum n lowered to 5" in appendix
     raci = appendix.split("Responsibilities (RACI)", 1)[1].split("Manual values and overrides")[0]
     assert (
         "Net Promoter Score Chief Customer Officer CX Insights Manager Head of Product Analytics "
@@ -108,9 +111,9 @@ def test_kpis_history_command(project: Project, capsys: pytest.CaptureFixture[st
     capsys.readouterr()
     assert main(["kpis", "--history", "--config", str(project.config_file)]) == 0
     rows = [re.split(r"\s*│\s*", ln.strip()) for ln in capsys.readouterr().out.splitlines()]
-    assert ["nps", "1", "2024-01", "30", "First definition"] in rows
-    assert ["nps", "2", "2026-03", "5", "Pilot: minimum n lowered to 5"] in rows
-    assert ["csat", "1", "–", "30", ""] in rows
+    assert ["nps", "1", "2024-01", "30", "–", "First definition"] in rows
+    assert ["nps", "2", "2026-03", "5", "–", "Pilot: minimum n lowered to 5"] in rows
+    assert ["csat", "1", "–", "30", "top box ≥ 4", ""] in rows
 
 
 @pytest.mark.parametrize(
@@ -165,3 +168,114 @@ def test_escalations_page_lists_resolved_for_one_month(project: Project) -> None
     # A month later (still amber) it is no longer listed.
     h2 = pd.concat([h, h[mine & (h["period"] == PERIOD)].assign(period="2026-04")])
     assert sc.resolved_escalations(h2[h2["node"] == "all"], "2026-04", 3).empty
+
+
+# --------------------------------------------------------------------------- escalation commentary
+# Issue 7: each escalated KPI shows the latest commentary that mentions it (DOMAIN.md §8).
+# Manual values (January, February) make two KPIs at `all` genuinely red for three months.
+
+ESCALATING_VALUES = "period,node,kpi,value,n,author,reason\n" + "".join(
+    f"{p},all,{kpi},{value},10,Jane Analyst,Counted by hand while the ticket export was down\n"
+    for p in ("2026-01", "2026-02", "2026-03")
+    for kpi, value in (("reopen_rate", 30), ("resolution_hours", 60))
+    if (p, kpi) != ("2026-03", "reopen_rate")  # computed March reopen rate (25%) is red already
+)
+NOTE_2026_03 = """\
+## Summary
+A hard quarter for support.
+
+## Internal process
+The reopen rate is still above 20%: billing tickets are closed before customers confirm.
+<script>alert(1)</script>
+
+- From 1 April a ticket closes only after the customer confirms (Reopen rate owner).
+- Two more agents on the billing queue.
+"""
+
+
+@pytest.fixture(scope="module")
+def escalating(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The tiny project with reopen rate and resolution time red January to March at `all`."""
+    config = write_project(
+        tmp_path_factory.mktemp("escalation-notes"), kpi_values=ESCALATING_VALUES
+    )
+    p = load_project(config)
+    compute(p, PERIOD)
+    return p
+
+
+@pytest.fixture
+def write_note(escalating: Project):
+    """Write a commentary file of `all` for a month; removed again after the test."""
+    from reportlib import commentary
+
+    written: list[Path] = []
+
+    def write(period: str, text: str) -> None:
+        path = commentary.path_for(escalating, period, "all")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+
+    yield write
+    for path in written:
+        path.unlink(missing_ok=True)
+
+
+def _escalations_html(project: Project) -> str:
+    from reportlib import commentary
+    from reportlib.charts import Charts
+
+    ctx = render.load_context(project, PERIOD, "all")
+    notes = commentary.load(project, PERIOD, "all")
+    return render.render_section(ctx, Charts({}, {}, {}), notes, "escalations")
+
+
+def _escalated(html: str) -> dict[str, str]:
+    """The escalations table's row groups (figures + commentary) by KPI name."""
+    table = html.split("Approaching escalation")[0]
+    groups = table.split('<tbody class="esc-item">')[1:]
+    names = [re.search(r"<strong>(.*?)</strong>", g) for g in groups]
+    return {m.group(1): g for m, g in zip(names, groups, strict=True) if m}
+
+
+def test_escalations_quote_the_latest_commentary(escalating: Project, write_note) -> None:
+    ctx = render.load_context(escalating, PERIOD, "all")
+    assert set(ctx.escalations["kpi"]) == {"reopen_rate", "resolution_hours"}
+    write_note(PERIOD, NOTE_2026_03)
+    html = _escalations_html(escalating)
+    rows = _escalated(html)
+    reopen = rows["Reopen rate"]
+    assert "Commentary of March 2026 · Internal process" in reopen
+    assert "billing tickets are closed before customers confirm" in reopen
+    assert "From 1 April a ticket closes only after" in reopen
+    assert "Two more agents" not in reopen and "hard quarter" not in reopen
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in reopen
+    assert "No commentary on Resolution time since January 2026." in rows["Resolution time"]
+    # The PDF: the same on the escalations page, raw HTML shown as text.
+    reader = PdfReader(render.build_pack(escalating, PERIOD, "all"))
+    pages = [re.sub(r"\s+", " ", p.extract_text()) for p in reader.pages]
+    page = next(t for t in pages if t.startswith("Escalations KPIs off target"))
+    assert "COMMENTARY OF MARCH 2026 · INTERNAL PROCESS" in page
+    assert "billing tickets are closed before customers confirm. <script>alert(1)</script>" in page
+    assert "No commentary on Resolution time since January 2026." in page
+
+
+def test_escalations_fall_back_to_an_earlier_month(escalating: Project, write_note) -> None:
+    write_note(PERIOD, "## Internal process\nResolution time is being looked at.\n")
+    write_note("2026-02", "## Summary\nReopen rate: billing script changes from March.\n")
+    rows = _escalated(_escalations_html(escalating))
+    assert "Commentary of February 2026 · Summary" in rows["Reopen rate"]
+    assert "billing script changes from March." in rows["Reopen rate"]
+    assert "Commentary of March 2026 · Internal process" in rows["Resolution time"]
+    assert "being looked at" in rows["Resolution time"]
+    assert not [name for name, row in rows.items() if "No commentary" in row]
+
+
+def test_escalations_say_when_nothing_was_written(escalating: Project, write_note) -> None:
+    write_note(PERIOD, "## Summary\nA quiet month.\n")
+    html = _escalations_html(escalating)
+    rows = _escalated(html)
+    assert "No commentary on Reopen rate since January 2026." in rows["Reopen rate"]
+    assert "No commentary on Resolution time since January 2026." in rows["Resolution time"]
+    assert "Commentary of" not in html

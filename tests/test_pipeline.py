@@ -19,6 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 from reportlib import cli, fileio, manifest, pipeline
+from reportlib import run as runner
 from reportlib.config import load_project
 from reportlib.executor import Failed, Finished, LocalExecutor, Started
 
@@ -274,17 +275,17 @@ def test_executed_board_pack_notebooks(root: Path, first: subprocess.CompletedPr
 
 
 @pytest.fixture(scope="module")
-def second(root: Path, first_manifest: dict) -> tuple[pipeline.RunResult, dict[str, str]]:
+def second(root: Path, first_manifest: dict) -> tuple[runner.RunResult, dict[str, str]]:
     """The same run again with nothing changed: everything current is skipped."""
     before = {n: fileio.sha256(_out(root, n, "board-pack.pdf")) for n in NODES if n != BROKEN}
-    result = pipeline.run(
+    result = runner.run(
         load_project(root / "reportlib.toml"), PERIOD, workers=1, accept_quality=ACCEPT
     )
     return result, before
 
 
 def test_rerun_skips_what_is_current(
-    root: Path, second: tuple[pipeline.RunResult, dict[str, str]]
+    root: Path, second: tuple[runner.RunResult, dict[str, str]]
 ) -> None:
     result, before = second
     assert result.scorecard == "skipped", result.scorecard_reason
@@ -299,10 +300,10 @@ def test_rerun_skips_what_is_current(
 
 
 @pytest.fixture(scope="module")
-def fixed(root: Path, second: tuple[pipeline.RunResult, dict[str, str]]) -> pipeline.RunResult:
+def fixed(root: Path, second: tuple[runner.RunResult, dict[str, str]]) -> runner.RunResult:
     """The broken commentary corrected; a run for that node and one current node."""
     _commentary(root, BROKEN).write_text(GOOD_COMMENTARY, encoding="utf-8")
-    return pipeline.run(
+    return runner.run(
         load_project(root / "reportlib.toml"),
         PERIOD,
         nodes=[BROKEN, "ent"],
@@ -311,7 +312,7 @@ def fixed(root: Path, second: tuple[pipeline.RunResult, dict[str, str]]) -> pipe
     )
 
 
-def test_resume_redoes_only_the_failed_node(root: Path, fixed: pipeline.RunResult) -> None:
+def test_resume_redoes_only_the_failed_node(root: Path, fixed: runner.RunResult) -> None:
     assert fixed.scorecard == "skipped", fixed.scorecard_reason
     assert [(o.node, o.status) for o in fixed.nodes] == [(BROKEN, "done"), ("ent", "skipped")]
     reader = PdfReader(_out(root, BROKEN, "board-pack.pdf"))
@@ -327,7 +328,7 @@ def test_resume_redoes_only_the_failed_node(root: Path, fixed: pipeline.RunResul
 
 
 def test_force_reexecutes_current_outputs(
-    root: Path, fixed: pipeline.RunResult, capsys: pytest.CaptureFixture[str]
+    root: Path, fixed: runner.RunResult, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = json.loads(fixed.manifest.read_text())
     executed = _out(root, "ent/eu", "board_pack.ipynb")
@@ -362,7 +363,7 @@ def test_force_reexecutes_current_outputs(
 
 
 def test_unknown_node_is_a_usage_error(
-    root: Path, fixed: pipeline.RunResult, capsys: pytest.CaptureFixture[str]
+    root: Path, fixed: runner.RunResult, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = str(root / "reportlib.toml")
     code = cli.main(
@@ -385,7 +386,7 @@ def test_unknown_node_is_a_usage_error(
 
 
 def test_quality_gate_stops_the_run_without_an_override(
-    root: Path, fixed: pipeline.RunResult, capsys: pytest.CaptureFixture[str]
+    root: Path, fixed: runner.RunResult, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Last in the module: it leaves the period with a failed scorecard step.
     code = cli.main(["run", "--period", PERIOD, "--config", str(root / "reportlib.toml")])
@@ -437,3 +438,89 @@ def test_manifest_module_is_used_by_the_run(first_manifest: dict) -> None:
     assert manifest.stamp(first_manifest)["status"] == "done"
     assert manifest.stamp(first_manifest, "ent")["status"] == "done"
     assert manifest.stamp(first_manifest, "nope") == {}
+
+
+# --------------------------------------------------------------------------- the cell timeout
+
+SLOW = "smb/us"
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    """A notebook whose first cell is the papermill parameters cell."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_kernel_session_times_out_a_cell_and_replaces_the_kernel(tmp_path: Path) -> None:
+    from reportlib.kernel import KernelSession
+
+    slow = _notebook(tmp_path / "slow.ipynb", "x = 0", "import time\ntime.sleep(60)", "x = 1")
+    quick = _notebook(tmp_path / "quick.ipynb", "x = 0", "print(x + 1)")
+    with KernelSession(tmp_path, cell_timeout=1) as session:
+        failure = session.execute(slow, tmp_path / "slow-out.ipynb", {"x": 1})
+        assert session.execute(quick, tmp_path / "quick-out.ipynb", {"x": 41}) is None
+    assert failure is not None
+    # Cell 1 is the injected parameters.
+    assert (
+        failure.describe() == "cell 2 (In [3]) `import time`: CellTimeoutError: timed out after 1 s"
+    )
+    cells = json.loads((tmp_path / "slow-out.ipynb").read_text())["cells"]
+    assert "injected-parameters" in cells[1]["metadata"]["tags"]
+    errors = [o for c in cells for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert [(e["ename"], e["evalue"]) for e in errors] == [
+        ("CellTimeoutError", "timed out after 1 s")
+    ]
+    assert cells[2]["metadata"]["papermill"]["status"] == "failed"
+    assert cells[3]["metadata"]["papermill"]["status"] == "pending"  # nothing runs after it
+    assert _text(json.loads((tmp_path / "quick-out.ipynb").read_text())["cells"][2]) == "42\n"
+
+
+def test_a_cell_over_the_timeout_fails_only_its_node(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A project's own notebooks/ with a board pack that hangs for one node; 2 s per cell.
+
+    The scorecard is computed beforehand, so the project's scorecard.ipynb has nothing to do
+    and no cell but the hanging one comes near the 2 s.
+    """
+    config = write_project(
+        tmp_path,
+        settings='timezone = "UTC"\nas_of = "2026-03-31T12:00:00"\ncell_timeout_seconds = 2\n',
+    )
+    params = 'period = None\nnode = "all"\nconfig = None\noutput_dir = None'
+    pipeline.scorecard_step(load_project(config), PERIOD)
+    _notebook(tmp_path / "notebooks" / "scorecard.ipynb", params + "\naccept_quality = None")
+    _notebook(
+        tmp_path / "notebooks" / "board_pack.ipynb",
+        params,
+        "import time\n"
+        "from reportlib import pipeline, render\n"
+        "project = pipeline.open_project(config, output_dir)",
+        f"if node == {SLOW!r}:\n    time.sleep(60)",
+        "render.default_out(project, period, node).write_bytes(b'%PDF-1.4 stub')",
+    )
+    code = cli.main(["run", "--period", PERIOD, "--workers", "2", "--config", str(config)])
+    out = capsys.readouterr()
+    assert code == 1, out.err
+    failed = [line for line in out.out.splitlines() if line.startswith("FAILED")]
+    assert failed == [
+        f"FAILED {SLOW}: cell 3 (In [4]) `if node == '{SLOW}':`: "
+        "CellTimeoutError: timed out after 2 s"
+    ]
+    assert f"error: 1 of {len(NODES)} board packs failed: {SLOW}" in out.err
+    assert "6 done, 1 failed" in out.out
+    m = json.loads((tmp_path / "output" / PERIOD / "manifest.json").read_text())
+    status = {n: s["status"] for n, s in m["steps"]["nodes"].items()}
+    assert status == {n: "failed" if n == SLOW else "done" for n in NODES}
+    assert m["steps"]["nodes"][SLOW]["error"]["evalue"] == "timed out after 2 s"

@@ -122,22 +122,3 @@ def test_stale_commentaries_after_restatement(tmp_path: Path) -> None:
     pipeline.compute(project, PERIOD)
     assert commentary.stale_commentaries(project, PERIOD) == ["all", "ent"]
     assert commentary.stale_commentaries(project, "2026-02") == []
-
-
-def test_company_survey_totals_reconcile(tiny: Path) -> None:
-    """DOMAIN.md §2: company survey n over the months = kept responses in those months."""
-    from reportlib import hierarchy, measures, periods, sources
-
-    project = load_project(tiny)
-    src = sources.load(project)
-    tree = hierarchy.build(project.hierarchy, measures.combos(src, project.hierarchy.levels))
-    m = measures.compute(src, tree, periods.parse("2026-02"), periods.parse(PERIOD))
-    assert pipeline.survey_total_problem(src, m) is None
-    # R0 (February) + 14 in March, all before the cut-off.
-    company = m.frame.xs("all", level="node")
-    assert int(company[list(pipeline.SURVEY_COUNTS)].to_numpy().sum()) == 15
-    m.frame.loc[("all", periods.parse(PERIOD)), "nps_n"] += 1
-    problem = pipeline.survey_total_problem(src, m)
-    assert problem == (
-        "company survey counts add up to 16 but 15 kept responses fall in the months computed"
-    )

@@ -10,7 +10,12 @@ import pytest
 
 from reportlib.config import load_kpis, load_targets
 from reportlib.errors import ConfigError
-from reportlib.sample import SampleReport, generate_sample, write_default_config
+from reportlib.sample import (
+    SampleReport,
+    add_late_responses,
+    generate_sample,
+    write_default_config,
+)
 
 DEFAULTS = Path(__file__).resolve().parents[1] / "reportlib" / "defaults"
 
@@ -378,3 +383,31 @@ def test_bad_arguments_raise_config_error(tmp_path: Path, kwargs: dict[str, obje
     with pytest.raises(ConfigError):
         generate_sample(tmp_path, **kwargs)  # type: ignore[arg-type]
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_late_responses_are_appended_and_break_no_rule(tmp_path: Path, fmt: str) -> None:
+    report = generate_sample(tmp_path, fmt=fmt, **SMALL)  # type: ignore[arg-type]
+    path = tmp_path / f"survey_responses.{fmt}"
+    before = path.read_bytes()
+    assert add_late_responses(tmp_path, 6) == ("2026-10", 6)
+    assert add_late_responses(tmp_path, 4) == ("2026-10", 4)  # a second call adds new ones
+    if fmt == "csv":
+        assert path.read_bytes().startswith(before)  # appended: earlier rows untouched
+        rows = _read(tmp_path, "survey_responses")
+    else:
+        rows = pd.read_parquet(path)
+    late = rows[rows["response_id"].astype(str).str.startswith("L")]
+    assert list(late["response_id"]) == [f"L{i:07d}" for i in range(1, 11)]
+    assert (late["survey"] == "nps").all() and late["score"].between(0, 10).all()
+    answered = pd.to_datetime(late["responded_at"])
+    assert (answered >= "2026-10-01").all() and (answered <= report.as_of).all()
+    assert late["customer_id"].is_unique
+    if fmt == "csv":  # checked independently of reportlib's own rules: none breaks one
+        bad = _violations(tmp_path)["survey_responses"].loc[late.index]
+        assert not bad.any().any(), bad[bad.any(axis=1)]
+
+
+def test_late_responses_need_a_sample(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no sample data"):
+        add_late_responses(tmp_path, 3)
