@@ -150,7 +150,9 @@ def compute_scorecard(
     if span is None or span[0] > last:
         raise DataError(f"no data in or before {period}: nothing to compute")
     # Children add up to parents, and the company to the kept input rows (DOMAIN.md §2, §8).
+    t = time.perf_counter()
     reconcile.check(src, m, tree)
+    timings["reconcile"] = time.perf_counter() - t
 
     t = time.perf_counter()
     values = kpis.compute_all(project.kpis, m.frame)
