@@ -254,9 +254,7 @@ def _print_kpi_history(project: Project) -> None:
     for col in ("id", "v", "effective from", "min n", "rule", "change"):
         table.add_column(col)
     for k in project.kpis:
-        entries = [(v.effective_from, v) for v in k.history] or [("0001-01", None)]
-        for month, v in entries:
-            d = k.in_force(month)
+        for v, d in k.definitions():
             table.add_row(
                 k.id,
                 str(d.version),

@@ -25,7 +25,16 @@ from . import periods
 from .config import KpiDef, Project
 from .errors import ConfigError
 from .formatting import format_delta, format_score, format_value, missing, status_style
-from .packdata import PackContext, load_context, movers, node_rows, perspectives, row, status_counts
+from .packdata import (
+    PackContext,
+    load_context,
+    movers,
+    node_rows,
+    perspectives,
+    row,
+    scorecard_hash,
+    status_counts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +64,12 @@ class Commentary:
     @property
     def draft(self) -> bool:
         """True for a generated draft nobody has marked as reviewed (`status: draft`)."""
-        return str(self.front_matter.get("status", "")).lower() == "draft"
+        return is_draft(self.front_matter)
+
+
+def is_draft(front_matter: dict[str, Any]) -> bool:
+    """A generated draft nobody has marked as reviewed: `status: draft` in the front matter."""
+    return str(front_matter.get("status", "")).lower() == "draft"
 
 
 def path_for(project: Project, period: str, node_id: str) -> Path:
@@ -199,13 +213,10 @@ def stale_commentaries(project: Project, period: str) -> list[str]:
     """
     import pandas as pd
 
-    from . import fileio
-
-    out = project.settings.period_dir(period)
-    csv, card = out / "scorecard.csv", out / "scorecard.parquet"
-    if not csv.is_file() or not card.is_file():
+    card = project.settings.period_dir(period) / "scorecard.parquet"
+    current = scorecard_hash(project, period)
+    if current is None or not card.is_file():
         return []
-    current = fileio.sha256(csv)
     nodes = dict.fromkeys(pd.read_parquet(card, columns=["node"])["node"].astype(str))
     stale = []
     for node in nodes:
@@ -386,15 +397,12 @@ def _source(
         except (OSError, UnicodeDecodeError, ConfigError) as e:
             log.warning("%s: commentary not searched for escalated KPIs (%s)", path, e)
             return None
-    from . import fileio
-
-    csv = project.settings.period_dir(period) / "scorecard.csv"
     return _Source(
         period=period,
         path=path,
         markdown=sections,
-        stale=is_stale(meta, fileio.sha256(csv) if csv.is_file() else None),
-        draft=str(meta.get("status", "")).lower() == "draft",
+        stale=is_stale(meta, scorecard_hash(project, period)),
+        draft=is_draft(meta),
     )
 
 

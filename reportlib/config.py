@@ -135,10 +135,10 @@ class _Parameters(_Frozen):
     sla_met_by: SlaMetBy | None = None
     """sla_compliance: what must happen by the deadline (default `first_response`)."""
 
-    def _check_parameters(self, kpi_id: str | None) -> None:
+    def _check_parameters(self, kpi_id: str) -> None:
         for name, owners in PARAMETERS.items():
             value = getattr(self, name)
-            if value is None or kpi_id is None:
+            if value is None:
                 continue
             if kpi_id not in owners:
                 raise ValueError(
@@ -269,6 +269,15 @@ class KpiDef(_Parameters):
             or ("first_response" if self.id in PARAMETERS["sla_met_by"] else None),
             change_note=note,
         )
+
+    def definitions(self) -> tuple[tuple[KpiVersion | None, Definition], ...]:
+        """Each history entry with the definition it puts in force, oldest first (§8).
+
+        Without history, one pair: no entry, and the KPI's own (current) definition.
+        """
+        if not self.history:
+            return ((None, self.in_force(periods.label(0))),)
+        return tuple((v, self.in_force(v.effective_from)) for v in self.history)
 
     @field_validator("weight", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ formulas in `kpis.py` turn them into values.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,14 +97,13 @@ class Rules:
 
 def _piecewise(k: KpiDef, name: str) -> Piecewise:
     """Parameter `name` of KPI `k` as it changes over its definition history."""
-    months = [v.effective_from for v in k.history] or ["0001-01"]
-    values = [getattr(k.in_force(m), name) for m in months]
+    steps = [(v, getattr(d, name)) for v, d in k.definitions()]
     changes = tuple(
-        (periods.parse(m), v)
-        for m, v, before in zip(months[1:], values[1:], values[:-1], strict=True)
-        if v != before
+        (periods.parse(v.effective_from), value)
+        for (_, before), (v, value) in itertools.pairwise(steps)
+        if v is not None and value != before
     )
-    return Piecewise(values[0], changes)
+    return Piecewise(steps[0][1], changes)
 
 
 def rules(kpis: tuple[KpiDef, ...]) -> Rules:
@@ -309,14 +309,19 @@ def _revenue(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table
     return _grouped(j, levels, "month", aggs)
 
 
-def _customers(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
-    months = ibis.memtable(
+def month_bounds(lo: int, hi: int) -> ir.Table:
+    """A table of months lo..hi with their first day (`start`) and the next month's (`end`)."""
+    return ibis.memtable(
         {
             "month": list(range(lo, hi + 1)),
             "start": [periods.first_day(periods.label(i)) for i in range(lo, hi + 1)],
             "end": [periods.first_day(periods.label(i + 1)) for i in range(lo, hi + 1)],
         }
     ).cast({"start": "date", "end": "date"})
+
+
+def _customers(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
+    months = month_bounds(lo, hi)
     c = src.tables["customers"].select("customer_id", "acquired_on", "churned_on", *levels)
     x = c.cross_join(months)
     # DOMAIN.md §3 logo_retention: S = acquired before the start, not churned before it.

@@ -128,7 +128,6 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
     mine = history[history["node"] == node.id]
     escalations = sc.escalations(mine, period, project.settings.escalate_after)
     quality = _read_json(out / "quality" / "report.json")
-    csv = out / "scorecard.csv"
     figures = restate.current_version(out)
     return PackContext(
         project=project,
@@ -141,10 +140,16 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
         manual_values=_manual_values(out / "manual_values.csv"),
         quality=quality,
         as_of=_as_of(out, quality, project),
-        scorecard_hash=fileio.sha256(csv) if csv.is_file() else None,
+        scorecard_hash=scorecard_hash(project, period),
         version=figures.version,
         restated_on=figures.restated_on,
     )
+
+
+def scorecard_hash(project: Project, period: str) -> str | None:
+    """sha256 of output/<period>/scorecard.csv, what commentary is written against (DOMAIN.md §8)."""
+    csv = project.settings.period_dir(period) / "scorecard.csv"
+    return fileio.sha256(csv) if csv.is_file() else None
 
 
 # --- views over the context ---------------------------------------------------------

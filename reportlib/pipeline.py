@@ -23,10 +23,6 @@ from . import scorecard as sc
 from .config import Project, load_manual_values
 from .errors import ConfigError, DataError
 
-# Re-exported: notebooks and their tests know the kernel as pipeline.KERNEL_NAME / KernelSession.
-from .kernel import KERNEL_NAME as KERNEL_NAME
-from .kernel import KernelSession as KernelSession
-
 log = logging.getLogger(__name__)
 
 

@@ -181,13 +181,7 @@ def customer_total_problem(src: Source, m: measures.Measures) -> str | None:
     whose segment/region mapping drops it from the tree is caught here.
     """
     lo, hi = m.first_month, m.last_month
-    months = ibis.memtable(
-        {
-            "month": list(range(lo, hi + 1)),
-            "start": [periods.first_day(periods.label(i)) for i in range(lo, hi + 1)],
-            "end": [periods.first_day(periods.label(i + 1)) for i in range(lo, hi + 1)],
-        }
-    ).cast({"start": "date", "end": "date"})
+    months = measures.month_bounds(lo, hi)
     c = src.tables["customers"].select("acquired_on", "churned_on")
     x = c.cross_join(months)
     active = (x.acquired_on < x.start) & (x.churned_on.isnull() | (x.churned_on >= x.start))

@@ -385,8 +385,9 @@ def _history_view(project: Project) -> list[dict[str, str]]:
     rows = []
     for _p, kpis in perspectives(project):
         for k in kpis:
-            for v in k.history:
-                d = k.in_force(v.effective_from)
+            for v, d in k.definitions():
+                if v is None:
+                    continue
                 rows.append(
                     {
                         "name": k.name,

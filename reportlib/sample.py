@@ -1087,7 +1087,7 @@ def add_late_responses(folder: Path, count: int = 40, *, seed: int = 11) -> tupl
     done = int(ids.str.startswith(LATE_PREFIX).sum())
     rng = np.random.default_rng([seed, done])
     who = rng.choice(np.array(eligible, dtype=object), size=count, replace=False)
-    span = (min(end, last.ceil("h")) - start).total_seconds()
+    span = (min(end, last) - start).total_seconds()  # never after the latest answer
     responded = start + pd.to_timedelta(np.sort(rng.uniform(0, span, count)), unit="s")
     sent = responded - pd.to_timedelta(rng.uniform(3600, 3 * 86400, count), unit="s")
     scores = rng.choice(

@@ -15,7 +15,7 @@ import nbformat
 import papermill
 import pytest
 
-from reportlib import pipeline
+from reportlib import kernel
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PARAMETERS = {
@@ -32,7 +32,7 @@ def test_committed_notebook_has_no_outputs(name: str) -> None:
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None, cell["source"]
     assert "papermill" not in raw["metadata"]
-    assert raw["metadata"]["kernelspec"]["name"] == pipeline.KERNEL_NAME
+    assert raw["metadata"]["kernelspec"]["name"] == kernel.KERNEL_NAME
 
 
 @pytest.mark.parametrize("name", sorted(PARAMETERS))
@@ -102,7 +102,7 @@ def test_kernel_is_this_environments_python_and_is_reset_between_notebooks(
     probes: dict[str, Path],
 ) -> None:
     root = probes["root"]
-    with pipeline.KernelSession(root, warm="import json") as session:
+    with kernel.KernelSession(root, warm="import json") as session:
         assert session.execute(probes["set"], root / "out1.ipynb", {"value": 5}) is None
         failure = session.execute(probes["get"], root / "out2.ipynb", {})
     # papermill's kernel_name="python3" runs the interpreter of this virtualenv.
@@ -126,7 +126,7 @@ def test_kernel_is_this_environments_python_and_is_reset_between_notebooks(
 def test_fresh_kernel_session_starts_a_new_kernel_per_notebook(probes: dict[str, Path]) -> None:
     root = probes["root"]
     probe = _notebook(root / "pid.ipynb", "x = 0", "import os\nprint(os.getpid())")
-    with pipeline.KernelSession(root, fresh=True) as session:
+    with kernel.KernelSession(root, fresh=True) as session:
         session.execute(probe, root / "pid1.ipynb", {})
         session.execute(probe, root / "pid2.ipynb", {})
     assert _stdout(root / "pid1.ipynb") != _stdout(root / "pid2.ipynb")
