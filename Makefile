@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?= -q --disable-pip-version-check
 
-.PHONY: install report test lint format bench clean
+.PHONY: install report test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,9 +26,14 @@ report: $(STAMP) data/sample/customers.csv
 test: $(STAMP)
 	$(BIN)/pytest
 
+## test-fast: the quick loop while developing (no kernels, PDFs, SMTP or subprocesses)
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow"
+
 lint: $(STAMP)
 	$(BIN)/ruff check reportlib tests benchmarks
 	$(BIN)/ruff format --check reportlib tests benchmarks
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format reportlib tests benchmarks

@@ -53,3 +53,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     else:
         os.environ["REPORTLIB_CONFIG"] = previous
     shutil.rmtree(config.stash[_PROJECT].parent, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Notebook cells run in a real kernel: they belong to the slow tests."""
+    for item in items:
+        if ".ipynb" in item.nodeid:
+            item.add_marker(pytest.mark.slow)

@@ -1,4 +1,10 @@
-"""Atomic file writes: a temporary file in the same folder, then a rename (DESIGN.md "Outputs")."""
+"""Atomic file writes and durable appends (DESIGN.md "Outputs").
+
+Writes go to a temporary file in the same folder, then a rename, so a reader never sees
+half a file. Appends to a log are flushed and fsynced, and always start on a fresh line:
+a line torn by a crash is left as it is and never glued to the next record. These are the
+only write idioms in the package.
+"""
 
 from __future__ import annotations
 
@@ -59,6 +65,29 @@ def write_frame(path: Path, frame: pd.DataFrame) -> Path:
     if path.suffix == ".parquet":
         return write_with(path, lambda p: frame.to_parquet(p, index=False))
     return write_with(path, lambda p: frame.to_csv(p, index=False, lineterminator="\n"))
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line (no newline inside) durably: flush and fsync before returning.
+
+    If the file does not end with a newline (an earlier append was torn by a crash or a
+    full disk), a newline is written first, so the torn line stays on its own and this
+    record starts on a fresh line.
+    """
+    if "\n" in line or "\r" in line:
+        raise ValueError("append_line takes one line without line breaks")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as fh:
+        fh.seek(0, os.SEEK_END)
+        prefix = b""
+        if fh.tell() > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                prefix = b"\n"
+        fh.seek(0, os.SEEK_END)
+        fh.write(prefix + line.encode("utf-8") + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def sha256(path: Path) -> str:
