@@ -33,11 +33,13 @@ from .errors import ConfigError
 CONFIG_ENV = "REPORTLIB_CONFIG"
 
 
-class _Frozen(BaseModel):
+class Frozen(BaseModel):
+    """The base of every settings and configuration record: immutable, unknown fields refused."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class QualitySettings(_Frozen):
+class QualitySettings(Frozen):
     """Thresholds of the data-quality rules (DOMAIN.md §7)."""
 
     response_window_days: int = Field(30, ge=0)
@@ -47,7 +49,7 @@ class QualitySettings(_Frozen):
     allow_credit_notes: bool = False
 
 
-class SmtpSettings(_Frozen):
+class SmtpSettings(Frozen):
     """Mail server; the password is read only from REPORTLIB_SMTP_PASSWORD."""
 
     host: str = "127.0.0.1"
@@ -57,7 +59,7 @@ class SmtpSettings(_Frozen):
     timeout_seconds: float = 30
 
 
-class Settings(_Frozen):
+class Settings(Frozen):
     """Project settings; relative paths are resolved against `root`."""
 
     root: Path
@@ -124,7 +126,7 @@ PARAMETERS = {
 """The definition parameters a version may change besides `min_n`, and the KPIs that have them."""
 
 
-class _Parameters(_Frozen):
+class _Parameters(Frozen):
     """Definition parameters that a KPI or one of its versions may set (DOMAIN.md §3, §8)."""
 
     min_n: int | None = Field(None, ge=1)
@@ -173,7 +175,7 @@ class KpiVersion(_Parameters):
         return str(v)
 
 
-class Definition(_Frozen):
+class Definition(Frozen):
     """The definition of one KPI in force in one period: its version and parameters (§8)."""
 
     version: int
@@ -287,13 +289,13 @@ class KpiDef(_Parameters):
         return v
 
 
-class Perspective(_Frozen):
+class Perspective(Frozen):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     weight: float = Field(1.0, gt=0)
 
 
-class HierarchyConfig(_Frozen):
+class HierarchyConfig(Frozen):
     """`segments.yaml`: company name, hierarchy levels, display names, perspectives."""
 
     company: str = "Company"
@@ -307,7 +309,7 @@ class HierarchyConfig(_Frozen):
     )
 
 
-class Target(_Frozen):
+class Target(Frozen):
     """A row of targets.csv (DOMAIN.md §5)."""
 
     kpi: str
@@ -318,7 +320,7 @@ class Target(_Frozen):
     line: int
 
 
-class ManualValue(_Frozen):
+class ManualValue(Frozen):
     """A row of kpi_values.csv: a manual value or an override (DOMAIN.md §8)."""
 
     period: str
@@ -331,7 +333,7 @@ class ManualValue(_Frozen):
     line: int
 
 
-class Project(_Frozen):
+class Project(Frozen):
     """Everything configured for one project, read once and passed along."""
 
     settings: Settings

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any, TypeVar
 
 from .errors import ConfigError
 
+T = TypeVar("T", bound=Any)
+
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def month_index(year: T, month: T) -> T:
+    """The month index year*12 + month-1 of a calendar month.
+
+    The one formula for it: works on ints, numpy arrays and Ibis expressions alike, so
+    Python, pandas and the queries that Ibis compiles all count months the same way.
+    """
+    return year * 12 + month - 1
 
 
 def parse(period: str) -> int:
@@ -15,7 +27,7 @@ def parse(period: str) -> int:
     m = _PERIOD.match(str(period).strip())
     if not m:
         raise ConfigError(f"period {period!r} is not a month in the form YYYY-MM (e.g. 2026-10)")
-    return int(m.group(1)) * 12 + int(m.group(2)) - 1
+    return month_index(int(m.group(1)), int(m.group(2)))
 
 
 def label(index: int) -> str:
