@@ -33,9 +33,9 @@ def _frame(m: pd.DataFrame, value: object, n: object, **extra: object) -> pd.Dat
 
 
 def _ratio(num: pd.Series, den: pd.Series, scale: float = 100.0) -> np.ndarray:
-    num, den = num.to_numpy("float64"), den.to_numpy("float64")
+    a, b = num.to_numpy("float64"), den.to_numpy("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, scale * num / den, np.nan)
+        return np.where(b > 0, scale * a / b, np.nan)
 
 
 def _col(m: pd.DataFrame, name: str) -> pd.Series:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,10 @@ COLUMNS = (
 SCORE_AT_THRESHOLD = 10.0 / 3.0
 SCORE_AT_TARGET = 20.0 / 3.0
 
-STATUSES = ("green", "amber", "red", "insufficient", "no-target", "no-data")
+Status = Literal["green", "amber", "red", "insufficient", "no-target", "no-data"]
+"""A KPI's or score's status (DOMAIN.md §5): RAG, or why there is none."""
+STATUSES: tuple[Status, ...] = get_args(Status)
+RAG: tuple[Status, ...] = ("green", "amber", "red")
 
 
 # --- §5 targets ------------------------------------------------------------------
@@ -91,7 +95,7 @@ def status(
     min_n: int | None,
     target: float | None,
     threshold: float | None,
-) -> str:
+) -> Status:
     """RAG status, direction-aware, with `no-data`, `insufficient` and `no-target` (§4, §5)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "no-data"
@@ -126,7 +130,7 @@ def score(value: float, target: float, threshold: float, direction: str) -> floa
     return min(10.0, max(0.0, s))
 
 
-def band(score_value: float | None) -> str:
+def band(score_value: float | None) -> Status:
     """Status of a perspective or overall score: red [0, 3.33), amber [3.33, 6.67), green (§6)."""
     if score_value is None or math.isnan(score_value):
         return "no-data"
@@ -195,7 +199,7 @@ def _apply_manual(
             continue
         frame = out[mv.kpi]
         key = (mv.node, month)
-        before = frame.at[key, "value"]
+        before = float(frame.at[key, "value"])  # type: ignore[arg-type]
         frame.loc[key, ["value", "n", "ci_low", "ci_high", "se", "x"]] = [
             mv.value,
             np.nan if mv.n is None else mv.n,
@@ -209,7 +213,7 @@ def _apply_manual(
                 period=mv.period,
                 node=mv.node,
                 kpi=mv.kpi,
-                computed_value=None if pd.isna(before) else float(before),
+                computed_value=None if math.isnan(before) else before,
                 value=mv.value,
                 n=mv.n,
                 author=mv.author,
@@ -252,7 +256,7 @@ def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> 
         )
     ]
     df["score"] = [
-        score(val, tg, th, k.direction) if st in ("green", "amber", "red") else np.nan
+        score(val, tg, th, k.direction) if st in RAG else np.nan
         for val, tg, th, st in zip(
             df["value"], df["target"], df["threshold"], df["status"], strict=True
         )

@@ -84,4 +84,4 @@ def significant(z: Array) -> np.ndarray:
     """|z| ≥ 1.96 as a nullable boolean array (None where z is NaN)."""
     z = _f(z)
     out = np.abs(z) >= Z95
-    return np.where(np.isnan(z), None, out).astype(object)
+    return np.asarray(np.where(np.isnan(z), None, out), dtype=object)
