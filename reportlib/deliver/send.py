@@ -35,7 +35,14 @@ from .message import (
     escalation_lists,
     names,
 )
-from .models import Distribution, Recipient, distribution_path, load_distribution, select_nodes
+from .models import (
+    DeliverySettings,
+    Distribution,
+    Recipient,
+    distribution_path,
+    load_distribution,
+    select_nodes,
+)
 from .transport import Reply, Transport, redact, send_with_retries, smtp_transport
 
 log = logging.getLogger(__name__)
@@ -82,11 +89,17 @@ class SendContext:
     transport: Transport | None
     """None in a dry run (and when there is nobody to send to)."""
     dry_run: bool
+    resend: bool
+    """Send again what was delivered (or changed since)."""
     sleep: Callable[[float], None]
 
     @property
     def period(self) -> str:
         return self.output.period
+
+    @property
+    def settings(self) -> DeliverySettings:
+        return self.distribution.delivery
 
 
 @dataclass(frozen=True)
@@ -140,22 +153,13 @@ def send(
     require_current(project, output, needed)
     titles = node_names(output)
     found = packs(output, needed, titles)
-    ctx = _context(project, output, dist, dry_run, transport, sleep)
+    ctx = _context(project, output, dist, dry_run, resend, transport, sleep)
     done = ctx.log.delivered()
-    return _run(
-        ctx,
-        (
-            _pack_delivery(
-                ctx,
-                r,
-                [found[n] for n in selection[r.email]],
-                titles,
-                done.get(r.email.lower(), {}),
-                resend,
-            )
-            for r in recipients
-        ),
+    plans = (
+        _pack_delivery(ctx, r, [found[n] for n in selection[r.email]], titles, done)
+        for r in recipients
     )
+    return _run(ctx, plans)
 
 
 def send_escalations(
@@ -176,20 +180,18 @@ def send_escalations(
     require_current(project, output, ())
     owners, unknown = escalation_lists(project, period, nodes, dist)
     wanted = {e.lower() for e in only}
-    ctx = _context(project, output, dist, dry_run, transport, sleep, connect=bool(owners))
+    ctx = _context(project, output, dist, dry_run, resend, transport, sleep, connect=bool(owners))
     before = ctx.log.escalations_sent()
     no_address = "no email address (owner_email or owners: in distribution)"
-    return _run(
-        ctx,
-        itertools.chain(
-            (RecipientOutcome(o, "skipped", no_address) for o in unknown),
-            (
-                _escalation_delivery(ctx, address, items, before, resend)
-                for address, items in owners.items()
-                if not wanted or address.lower() in wanted
-            ),
+    plans = itertools.chain(
+        (RecipientOutcome(o, "skipped", no_address) for o in unknown),
+        (
+            _escalation_delivery(ctx, address, items, before)
+            for address, items in owners.items()
+            if not wanted or address.lower() in wanted
         ),
     )
+    return _run(ctx, plans)
 
 
 def _context(
@@ -197,6 +199,7 @@ def _context(
     output: PeriodOutput,
     dist: Distribution,
     dry_run: bool,
+    resend: bool,
     transport: Transport | None,
     sleep: Callable[[float], None],
     *,
@@ -206,7 +209,7 @@ def _context(
     if connect and not dry_run and transport is None:
         transport = smtp_transport(project.settings.smtp, dist.sender.email)
     return SendContext(
-        project, output, dist, DeliveryLog(output.deliveries), transport, dry_run, sleep
+        project, output, dist, DeliveryLog(output.deliveries), transport, dry_run, resend, sleep
     )
 
 
@@ -218,8 +221,7 @@ def _pack_delivery(
     r: Recipient,
     mine: Sequence[Pack],
     titles: Mapping[str, str],
-    sent: Mapping[str, str],
-    resend: bool,
+    done: Mapping[str, Mapping[str, str]],
 ) -> RecipientOutcome | Delivery:
     """A recipient's pack emails (split by size), or why they get none.
 
@@ -228,7 +230,8 @@ def _pack_delivery(
     """
     if not mine:
         return RecipientOutcome(r.email, "skipped", "no packs for their nodes")
-    if not resend:
+    sent = done.get(r.email.lower(), {})
+    if not ctx.resend:
         changed = [p.node for p in mine if p.node in sent and sent[p.node] != p.sha256]
         if changed:
             return RecipientOutcome(
@@ -240,7 +243,7 @@ def _pack_delivery(
         mine = [p for p in mine if sent.get(p.node) != p.sha256]
         if not mine:
             return RecipientOutcome(r.email, "skipped", "already delivered")
-    settings = ctx.distribution.delivery
+    settings = ctx.settings
     parts, refused = split_packs(mine, int(settings.max_attachment_mb * MB))
     refusals = tuple(
         Refusal(
@@ -273,10 +276,9 @@ def _escalation_delivery(
     address: str,
     items: Sequence[Escalation],
     before: Mapping[str, tuple[str, ...]],
-    resend: bool,
 ) -> RecipientOutcome | Delivery:
     """An owner's escalation email, or "already delivered" when the same list was sent before."""
-    if not resend and before.get(address.lower()) == escalation_keys(items):
+    if not ctx.resend and before.get(address.lower()) == escalation_keys(items):
         return RecipientOutcome(address, "skipped", "already delivered")
     email = escalation_email(ctx.project, ctx.distribution, address, ctx.period, items)
     detail = f"{len(items)} escalations"
@@ -342,7 +344,7 @@ def _send(ctx: SendContext, email: Email) -> Reply:
     def record(attempt: int, reply: Reply, outcome: AttemptOutcome) -> None:
         ctx.log.append(_attempt_entry(ctx, email, attempt, reply, outcome))
 
-    reply = send_with_retries(email, transport, ctx.distribution.delivery, record, ctx.sleep)
+    reply = send_with_retries(email, transport, ctx.settings, record, ctx.sleep)
     if reply.ok and email.kind == "pack":
         log.info(
             "%s: part %d of %d sent (%s)",
