@@ -1,7 +1,7 @@
 """`reportlib send` against a real aiosmtpd server on 127.0.0.1: what arrives, retries, refusals.
 
-One real run (scorecard and three packs) is shared by the module; the tests then send
-in order, building on the delivery log the earlier ones left.
+One real run (scorecard and three packs) is made for the module; every test works on its
+own copy of that project, so its delivery log starts empty and tests can run in any order.
 """
 
 from __future__ import annotations
@@ -19,21 +19,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from reportlib import audit, cli, deliver
 from reportlib.config import load_project
-from reportlib.errors import ConfigError
+from reportlib.errors import QualityGateError
+from reportlib.layout import OutputRoot, PeriodOutput
 
-from .conftest import write_project
+from ..conftest import write_project
 
-pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS"),
+]
 
 PERIOD = "2026-03"
 RENDERED = ("all", "ent", "ent/eu")
-NODES = ("all", "ent", "ent/eu", "ent/us", "smb", "smb/eu", "smb/us")
 USER = "reporter"
 PASSWORD = "s3cret-Pa55word-xyz"
 DISTRIBUTION = """\
@@ -112,8 +114,18 @@ def server() -> Iterator[tuple[Handler, int]]:
     controller.stop()
 
 
+@pytest.fixture
+def handler(server: tuple[Handler, int]) -> Handler:
+    """The server's handler with nothing received and no planted failures."""
+    h, _ = server
+    h.messages.clear()
+    h.transient.clear()
+    h.reject.clear()
+    return h
+
+
 @pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory, server: tuple[Handler, int]) -> Iterator[Path]:
+def run(tmp_path_factory: pytest.TempPathFactory, server: tuple[Handler, int]) -> Path:
     """The tiny project run for three nodes (any red KPI escalates), sending with a password."""
     root = tmp_path_factory.mktemp("send")
     _, port = server
@@ -127,22 +139,30 @@ def root(tmp_path_factory: pytest.TempPathFactory, server: tuple[Handler, int]) 
     for node in RENDERED:
         args += ["--node", node]
     assert cli.main(args) == 0
-    mp = pytest.MonkeyPatch()
-    mp.setenv(deliver.PASSWORD_ENV, PASSWORD)
-    yield root
-    mp.undo()
+    return root
+
+
+@pytest.fixture
+def root(run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the run (file times kept, so the packs stay current) that nothing was sent from."""
+    copy = tmp_path / "project"
+    shutil.copytree(run, copy)
+    monkeypatch.setenv(deliver.PASSWORD_ENV, PASSWORD)
+    return copy
 
 
 def _send(root: Path, *extra: str) -> int:
     return cli.main(["send", "--config", str(root / "reportlib.toml"), "--period", PERIOD, *extra])
 
 
-def _pdf(root: Path, node: str) -> Path:
-    return root.joinpath("output", PERIOD, *node.split("/"), "board-pack.pdf")
+def _out(root: Path) -> PeriodOutput:
+    return PeriodOutput(root / "output", PERIOD)
 
 
 def _log(root: Path) -> list[dict[str, Any]]:
-    path = root / "output" / PERIOD / "deliveries.jsonl"
+    path = _out(root).deliveries
+    if not path.is_file():
+        return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
@@ -154,86 +174,12 @@ def _name(node: str) -> str:
     return f"board-pack-{node.replace('/', '-')}.pdf"
 
 
-# --------------------------------------------------------------------------- selection and config
-
-
-def _recipient(nodes: list[Any], include_children: bool = False) -> deliver.Recipient:
-    return deliver.Recipient(
-        name="X", email="x@example.com", nodes=nodes, include_children=include_children
-    )
-
-
-def test_select_nodes_gives_only_the_listed_nodes_and_asked_children() -> None:
-    assert deliver.select_nodes(_recipient(["ent/eu"]), NODES) == ("ent/eu",)
-    assert deliver.select_nodes(_recipient(["ent"]), NODES) == ("ent",)
-    assert deliver.select_nodes(_recipient(["ent"], True), NODES) == ("ent", "ent/eu", "ent/us")
-    assert deliver.select_nodes(_recipient(["all"], True), NODES) == NODES
-    mixed = _recipient([{"node": "smb", "include_children": True}, "ent/us"])
-    assert deliver.select_nodes(mixed, NODES) == ("ent/us", "smb", "smb/eu", "smb/us")
-    # A node id that merely starts with another's is not its child.
-    assert deliver.select_nodes(_recipient(["ent"], True), ("ent", "entx", "entx/eu")) == ("ent",)
-
-
-@pytest.mark.parametrize(
-    ("recipients", "message"),
-    [
-        ("- {name: A, email: not-an-address, nodes: [all]}", "malformed email address"),
-        ("- {name: A, email: a@example.com, nodes: [nowhere]}", "unknown node 'nowhere'"),
-        ("- {name: A, email: a@example.com, nodes: []}", "a@example.com has no nodes"),
-        (
-            "- {name: A, email: a@example.com, nodes: [all]}\n"
-            "- {name: B, email: A@example.com, nodes: [ent]}",
-            "A@example.com is listed twice",
-        ),
-    ],
-)
-def test_distribution_errors_name_the_problem(
-    tmp_path: Path, recipients: str, message: str
-) -> None:
-    config = write_project(tmp_path)
-    path = tmp_path / "data" / "distribution.yaml"
-    path.write_text(f"sender: {{name: S, email: s@example.com}}\nrecipients:\n{recipients}\n")
-    with pytest.raises(ConfigError, match=message) as err:
-        deliver.load_distribution(load_project(config), NODES)
-    assert str(path) in str(err.value) and err.value.exit_code == 2
-
-
-def test_default_distribution_files_are_identical_and_valid() -> None:
-    repo = Path(__file__).resolve().parents[1]
-    shipped = repo / "reportlib" / "defaults" / "distribution.yaml"
-    assert shipped.read_bytes() == (repo / "data" / "distribution.yaml").read_bytes()
-    dist = deliver.Distribution(**yaml.safe_load(shipped.read_text(encoding="utf-8")))
-    assert dist.delivery.max_attachment_mb == 10 and len(dist.recipients) == 7
-    cco = deliver.select_nodes(dist.recipients[1], ("all", "smb", "smb/emea"))
-    assert cco == ("all", "smb", "smb/emea")
-
-
-def test_split_packs_keeps_each_email_under_the_limit_as_sent(tmp_path: Path) -> None:
-    # As sent: 600 bytes are 800 base64 characters in 11 lines (822), 390 are 520 + 14 (534),
-    # 300 are 400 + 12 (412), 800 are 1068 + 30 (1098).
-    assert [deliver.encoded_size(n) for n in (600, 390, 300, 800)] == [822, 534, 412, 1098]
-    packs = [
-        deliver.Pack(n, n, tmp_path, "0", size)
-        for n, size in (("a", 600), ("b", 390), ("c", 800), ("d", 300))
-    ]
-    parts, refused = deliver.split_packs(packs, 1000)
-    # a and b are 990 bytes on disk, under 1000, but 1356 as sent: two emails.
-    assert [[p.node for p in part] for part in parts] == [["a"], ["b", "d"]]
-    assert all(sum(p.encoded_size for p in part) <= 1000 for part in parts)
-    assert [p.node for p in refused] == ["c"]
-
-
-# --------------------------------------------------------------------------- real sending
-
-
 def test_send_delivers_each_recipient_exactly_their_packs(
     root: Path,
-    server: tuple[Handler, int],
+    handler: Handler,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    handler, _ = server
-    handler.messages.clear()
     caplog.set_level(logging.DEBUG)
     assert _send(root) == 0
     arrived = handler.arrived()
@@ -248,7 +194,7 @@ def test_send_delivers_each_recipient_exactly_their_packs(
         attached = _attachments(msg)
         assert sorted(attached) == sorted(_name(n) for n in nodes)
         for n in nodes:
-            assert attached[_name(n)] == _pdf(root, n).read_bytes()
+            assert attached[_name(n)] == _out(root).pack_pdf(n).read_bytes()
         assert msg.get_body(("plain",)) is not None and msg.get_body(("html",)) is not None
         assert msg["Message-ID"]
     ent = arrived["ent@example.com"][0]
@@ -259,13 +205,15 @@ def test_send_delivers_each_recipient_exactly_their_packs(
     assert [e["outcome"] for e in entries] == ["sent"] * 3
     for e in entries:
         assert e["message_id"].startswith("<") and e["smtp_reply"]["code"] == 250
+        assert (e["attempt"], e["part"], e["parts"]) == (1, 1, 1)
         for a in e["attachments"]:
             assert len(a["sha256"]) == 64
     # Every delivered email is in the hash-chained audit log with its Message-ID (§8).
-    sends = [e for e in audit.read(audit.path(root / "output")) if e["what"] == "send"]
+    audit_log = OutputRoot(root / "output").audit_log
+    sends = [e for e in audit.read(audit_log) if e["what"] == "send"]
     assert sorted(e["new"] for e in sends) == sorted(e["message_id"] for e in entries)
     assert {e["why"].split(" to ")[1].split(":")[0] for e in sends} == set(expected)
-    assert audit.verify(audit.path(root / "output")).broken_line is None
+    assert audit.verify(audit_log).broken_line is None
     out = capsys.readouterr()
     assert "3 sent" in out.out
     # The password is in no output, log record or file written.
@@ -275,8 +223,9 @@ def test_send_delivers_each_recipient_exactly_their_packs(
             assert PASSWORD.encode() not in f.read_bytes(), f
 
 
-def test_a_second_send_sends_nothing(root: Path, server: tuple[Handler, int]) -> None:
-    handler, _ = server
+def test_a_second_send_sends_nothing(root: Path, handler: Handler) -> None:
+    assert _send(root) == 0
+    assert len(handler.messages) == 3
     handler.messages.clear()
     before = len(_log(root))
     assert _send(root) == 0
@@ -284,80 +233,66 @@ def test_a_second_send_sends_nothing(root: Path, server: tuple[Handler, int]) ->
     assert len(_log(root)) == before
 
 
-def test_resend_sends_again(root: Path, server: tuple[Handler, int]) -> None:
-    handler, _ = server
+def test_resend_sends_again(root: Path, handler: Handler) -> None:
+    assert _send(root) == 0
     handler.messages.clear()
     assert _send(root, "--resend", "--only", "eu@example.com") == 0
     assert list(handler.arrived()) == ["eu@example.com"]
 
 
-def test_transient_451_is_retried_and_succeeds(root: Path, server: tuple[Handler, int]) -> None:
-    handler, _ = server
-    handler.messages.clear()
+def test_transient_451_is_retried_and_succeeds(root: Path, handler: Handler) -> None:
     handler.transient["board@example.com"] = 2
-    assert _send(root, "--resend", "--only", "board@example.com") == 0
+    assert _send(root, "--only", "board@example.com") == 0
     assert list(handler.arrived()) == ["board@example.com"]
-    mine = [e for e in _log(root) if e["recipient"] == "board@example.com"][-3:]
+    mine = [e for e in _log(root) if e["recipient"] == "board@example.com"]
     assert [e["outcome"] for e in mine] == ["retry", "retry", "sent"]
+    assert [e["attempt"] for e in mine] == [1, 2, 3]
     assert [e["smtp_reply"]["code"] for e in mine] == [451, 451, 250]
     assert len({e["message_id"] for e in mine}) == 1
 
 
 def test_550_fails_only_that_recipient(
-    root: Path, server: tuple[Handler, int], capsys: pytest.CaptureFixture[str]
+    root: Path, handler: Handler, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    handler, _ = server
-    handler.messages.clear()
     handler.reject.add("ent@example.com")
-    try:
-        assert _send(root, "--resend") == 1
-    finally:
-        handler.reject.clear()
+    assert _send(root) == 1
     assert sorted(handler.arrived()) == ["board@example.com", "eu@example.com"]
     failed = [e for e in _log(root) if e["outcome"] == "failed"]
     assert failed[-1]["recipient"] == "ent@example.com" and failed[-1]["smtp_reply"]["code"] == 550
     out = capsys.readouterr()
-    assert "failed   ent@example.com" in out.out and "1 of 3 recipients failed" in out.err
+    assert "failed   ent@example.com: part 1 of 1: 550 5.1.1 mailbox unavailable" in out.out
+    assert "1 of 3 recipients failed" in out.err
 
 
 def test_changed_pack_is_sent_only_with_resend(
-    root: Path, server: tuple[Handler, int], capsys: pytest.CaptureFixture[str]
+    root: Path, handler: Handler, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    handler, _ = server
-    pdf = _pdf(root, "ent/eu")
-    original = pdf.read_bytes()
+    assert _send(root) == 0
     handler.messages.clear()
-    try:
-        pdf.write_bytes(original + b"\n% restated\n")
-        assert _send(root) == 0
-        assert handler.messages == []
-        out = capsys.readouterr().out
-        assert "changed  eu@example.com" in out and "ent/eu changed since sent" in out
-        assert _send(root, "--resend", "--only", "eu@example.com") == 0
-        (msg,) = handler.arrived()["eu@example.com"]
-        assert _attachments(msg)[_name("ent/eu")] == pdf.read_bytes()
-    finally:
-        pdf.write_bytes(original)
+    pdf = _out(root).pack_pdf("ent/eu")
+    pdf.write_bytes(pdf.read_bytes() + b"\n% restated\n")
+    capsys.readouterr()
+    assert _send(root) == 0
+    assert handler.messages == []
+    out = capsys.readouterr().out
+    assert "changed  eu@example.com" in out and "ent/eu changed since sent" in out
+    assert _send(root, "--resend", "--only", "eu@example.com") == 0
+    (msg,) = handler.arrived()["eu@example.com"]
+    assert _attachments(msg)[_name("ent/eu")] == pdf.read_bytes()
 
 
-def test_oversize_packs_are_split_or_refused(root: Path, server: tuple[Handler, int]) -> None:
-    handler, _ = server
-    sizes = sorted((_pdf(root, n).stat().st_size, n) for n in RENDERED)
+def test_oversize_packs_are_split_or_refused(root: Path, handler: Handler) -> None:
+    sizes = sorted((_out(root).pack_pdf(n).stat().st_size, n) for n in RENDERED)
     if sizes[1][0] == sizes[2][0]:
         pytest.skip("two packs of equal size")
     limit_mb = (deliver.encoded_size(sizes[1][0]) + 1) / (1024 * 1024)
     path = root / "data" / "distribution.yaml"
-    original = path.read_text(encoding="utf-8")
     path.write_text(
-        original.replace("max_attachment_mb: 10", f"max_attachment_mb: {limit_mb!r}")
+        DISTRIBUTION.replace("max_attachment_mb: 10", f"max_attachment_mb: {limit_mb!r}")
         + "  - {name: Big Reader, email: big@example.com, nodes: [all, ent, ent/eu]}\n",
         encoding="utf-8",
     )
-    handler.messages.clear()
-    try:
-        assert _send(root, "--only", "big@example.com") == 1
-    finally:
-        path.write_text(original, encoding="utf-8")
+    assert _send(root, "--only", "big@example.com") == 1
     msgs = handler.arrived()["big@example.com"]
     assert len(msgs) == 2
     subjects = sorted(m["Subject"] for m in msgs)
@@ -369,19 +304,14 @@ def test_oversize_packs_are_split_or_refused(root: Path, server: tuple[Handler, 
     ]
     assert refused and "over the limit" in refused[0]["reason"]
     assert refused[0]["attachments"][0]["node"] == sizes[2][1]
+    assert refused[0]["message_id"] is None and "attempt" not in refused[0]
 
 
-def test_dry_run_writes_parseable_eml_and_sends_nothing(
-    root: Path, server: tuple[Handler, int]
-) -> None:
-    handler, _ = server
-    handler.messages.clear()
-    before = len(_log(root))
-    assert _send(root, "--dry-run", "--resend") == 0
+def test_dry_run_writes_parseable_eml_and_sends_nothing(root: Path, handler: Handler) -> None:
+    assert _send(root, "--dry-run") == 0
     assert handler.messages == []
-    assert len(_log(root)) == before
-    outbox = root / "output" / PERIOD / "outbox"
-    files = sorted(outbox.glob("*.eml"))
+    assert _log(root) == []
+    files = sorted(_out(root).outbox.glob("*.eml"))
     assert [f.name for f in files] == [
         "board_example.com.eml",
         "ent_example.com.eml",
@@ -389,46 +319,41 @@ def test_dry_run_writes_parseable_eml_and_sends_nothing(
     ]
     msg = email.message_from_bytes(files[1].read_bytes(), policy=policy.default)
     assert msg["To"] == "Eve Ent <ent@example.com>"
-    assert _attachments(msg)[_name("ent")] == _pdf(root, "ent").read_bytes()  # type: ignore[arg-type]
+    assert _attachments(msg)[_name("ent")] == _out(root).pack_pdf("ent").read_bytes()  # type: ignore[arg-type]
     assert PASSWORD.encode() not in b"".join(f.read_bytes() for f in files)
 
 
-def test_send_is_refused_when_the_gate_failed_or_packs_are_stale(root: Path) -> None:
-    out = root / "output" / PERIOD
-    report = out / "quality" / "report.json"
-    saved = report.read_text(encoding="utf-8")
-    data = json.loads(saved)
+def test_send_is_refused_when_the_gate_failed(root: Path) -> None:
+    report = _out(root).quality_report
+    data = json.loads(report.read_text(encoding="utf-8"))
     data["gate"].update(passed=False, accepted=False)
     report.write_text(json.dumps(data), encoding="utf-8")
-    try:
-        assert _send(root, "--dry-run") == 2
-    finally:
-        report.write_text(saved, encoding="utf-8")
-    card = out / "scorecard.parquet"
+    assert _send(root, "--dry-run") == 2
+    with pytest.raises(QualityGateError):
+        deliver.send(load_project(root / "reportlib.toml"), PERIOD, dry_run=True)
+
+
+def test_send_is_refused_when_packs_are_stale_or_missing(root: Path) -> None:
+    card = _out(root).scorecard_parquet
     stat = card.stat()
-    pdf_time = _pdf(root, "ent").stat().st_mtime
+    pdf_time = _out(root).pack_pdf("ent").stat().st_mtime
     os.utime(card, (stat.st_atime, pdf_time + 60))
-    try:
-        with pytest.raises(Exception, match="older than"):
-            deliver.send(load_project(root / "reportlib.toml"), PERIOD, dry_run=True)
-    finally:
-        os.utime(card, (stat.st_atime, stat.st_mtime))
+    with pytest.raises(Exception, match="older than"):
+        deliver.send(load_project(root / "reportlib.toml"), PERIOD, dry_run=True)
+    os.utime(card, (stat.st_atime, stat.st_mtime))
     # ent/us is a node of the scorecard whose pack was not rendered.
     path = root / "data" / "distribution.yaml"
-    original = path.read_text(encoding="utf-8")
-    path.write_text(original + "  - {name: U, email: us@example.com, nodes: [ent/us]}\n")
-    try:
-        assert _send(root, "--dry-run", "--only", "us@example.com") == 1
-    finally:
-        path.write_text(original, encoding="utf-8")
-    shutil.rmtree(out / "outbox", ignore_errors=True)
+    path.write_text(DISTRIBUTION + "  - {name: U, email: us@example.com, nodes: [ent/us]}\n")
+    assert _send(root, "--dry-run", "--only", "us@example.com") == 1
+    assert not _out(root).outbox.exists()
 
 
-def test_escalations_go_to_each_kpi_owner_once(root: Path, server: tuple[Handler, int]) -> None:
-    handler, _ = server
-    handler.messages.clear()
+def test_escalations_go_to_each_kpi_owner_once(root: Path, handler: Handler) -> None:
     project = load_project(root / "reportlib.toml")
-    owners, _ = deliver.escalation_lists(project, PERIOD, deliver.load_distribution(project, NODES))
+    nodes = deliver.period_nodes(_out(root))
+    owners, _ = deliver.escalation_lists(
+        project, PERIOD, nodes, deliver.load_distribution(project, nodes)
+    )
     assert owners
     assert _send(root, "--escalations") == 0
     arrived = handler.arrived()
@@ -436,8 +361,21 @@ def test_escalations_go_to_each_kpi_owner_once(root: Path, server: tuple[Handler
     for address, items in owners.items():
         (msg,) = arrived[address]
         body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-        assert all(i["kpi_name"] in body for i in items)
+        assert all(i.kpi_name in body for i in items)
         assert not list(msg.iter_attachments())
+    entries = _log(root)
+    assert {e["kind"] for e in entries} == {"escalation"}
+    assert all(e["escalations"] and "part" not in e for e in entries)
+    # Escalation emails are not pack deliveries: the packs are still to be sent.
+    assert deliver.DeliveryLog(_out(root).deliveries).delivered() == {}
     handler.messages.clear()
     assert _send(root, "--escalations") == 0
     assert handler.messages == []
+
+
+def test_escalations_dry_run_writes_the_outbox(root: Path, handler: Handler) -> None:
+    result = deliver.send_escalations(load_project(root / "reportlib.toml"), PERIOD, dry_run=True)
+    assert handler.messages == [] and _log(root) == []
+    assert result.log == _out(root).outbox and result.count("dry-run") == len(result.outcomes)
+    files = sorted(p.name for p in _out(root).outbox.iterdir())
+    assert files and all(f.startswith("escalations-") and f.endswith(".eml") for f in files)

@@ -1,0 +1,138 @@
+"""The packs of a period as they are on disk, and whether the period may be sent at all.
+
+A period is sendable when its run finished without a failed step, its data-quality gate
+passed (or was accepted, DOMAIN.md §7) and every pack to send is newer than the scorecard
+it shows. Packs are grouped into emails under the attachment limit as sent (base64).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .. import fileio, manifest, quality
+from ..config import Project
+from ..errors import DeliveryError
+from ..layout import PeriodOutput
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A pack as the delivery log records it: node, attachment name, sha256 and size on disk."""
+
+    node: str
+    file: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Pack:
+    """One node's board pack as it is on disk now."""
+
+    node: str
+    name: str
+    path: Path
+    sha256: str
+    size: int
+
+    @property
+    def filename(self) -> str:
+        """The attachment's name in the email (the node id with `/` as `-`)."""
+        return f"board-pack-{self.node.replace('/', '-')}.pdf"
+
+    @property
+    def encoded_size(self) -> int:
+        return encoded_size(self.size)
+
+    def attachment(self) -> Attachment:
+        return Attachment(self.node, self.filename, self.sha256, self.size)
+
+
+def encoded_size(size: int) -> int:
+    """Bytes an attachment of `size` bytes takes in the email: base64 in 76-character lines + CRLF."""
+    chars = 4 * math.ceil(size / 3)
+    return chars + 2 * math.ceil(chars / 76)
+
+
+def period_nodes(output: PeriodOutput) -> tuple[str, ...]:
+    """Node ids of the period's scorecard, in scorecard order."""
+    card = output.scorecard_parquet
+    if not card.is_file():
+        raise DeliveryError(f"{card} not found: run `reportlib run --period {output.period}` first")
+    return tuple(output.nodes())
+
+
+def node_names(output: PeriodOutput) -> dict[str, str]:
+    """Node id to display name, as the period's scorecard names them."""
+    frame = pd.read_parquet(output.scorecard_parquet, columns=["node", "node_name"])
+    frame = frame.drop_duplicates("node")
+    return dict(zip(frame["node"].astype(str), frame["node_name"].astype(str), strict=True))
+
+
+def require_current(project: Project, output: PeriodOutput, nodes: Iterable[str]) -> None:
+    """Refuse a period whose run failed or did not finish, whose gate failed, or whose packs are stale."""
+    period = output.period
+    m = manifest.read(project, period)
+    if not m:
+        raise DeliveryError(
+            f"{output.dir}: no {output.manifest.name}, so nothing can be sent: run the period first"
+        )
+    if not (m.get("run") or {}).get("finished_at"):
+        raise DeliveryError(f"{output.manifest}: the run of {period} did not finish")
+    if manifest.stamp(m).get("status") == "failed":
+        raise DeliveryError(f"{output.manifest}: the scorecard of {period} failed")
+    failed = sorted(
+        n for n, s in (m.get("steps", {}).get("nodes") or {}).items() if s.get("status") == "failed"
+    )
+    if failed:
+        raise DeliveryError(
+            f"the run of {period} failed for {', '.join(failed)}: fix and re-run before sending"
+        )
+    quality.require_sendable(output.quality_dir)
+    card = output.scorecard_parquet
+    built = card.stat().st_mtime
+    for node in nodes:
+        pdf = output.pack_pdf(node)
+        if not pdf.is_file():
+            raise DeliveryError(f"{pdf} is missing: run `reportlib run --period {period}` first")
+        if pdf.stat().st_mtime < built:
+            raise DeliveryError(f"{pdf} is older than {card}: re-run the period before sending")
+
+
+def packs(output: PeriodOutput, nodes: Iterable[str], names: Mapping[str, str]) -> dict[str, Pack]:
+    """The current pack of each node, hashed (the delivery log compares hashes to skip re-sends)."""
+    out: dict[str, Pack] = {}
+    for node in nodes:
+        path = output.pack_pdf(node)
+        out[node] = Pack(
+            node, names.get(node, node), path, fileio.sha256(path), path.stat().st_size
+        )
+    return out
+
+
+def split_packs(packs: Sequence[Pack], limit: int) -> tuple[list[list[Pack]], list[Pack]]:
+    """Group packs into emails of at most `limit` attachment bytes as sent (base64-encoded).
+
+    Mail servers limit the message as sent, about 4/3 of the PDFs' size; a pack over the
+    limit on its own is refused.
+    """
+    parts: list[list[Pack]] = []
+    refused = [p for p in packs if p.encoded_size > limit]
+    size = 0
+    for p in packs:
+        if p.encoded_size > limit:
+            continue
+        if parts and size + p.encoded_size <= limit:
+            parts[-1].append(p)
+            size += p.encoded_size
+        else:
+            parts.append([p])
+            size = p.encoded_size
+    return parts, refused

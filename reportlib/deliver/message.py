@@ -1,0 +1,341 @@
+"""The emails: what their bodies show, rendered from templates, with their headers and PDFs.
+
+A pack email lists each node's overall score and status, the month's top three movers and
+the escalations of its nodes, and carries the packs; an escalation email tells one KPI
+owner which of their KPIs have been red for months in a row (DOMAIN.md §6). The bodies
+come from `templates/` (a project's own copy of a template overrides reportlib's), the
+headers from one function, so both kinds of email are built the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+
+from .. import packdata, periods, resources
+from ..config import Project
+from ..errors import ConfigError
+from ..formatting import format_delta, format_score, format_value, status_text
+from .inventory import Pack
+from .models import Distribution, Person
+
+ESCALATION_TEMPLATE = "escalation.txt.j2"
+"""The body of an escalation email (plain text)."""
+
+EmailKind = Literal["pack", "escalation"]
+
+
+# --------------------------------------------------------------------------- what the bodies show
+
+
+@dataclass(frozen=True)
+class NodeLine:
+    """One node's overall score and status, and its count of KPIs by status."""
+
+    node: str
+    name: str
+    score: str
+    status: str
+    red: int
+    amber: int
+    green: int
+
+
+@dataclass(frozen=True)
+class MoverLine:
+    """A KPI that moved since last month, formatted (`tone` is better, worse or flat)."""
+
+    node: str
+    kpi: str
+    prev: str
+    value: str
+    delta: str
+    tone: str
+
+
+@dataclass(frozen=True)
+class EscalationLine:
+    """A KPI red for `streak` months in a row since `since` (a month's long name), by node name."""
+
+    node: str
+    kpi: str
+    owner: str
+    since: str
+    streak: int
+
+
+@dataclass(frozen=True)
+class PackView:
+    """The variables of the pack email's templates (and subject) but the recipient's own."""
+
+    company: str
+    period: str
+    period_name: str
+    nodes: tuple[NodeLine, ...]
+    node_names: str
+    movers: tuple[MoverLine, ...]
+    escalations: tuple[EscalationLine, ...]
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """An escalated KPI of one node (DOMAIN.md §6), with the owner it is escalated to."""
+
+    node: str
+    node_name: str
+    kpi: str
+    kpi_name: str
+    owner: str
+    streak: int
+    since: str
+
+    @property
+    def key(self) -> str:
+        """`node:kpi:streak`: the same key means the owner was already told about it."""
+        return f"{self.node}:{self.kpi}:{self.streak}"
+
+
+def names(names: Sequence[str]) -> str:
+    """Up to three names joined by commas, else the first two and how many more."""
+    if len(names) <= 3:
+        return ", ".join(names)
+    return f"{', '.join(names[:2])} and {len(names) - 2} more"
+
+
+def email_view(project: Project, period: str, nodes: Sequence[str]) -> PackView:
+    """What the email body shows: each node's overall score and status, top 3 movers, escalations."""
+    cur = project.settings.currency
+    rows: list[NodeLine] = []
+    moves: list[tuple[float, MoverLine]] = []
+    escalations: list[EscalationLine] = []
+    for node in nodes:
+        ctx = packdata.load_context(project, period, node)
+        overall = packdata.row(ctx, "score:overall")
+        counts = packdata.status_counts(ctx)
+        rows.append(
+            NodeLine(
+                node=node,
+                name=ctx.node.name,
+                score=format_score(None if overall is None else overall["score"]),
+                status=status_text(None if overall is None else overall["status"]),
+                red=counts.get("red", 0),
+                amber=counts.get("amber", 0),
+                green=counts.get("green", 0),
+            )
+        )
+        for m in packdata.movers(ctx, limit=3):
+            line = MoverLine(
+                node=ctx.node.name,
+                kpi=m.kpi.name,
+                prev=format_value(m.prev, m.kpi.unit, cur),
+                value=format_value(m.value, m.kpi.unit, cur),
+                delta=format_delta(m.delta, m.kpi.unit, cur),
+                tone="flat" if m.good is None else ("better" if m.good else "worse"),
+            )
+            moves.append((m.size, line))
+        for _, e in ctx.escalations.iterrows():
+            k = project.kpi(str(e["kpi"]))
+            escalations.append(
+                EscalationLine(
+                    node=ctx.node.name,
+                    kpi=k.name,
+                    owner=k.owner,
+                    since=periods.long_name(str(e["since"])),
+                    streak=int(e["streak"]),
+                )
+            )
+    moves.sort(key=lambda x: -x[0])
+    return PackView(
+        company=project.hierarchy.company,
+        period=period,
+        period_name=periods.long_name(period),
+        nodes=tuple(rows),
+        node_names=names([r.name for r in rows]),
+        movers=tuple(m for _, m in moves[:3]),
+        escalations=tuple(escalations),
+    )
+
+
+def escalation_lists(
+    project: Project, period: str, nodes: Sequence[str], dist: Distribution
+) -> tuple[dict[str, list[Escalation]], list[str]]:
+    """Escalated KPIs of every node grouped by owner address, and the owners without one."""
+    owners: dict[str, list[Escalation]] = {}
+    unknown: list[str] = []
+    for node in nodes:
+        ctx = packdata.load_context(project, period, node)
+        for _, e in ctx.escalations.iterrows():
+            k = project.kpi(str(e["kpi"]))
+            address = k.owner_email or dist.owners.get(k.owner)
+            if address is None:
+                unknown.append(k.owner)
+                continue
+            owners.setdefault(address, []).append(
+                Escalation(
+                    node=node,
+                    node_name=ctx.node.name,
+                    kpi=k.id,
+                    kpi_name=k.name,
+                    owner=k.owner,
+                    streak=int(e["streak"]),
+                    since=str(e["since"]),
+                )
+            )
+    return owners, sorted(set(unknown))
+
+
+def escalation_keys(items: Sequence[Escalation]) -> tuple[str, ...]:
+    """The sorted keys of an owner's escalations: the same keys were already sent to them."""
+    return tuple(sorted(i.key for i in items))
+
+
+def streaks(items: Sequence[Escalation]) -> str:
+    """ "3 months" or "3 to 5 months": the streaks of the listed escalations."""
+    low = min(i.streak for i in items)
+    high = max(i.streak for i in items)
+    return f"{low} months" if low == high else f"{low} to {high} months"
+
+
+# --------------------------------------------------------------------------- templates
+
+
+@functools.lru_cache(maxsize=16)
+def _environment(folder: Path, html: bool) -> jinja2.Environment:
+    """The environment of the templates in `folder`, made once (Jinja reloads changed files)."""
+    return resources.jinja_environment(folder, html=html)
+
+
+_SUBJECTS = resources.jinja_environment(html=False)
+"""The environment of subject templates (from distribution.yaml): plain text."""
+
+
+def _render(folder: Path, name: str, variables: Mapping[str, Any], *, html: bool) -> str:
+    """Template `name` of `folder` rendered; a template error is a configuration error."""
+    try:
+        return _environment(folder, html).get_template(name).render(variables)
+    except jinja2.TemplateError as e:
+        raise ConfigError(f"email template in {folder}: {e}") from e
+
+
+def _variables(view: Any) -> dict[str, Any]:
+    """A view record's fields as template variables (the records themselves, not dicts)."""
+    return {f.name: getattr(view, f.name) for f in fields(view)}
+
+
+# --------------------------------------------------------------------------- the email
+
+
+@dataclass(frozen=True)
+class Email:
+    """One email ready to send: its bytes, Message-ID, attachments and what it is about."""
+
+    recipient: Person
+    message: EmailMessage
+    message_id: str
+    packs: tuple[Pack, ...] = ()
+    part: int = 1
+    parts: int = 1
+    kind: EmailKind = "pack"
+    escalations: tuple[str, ...] = ()
+    """The keys of the escalations an escalation email lists."""
+
+    def data(self) -> bytes:
+        return self.message.as_bytes(policy=SMTP_POLICY)
+
+    @property
+    def label(self) -> str:
+        """`part 2 of 3: ` for a pack email, to prefix what happened to it; empty for others."""
+        return f"part {self.part} of {self.parts}: " if self.kind == "pack" else ""
+
+
+def _address(p: Person) -> Address:
+    user, domain = p.email.rsplit("@", 1)
+    return Address(display_name=p.name, username=user, domain=domain)
+
+
+def _message(sender: Person, to: Person, subject: str) -> tuple[EmailMessage, str]:
+    """A message with its headers (Subject, From, To, Date, Message-ID) and its Message-ID."""
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = _address(sender)
+    msg["To"] = _address(to)
+    msg["Date"] = format_datetime(datetime.now(UTC))
+    message_id = make_msgid(domain=sender.domain)
+    msg["Message-ID"] = message_id
+    return msg, message_id
+
+
+def build_email(
+    project: Project,
+    dist: Distribution,
+    recipient: Person,
+    view: PackView,
+    packs: Sequence[Pack],
+    part: int = 1,
+    parts: int = 1,
+) -> Email:
+    """The email for one recipient (one part of it): subject, HTML and text bodies, the PDFs."""
+    variables = {
+        **_variables(view),
+        "recipient": {"name": recipient.name, "email": recipient.email},
+        "part": part,
+        "parts": parts,
+        "attachments": [p.filename for p in packs],
+    }
+    subject = " ".join(_SUBJECTS.from_string(dist.subject).render(variables).split())
+    if parts > 1:
+        subject += f" (part {part} of {parts})"
+    folder = resources.folder(project.settings.root, "templates", dist.html_template)
+    html = _render(folder, dist.html_template, variables, html=True)
+    text = _render(folder, dist.text_template, variables, html=False)
+    msg, message_id = _message(dist.sender, recipient, subject)
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    for p in packs:
+        msg.add_attachment(
+            p.path.read_bytes(), maintype="application", subtype="pdf", filename=p.filename
+        )
+    return Email(recipient, msg, message_id, tuple(packs), part, parts)
+
+
+def escalation_email(
+    project: Project,
+    dist: Distribution,
+    address: str,
+    period: str,
+    items: Sequence[Escalation],
+) -> Email:
+    """The email telling one KPI owner which of their KPIs are escalated (plain text)."""
+    owner = items[0].owner
+    variables = {
+        "owner": owner,
+        "period_name": periods.long_name(period),
+        "streaks": streaks(items),
+        "escalations": [
+            EscalationLine(
+                node=i.node_name,
+                kpi=i.kpi_name,
+                owner=i.owner,
+                since=periods.long_name(i.since),
+                streak=i.streak,
+            )
+            for i in items
+        ],
+    }
+    folder = resources.folder(project.settings.root, "templates", ESCALATION_TEMPLATE)
+    text = _render(folder, ESCALATION_TEMPLATE, variables, html=False)
+    to = Person(name=owner, email=address)
+    subject = f"CX scorecard escalations, {periods.long_name(period)}: {len(items)} KPIs"
+    msg, message_id = _message(dist.sender, to, subject)
+    msg.set_content(text)
+    return Email(to, msg, message_id, kind="escalation", escalations=escalation_keys(items))
