@@ -83,3 +83,7 @@ class DeliveryError(ReportlibError, RuntimeError):
 
 class AuditError(ReportlibError):
     """The audit log's hash chain is broken (DOMAIN.md §8)."""
+
+
+class LockError(ReportlibError):
+    """Another process holds the output folder (a `run` or `send` at the same moment)."""

@@ -38,6 +38,7 @@ SCORECARD_NOTEBOOK = "scorecard.ipynb"
 BOARD_PACK_NOTEBOOK = "board_pack.ipynb"
 AUDIT_LOG = "audit.jsonl"
 LOCK_FILE = ".lock"
+LOCK_HOLDER = ".lock.json"
 
 SCORECARD_FILES = (SCORECARD_CSV, SCORECARD_PARQUET, HISTORY_PARQUET)
 """The files a compute writes for the figures; a restatement keeps copies of these."""
@@ -112,6 +113,11 @@ class PeriodOutput:
     def lock(self) -> Path:
         return self.dir / LOCK_FILE
 
+    @property
+    def lock_holder(self) -> Path:
+        """Who holds the lock (pid, host, command, since), beside the lock file."""
+        return self.dir / LOCK_HOLDER
+
     # --- restatements ------------------------------------------------------------------
     @property
     def versions_dir(self) -> Path:
@@ -155,7 +161,7 @@ class PeriodOutput:
 
     def unlisted(self) -> frozenset[Path]:
         """Files the manifest does not list: itself, the send log and the lock."""
-        return frozenset({self.manifest, self.deliveries, self.lock})
+        return frozenset({self.manifest, self.deliveries, self.lock, self.lock_holder})
 
 
 @dataclass(frozen=True)
