@@ -32,7 +32,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import audit, fileio, manifest, packdata, periods, quality
+from . import audit, fileio, layout, manifest, packdata, periods, quality
 from .config import Project, SmtpSettings
 from .errors import ConfigError, DeliveryError
 from .formatting import format_delta, format_score, format_value, status_text
@@ -267,7 +267,7 @@ def require_current(project: Project, period: str, nodes: Iterable[str]) -> None
         raise DeliveryError(
             f"the run of {period} failed for {', '.join(failed)}: fix and re-run before sending"
         )
-    quality.require_sendable(out / "quality")
+    quality.require_sendable(layout.PeriodOutput(project.settings.output_path, period))
     card = out / "scorecard.parquet"
     built = card.stat().st_mtime
     for node in nodes:
