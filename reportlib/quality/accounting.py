@@ -20,7 +20,7 @@ from ..errors import QualityGateError
 from ..sources import Source, TableSpec, engine, raw_view, typed_view
 from . import names, reject
 from .report import NReduced, TableReport, rejected_file
-from .rules import RULES
+from .rules import rule_ids
 from .suspects import numbered
 
 N_REDUCED_SHARE = 0.10
@@ -74,7 +74,7 @@ def account(project: Project, src: Source, spec: TableSpec) -> tuple[TableReport
             "GROUP BY r",
         )
     )
-    by_rule = {r: int(hits[r]) for r in RULES if r in hits}
+    by_rule = {r: int(hits[r]) for r in rule_ids() if r in hits}
     shown = relative(project, src.files[name])
     rows = (
         reject.rejected_rows(src, name, rows_in, shown)

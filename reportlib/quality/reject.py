@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ..sources import Source, engine, line_numbers, raw_view, rows_are_lines
 from . import names
-from .rules import RULES, Check
+from .rules import Check, rule_ids
 
 PROVENANCE = ("source_file", "source_line", "rule", "detail")
 """Columns appended to every rejected row."""
@@ -30,7 +30,7 @@ def rejections(src: Source, table: str, checks: list[Check]) -> None:
             f"FROM {rel.captured} WHERE false",
         )
         return
-    order = {r: i for i, r in enumerate(RULES)}
+    order = {r: i for i, r in enumerate(rule_ids())}
     flags = sorted(checks, key=lambda c: order[c.rule])
     joins = " ".join(dict.fromkeys(c.join for c in flags if c.join))
     columns = "".join(", " + col for c in flags for col in c.columns)

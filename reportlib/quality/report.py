@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 
 from .. import fileio
 from ..errors import ReportlibError
-from ..layout import PeriodOutput
+from ..layout import QUALITY_REPORT, PeriodOutput
 
 SCHEMA_VERSION = 1
 """Version of report.json's shape; raise it when a key changes meaning or goes away."""
@@ -240,7 +240,7 @@ class QualityReport:
         )
 
     @classmethod
-    def from_json(cls, text: str, source: str = "report.json") -> QualityReport:
+    def from_json(cls, text: str, source: str = QUALITY_REPORT) -> QualityReport:
         """Parse report.json; a newer schema_version or a malformed file is a ReportlibError
         naming `source`."""
         try:

@@ -269,6 +269,11 @@ RULES = tuple(r.id for r in REGISTRY)
 """Rule ids of DOMAIN.md §7, in the order they are listed for a row that breaks several."""
 
 
+def rule_ids() -> tuple[str, ...]:
+    """The registered rule ids, in registry order (read when called, so the registry decides)."""
+    return tuple(r.id for r in REGISTRY)
+
+
 def rule(rule_id: str) -> Rule:
     """The registered rule with this id (KeyError for an unknown one)."""
     for r in REGISTRY:

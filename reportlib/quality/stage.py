@@ -72,10 +72,11 @@ def validate(
             has_aliases=identity.ALIASES in specs,
         )
         checks = rules.checks(ctx)
-        suspects.find(src, spec, ctx.key, checks, qs.dedupe_days)
+        walk = "repeat_response" in rules.sequence_rules(name)
+        suspects.find(src, spec, ctx.key, checks, qs.dedupe_days if walk else 0)
         suspects.capture(src, spec)
         reject.rejections(src, name, checks)
-        if "repeat_response" in rules.sequence_rules(name):
+        if walk:
             repeats.add_repeats(src, qs.dedupe_days)
         cols = ", ".join(engine.quote(c) for c in src.tables[name].columns)
         engine.execute(

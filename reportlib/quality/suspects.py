@@ -73,8 +73,9 @@ def find(
     """`q_sus(__rn)`: every row a rule could reject.
 
     Rows whose key hash equals a neighbour's in hash order may be duplicates; a filter
-    finds the checks' suspects, and for surveys it rides along a sort by customer+survey
-    hash and time: responses within the dedupe window of a neighbour may be repeats.
+    finds the checks' suspects, and when `dedupe_days` is given (a table under
+    repeat_response) it rides along a sort by customer+survey hash and time: responses
+    within the dedupe window of a neighbour may be repeats.
     Hash collisions only add suspects: the rules then run exactly on them.
     """
     name = spec.name
@@ -90,7 +91,7 @@ def find(
             f"hash({', '.join(engine.quote(k) for k in key)}) AS __hk FROM {numbered(src, name)}) "
             "WINDOW w AS (ORDER BY __hk)) WHERE __hk = p OR __hk = nx"
         )
-    if name == "survey_responses" and dedupe_days > 0:
+    if dedupe_days > 0:
         # One scan of the typed rows for both: the row-local verdict rides along the sort.
         d = f"INTERVAL {int(dedupe_days)} DAY"
         parts.append(
