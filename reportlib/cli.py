@@ -19,6 +19,7 @@ from .errors import ReportlibError
 
 if TYPE_CHECKING:
     from .pipeline import ComputeResult
+    from .quality import QualityReport
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +169,15 @@ def sample_data(
 @accept_quality_option
 def compute(period: str | None, config: Path | None, accept_quality: str | None) -> None:
     """Validate the data, compute every KPI for every node and write output/<period>/."""
+    from .layout import PeriodOutput
     from .pipeline import compute as run_compute
 
     project = load_project(config)
     result = run_compute(project, period, accept_quality)
     _print_summary(result, project)
-    _print_quality_notes(result.quality, project.settings.period_dir(result.period) / "quality")
+    _print_quality_notes(
+        result.quality, PeriodOutput(project.settings.output_path, result.period).quality_dir
+    )
 
 
 def _fmt_score(x: float) -> str:
@@ -441,15 +445,14 @@ def run_cmd(
 def validate_cmd(period: str | None, config: Path | None, accept_quality: str | None) -> None:
     """Apply the data-quality rules; write output/<period>/quality/; exit 2 if the gate fails."""
     from . import quality
+    from .layout import PeriodOutput
     from .pipeline import validate
 
     project = load_project(config)
     checked, _files = validate(project, period, accept_quality)
     report = checked.report
-    qdir = project.settings.period_dir(report["period"]) / "quality"
-    table = Table(
-        title=f"Data quality {report['period']} (as_of {report['as_of']} UTC)", show_edge=False
-    )
+    out = PeriodOutput(project.settings.output_path, report.period)
+    table = Table(title=f"Data quality {report.period} (as_of {report.as_of} UTC)", show_edge=False)
     for col, justify in (
         ("table", "left"),
         ("rows in", "right"),
@@ -459,43 +462,43 @@ def validate_cmd(period: str | None, config: Path | None, accept_quality: str | 
         ("by rule", "left"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for name, t in report["tables"].items():
+    for name, t in report.tables.items():
         table.add_row(
             name,
-            f"{t['rows_in']:,}",
-            f"{t['rows_kept']:,}",
-            f"{t['rows_quarantined']:,}",
-            f"{100 * t['reject_share']:.2f}%",
-            ", ".join(f"{r} {n:,}" for r, n in t["by_rule"].items()),
+            f"{t.rows_in:,}",
+            f"{t.rows_kept:,}",
+            f"{t.rows_quarantined:,}",
+            f"{100 * t.reject_share:.2f}%",
+            ", ".join(f"{r} {n:,}" for r, n in t.by_rule.items()),
         )
     con = _console()
     con.print(table)
-    _print_quality_notes(report, qdir)
-    gate = report["gate"]
-    if gate["passed"]:
+    _print_quality_notes(report, out.quality_dir)
+    gate = report.gate
+    if gate.passed:
         con.print(
-            f"quality gate passed (max quarantined share {100 * gate['max_reject_share']:g}% per table)"
+            f"quality gate passed (max quarantined share {100 * gate.max_reject_share:g}% per table)"
         )
-    elif gate["accepted"]:
-        con.print(f"quality gate failed but accepted: {gate['reason']}", markup=False)
-    quality.enforce(checked, qdir)
+    elif gate.accepted:
+        con.print(f"quality gate failed but accepted: {gate.reason}", markup=False)
+    quality.enforce(report, out)
 
 
-def _print_quality_notes(report: dict, qdir: Path) -> None:
+def _print_quality_notes(report: QualityReport | None, qdir: Path) -> None:
     """Quarantine counts, notes (ignored columns, encoding, rows after as_of) and where the files are."""
     if not report:
         return
     con = _console()
-    quarantined = sum(t["rows_quarantined"] for t in report["tables"].values())
-    for name, t in report["tables"].items():
-        for note in t.get("notes", ()):
+    quarantined = report.rows_quarantined
+    for name, t in report.tables.items():
+        for note in t.notes:
             con.print(f"note: {name}: {note}", markup=False)
-    gate = report["gate"]
+    gate = report.gate
     outcome = (
         "passed"
-        if gate["passed"]
-        else f"failed, accepted: {gate['reason']}"
-        if gate["accepted"]
+        if gate.passed
+        else f"failed, accepted: {gate.reason}"
+        if gate.accepted
         else "FAILED"
     )
     rows = "row" if quarantined == 1 else "rows"

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import ibis
 import ibis.expr.types as ir
@@ -206,7 +207,8 @@ def _tickets(
     # the deadline is the ticket's own sla_hours or one for all, met by first response or resolution.
     month = t.opened_at_month
     deadline_h = rules.sla_hours.expr(
-        month, lambda h: t.sla_hours.cast("float64") if h is None else ibis.literal(float(h))
+        month,
+        lambda h: t.sla_hours.cast("float64") if h is None else ibis.literal(float(cast(float, h))),
     )
     by_resolution = rules.sla_met_by.expr(month, lambda v: ibis.literal(v == "resolution"))
     done = by_resolution.ifelse(resolved, answered)
@@ -277,7 +279,7 @@ def _tickets(
 
 def _revenue(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
     rev = src.tables["revenue"]
-    month = rev.invoice_date.year() * 12 + rev.invoice_date.month() - 1
+    month = periods.month_index(rev.invoice_date.year(), rev.invoice_date.month())
     cm = (
         rev.mutate(month=month)
         .filter(ibis._.month.between(lo - 12, hi))
@@ -339,7 +341,7 @@ def _workforce(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Tab
     w = src.tables["workforce"]
     p = w.period.strip()
     w = w.mutate(
-        month=p.substr(0, 4).cast("int64") * 12 + p.substr(5, 2).cast("int64") - 1,
+        month=periods.month_index(p.substr(0, 4).cast("int64"), p.substr(5, 2).cast("int64")),
         **{lv: _level_value(w[lv]) for lv in levels},
     ).filter(ibis._.month.between(lo, hi))
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import audit, fileio, kpis, measures, periods, quality, reconcile, restate, sources
+from . import audit, fileio, kpis, layout, measures, periods, quality, reconcile, restate, sources
 from . import hierarchy as hier
 from . import scorecard as sc
 from .config import Project, load_manual_values
@@ -36,8 +36,8 @@ class ComputeResult:
     scorecard: sc.Scorecard
     files: tuple[Path, ...]
     timings: dict[str, float] = field(default_factory=dict)
-    quality: dict[str, Any] = field(default_factory=dict)
-    """The data-quality report (output/<period>/quality/report.json), see `quality.py`."""
+    quality: quality.QualityReport | None = None
+    """The data-quality report (output/<period>/quality/report.json), see `quality/`."""
     quarantine: dict[str, Any] = field(default_factory=dict)
     """Rejected rows per table (pyarrow Tables), written as quality/<table>.rejected.csv."""
 
@@ -83,9 +83,9 @@ def validate_source(
     """The quality rules (DOMAIN.md §7); a failed gate writes quality/ and then stops the run."""
     checked = quality.validate(project, src, period, accept_quality)
     if checked.gate_failed:
-        qdir = project.settings.period_dir(period) / "quality"
-        quality.write(qdir, checked.report, checked.rejected)
-        quality.enforce(checked, qdir)
+        out = layout.PeriodOutput(project.settings.output_path, period)
+        quality.write(out, checked.report, checked.rejected)
+        quality.enforce(checked.report, out)
     return checked
 
 
@@ -96,8 +96,8 @@ def validate(
     src = sources.load(project)
     period = _checked_period(project, src, period)
     checked = quality.validate(project, src, period, accept_quality)
-    qdir = project.settings.period_dir(period) / "quality"
-    return checked, quality.write(qdir, checked.report, checked.rejected)
+    out = layout.PeriodOutput(project.settings.output_path, period)
+    return checked, quality.write(out, checked.report, checked.rejected)
 
 
 def _with_n_reduced(
@@ -108,8 +108,8 @@ def _with_n_reduced(
     month: int,
 ) -> quality.QualityResult:
     """Note KPIs whose n in `month` the quarantine cut by > 10%: the month's measures on the quarantined rows."""
-    tables = checked.report["tables"]
-    if not any(tables[t]["rows_quarantined"] for t in (*quality.FACTS, "workforce") if t in tables):
+    tables = checked.report.tables
+    if not any(tables[t].rows_quarantined for t in (*quality.FACTS, "workforce") if t in tables):
         return checked
     dropped = measures.compute(
         checked.quarantined, tree, month, month, measures.rules(project.kpis)
@@ -202,12 +202,16 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
         fileio.write_frame(out / "manual_values.csv", _overrides_frame(result.scorecard.overrides)),
     )
     if result.quality:
-        files += quality.write(out / "quality", result.quality, result.quarantine)
+        files += quality.write(
+            layout.PeriodOutput(project.settings.output_path, result.period),
+            result.quality,
+            result.quarantine,
+        )
     audit.append(
         audit.path(project.settings.output_path),
         [
             *audit.override_events(result.scorecard.overrides),
-            *audit.quality_events(result.quality),
+            *audit.quality_events(result.quality.to_dict() if result.quality else None),
         ],
     )
     timings = {**result.timings, "write": time.perf_counter() - t}

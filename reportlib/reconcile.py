@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import cast
 
 import ibis
 import ibis.expr.types as ir
@@ -81,15 +82,16 @@ def children_problems(m: measures.Measures, tree: Hierarchy) -> list[str]:
         kids = tree.children(node.id)
         if not kids:
             continue
-        parent = f.xs(node.id, level="node")[cols]
-        total = sum(f.xs(k.id, level="node")[cols] for k in kids)
+        parent = cast(pd.DataFrame, f.xs(node.id, level="node")[cols])
+        total = cast(pd.DataFrame, sum(f.xs(k.id, level="node")[cols] for k in kids))
         diff = (parent - total).abs()
         bad = diff[(diff > 1e-6 * (parent.abs() + 1)).any(axis=1)]
         for month, row in bad.iterrows():
             col = row.idxmax()
+            at = (int(cast(int, month)), cast(str, col))
             problems.append(
-                f"{node.id} {periods.label(int(month))} {col}: parent {parent.loc[month, col]:g} "
-                f"≠ sum of children {total.loc[month, col]:g}"
+                f"{node.id} {periods.label(at[0])} {col}: parent {cast(float, parent.at[at]):g} "
+                f"≠ sum of children {cast(float, total.at[at]):g}"
             )
     return problems
 
@@ -166,7 +168,7 @@ def revenue_total_problem(src: Source, m: measures.Measures) -> str | None:
     """revenue (Σ amount) and invoices of node `all` per invoice_date month against the kept invoices."""
     rev = src.tables["revenue"]
     rev = rev.filter(rev.customer_id.isin(_known(src)))
-    rev = rev.mutate(month=rev.invoice_date.year() * 12 + rev.invoice_date.month() - 1)
+    rev = rev.mutate(month=periods.month_index(rev.invoice_date.year(), rev.invoice_date.month()))
     rows = rev.filter(rev.month.between(m.first_month, m.last_month))
     expected = _by_month(
         rows.group_by("month").aggregate(revenue=rows.amount.sum(), invoices=rows.count())

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from reportlib.layout import PeriodOutput
+
 from .conftest import write_project
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -53,7 +55,7 @@ def _records(path: Path, encoding: str) -> int:
 
 def _nothing_lost(root: Path, period: str) -> None:
     """Every row read is either kept or in the quarantine file, and every file row was read."""
-    report_file = root / "output" / period / "quality" / "report.json"
+    report_file = PeriodOutput(root / "output", period).quality_report
     if not report_file.is_file():
         return
     report = json.loads(report_file.read_text(encoding="utf-8"))
@@ -68,6 +70,7 @@ def _nothing_lost(root: Path, period: str) -> None:
             assert sum(1 for _ in csv.DictReader(fh)) == t["rows_quarantined"], name
 
 
+@pytest.mark.slow  # runs the CLI in a subprocess
 @pytest.mark.parametrize("name", CASES)
 def test_bad_input(tmp_path: Path, name: str) -> None:
     case = CORPUS / name

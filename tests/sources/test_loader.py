@@ -11,7 +11,7 @@ from reportlib import sources
 from reportlib.config import load_project
 from reportlib.errors import DataError
 
-from .conftest import CUSTOMERS, TICKETS, write_project
+from ..conftest import CUSTOMERS, TICKETS, write_project
 
 
 def test_loads_typed_tables_and_as_of(tiny: Path) -> None:

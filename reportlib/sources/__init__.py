@@ -1,0 +1,41 @@
+"""The input tables (DESIGN.md "Inputs"): their schema, the files they come from, loading.
+
+- `schema`: the canonical tables, their columns and the SQL that types them;
+- `files`: finding and reading CSV/Parquet files, encodings, physical line numbers;
+- `loader`: `load(project)` → a `Source` of typed Ibis tables and the data cut-off;
+- `engine`: the SQL engine's specifics (DuckDB), shared with the quality stage.
+"""
+
+from __future__ import annotations
+
+from .engine import connect
+from .files import line_numbers, rows_are_lines
+from .loader import Source, latest_complete_period, load, parse_as_of
+from .schema import (
+    TABLES,
+    ColType,
+    Column,
+    TableSpec,
+    raw_view,
+    table_specs,
+    typed_select_sql,
+    typed_view,
+)
+
+__all__ = [
+    "TABLES",
+    "ColType",
+    "Column",
+    "Source",
+    "TableSpec",
+    "connect",
+    "latest_complete_period",
+    "line_numbers",
+    "load",
+    "parse_as_of",
+    "raw_view",
+    "rows_are_lines",
+    "table_specs",
+    "typed_select_sql",
+    "typed_view",
+]
