@@ -252,17 +252,15 @@ def require_current(project: Project, period: str, nodes: Iterable[str]) -> None
     """Refuse a period whose run failed or did not finish, whose gate failed, or whose packs are stale."""
     out = project.settings.period_dir(period)
     m = manifest.read(project, period)
-    if not m:
+    if m is None:
         raise DeliveryError(
             f"{out}: no manifest.json, so nothing can be sent: run the period first"
         )
-    if not (m.get("run") or {}).get("finished_at"):
+    if not m.finished:
         raise DeliveryError(f"{manifest.path(project, period)}: the run of {period} did not finish")
     if manifest.stamp(m).get("status") == "failed":
         raise DeliveryError(f"{manifest.path(project, period)}: the scorecard of {period} failed")
-    failed = sorted(
-        n for n, s in (m.get("steps", {}).get("nodes") or {}).items() if s.get("status") == "failed"
-    )
+    failed = m.failed_nodes()
     if failed:
         raise DeliveryError(
             f"the run of {period} failed for {', '.join(failed)}: fix and re-run before sending"

@@ -1,8 +1,8 @@
 """Compute the scorecard: load → quality → measures → reconcile → scorecard → files (DESIGN.md "Flow of data").
 
 Also the helpers the notebooks call (`open_project`, `pack_period`, `scorecard_step`,
-`summary_table`, `quality_summary`) and where the notebooks are found. Executing them
-is `run.py` (`reportlib run`) on the kernels of `kernel.py`.
+`summary_table`, `quality_summary`). Executing the notebooks is the `run` package
+(`reportlib run`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import audit, fileio, kpis, measures, periods, quality, reconcile, restate, sources
+from . import audit, fileio, kpis, layout, measures, periods, quality, reconcile, restate, sources
 from . import hierarchy as hier
 from . import scorecard as sc
 from .config import Project, load_manual_values
@@ -68,7 +68,7 @@ def _checked_period(project: Project, src: sources.Source, period: str | None) -
         period = sources.latest_complete_period(src)
         log.info("no period given: using the latest complete month %s", period)
     last = periods.parse(period)
-    as_of_month = src.as_of_local.year * 12 + src.as_of_local.month - 1
+    as_of_month = periods.month_index(src.as_of_local.year, src.as_of_local.month)
     if last > as_of_month:
         raise ConfigError(
             f"period {period} is after the data cut-off {src.as_of_local:%Y-%m-%d %H:%M} "
@@ -83,7 +83,7 @@ def validate_source(
     """The quality rules (DOMAIN.md §7); a failed gate writes quality/ and then stops the run."""
     checked = quality.validate(project, src, period, accept_quality)
     if checked.gate_failed:
-        qdir = project.settings.period_dir(period) / "quality"
+        qdir = layout.checked(project.settings.output_path, period).quality_dir
         quality.write(qdir, checked.report, checked.rejected)
         quality.enforce(checked, qdir)
     return checked
@@ -96,7 +96,7 @@ def validate(
     src = sources.load(project)
     period = _checked_period(project, src, period)
     checked = quality.validate(project, src, period, accept_quality)
-    qdir = project.settings.period_dir(period) / "quality"
+    qdir = layout.checked(project.settings.output_path, period).quality_dir
     return checked, quality.write(qdir, checked.report, checked.rejected)
 
 
@@ -190,37 +190,29 @@ def _overrides_frame(overrides: tuple[sc.Override, ...]) -> pd.DataFrame:
 def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
     """Write scorecard.csv/.parquet and history.parquet under output/<period>/ atomically."""
     t = time.perf_counter()
-    out = project.settings.period_dir(result.period)
+    out = layout.checked(project.settings.output_path, result.period)
+    audit_log = audit.path(project.settings.output_path)
     current = result.scorecard.period(result.period)
     history = result.scorecard.window(result.period, project.settings.trend_months)
     # Restated figures: keep the previous files under versions/<n>/ first (DOMAIN.md §8).
-    restate.keep_previous(out, result.period, current, audit.path(project.settings.output_path))
+    restate.keep_previous(out, current, audit_log)
     files = (
-        fileio.write_frame(out / "scorecard.csv", current),
-        fileio.write_frame(out / "scorecard.parquet", current),
-        fileio.write_frame(out / "history.parquet", history),
-        fileio.write_frame(out / "manual_values.csv", _overrides_frame(result.scorecard.overrides)),
+        fileio.write_frame(out.scorecard_csv, current),
+        fileio.write_frame(out.scorecard_parquet, current),
+        fileio.write_frame(out.history, history),
+        fileio.write_frame(out.manual_values, _overrides_frame(result.scorecard.overrides)),
     )
     if result.quality:
-        files += quality.write(out / "quality", result.quality, result.quarantine)
+        files += quality.write(out.quality_dir, result.quality, result.quarantine)
     audit.append(
-        audit.path(project.settings.output_path),
+        audit_log,
         [
             *audit.override_events(result.scorecard.overrides),
             *audit.quality_events(result.quality),
         ],
     )
     timings = {**result.timings, "write": time.perf_counter() - t}
-    return ComputeResult(
-        period=result.period,
-        as_of=result.as_of,
-        tree=result.tree,
-        scorecard=result.scorecard,
-        files=files,
-        timings=timings,
-        quality=result.quality,
-        quarantine=result.quarantine,
-    )
+    return dataclasses.replace(result, files=files, timings=timings)
 
 
 def compute(
@@ -231,13 +223,11 @@ def compute(
 
 
 # --------------------------------------------------------------------------- for the notebooks
-# What scorecard.ipynb and board_pack.ipynb call, and where `reportlib run` (run.py) finds
-# them; the kernels that execute them are in kernel.py.
+# What scorecard.ipynb and board_pack.ipynb call; `reportlib run` (the `run` package)
+# executes them.
 
-SCORECARD_NOTEBOOK = "scorecard.ipynb"
-BOARD_PACK_NOTEBOOK = "board_pack.ipynb"
-REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-SCORECARD_OUTPUTS = ("scorecard.csv", "scorecard.parquet", "history.parquet")
+SCORECARD_OUTPUTS = layout.SCORECARD_FILES
+"""The files a computed period has (see `pack_period`)."""
 
 
 def open_project(config: str | Path | None = None, output_dir: str | Path | None = None) -> Project:
@@ -333,13 +323,3 @@ def quality_summary(project: Project, period: str) -> tuple[str, pd.DataFrame] |
     limit_text = "" if limit is None else f" (limit {100 * float(limit):g}% quarantined per table)"
     tables = pd.DataFrame(rows).set_index("table") if rows else pd.DataFrame()
     return f"quality gate {outcome}{reason}{limit_text}", tables
-
-
-def notebook_path(project: Project, name: str) -> Path:
-    """A notebook from the project's own notebooks/ folder, else reportlib's."""
-    for folder in (project.settings.root / "notebooks", REPO_NOTEBOOKS):
-        if (folder / name).is_file():
-            return folder / name
-    raise ConfigError(
-        f"notebook {name} not found in {project.settings.root / 'notebooks'} or {REPO_NOTEBOOKS}"
-    )

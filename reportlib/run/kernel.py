@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import NotebookExecutionError
+from ..errors import NotebookExecutionError
 
 log = logging.getLogger(__name__)
 
@@ -329,6 +329,9 @@ class KernelSession:
         return failure
 
 
-def _kernel_session(cwd: Path, fresh: bool, cell_timeout: int | None = None) -> KernelSession:
-    """A board-pack worker's session: warm imports, the run's cell timeout (module-level: picklable)."""
+def worker_session(cwd: Path, fresh: bool, cell_timeout: int | None = None) -> KernelSession:
+    """A board-pack worker's session: warm imports, the run's cell timeout.
+
+    Module-level so that a `functools.partial` of it pickles into the worker processes.
+    """
     return KernelSession(cwd, fresh=fresh, warm=WARM_IMPORTS, cell_timeout=cell_timeout)
