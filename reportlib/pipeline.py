@@ -50,6 +50,7 @@ class ComputeResult:
 def _data_months(m: measures.Measures) -> tuple[int, int] | None:
     """First and last month with any counted activity at the company level."""
     f = m.frame.xs("all", level="node")
+    assert isinstance(f, pd.DataFrame)
     cols = [
         c
         for c in measures.ADDITIVE
@@ -153,7 +154,9 @@ def compute_scorecard(
     t = time.perf_counter()
     values = kpis.compute_all(project.kpis, m.frame)
     manual = load_manual_values(_manual_values_path(project), project.kpis)
-    card = sc.build(project, tree, values, m.frame.index, manual)
+    index = m.frame.index
+    assert isinstance(index, pd.MultiIndex)  # node × month
+    card = sc.build(project, tree, values, index, manual)
     # Months before the data starts carry no information: keep the rest.
     card = sc.Scorecard(
         frame=card.frame[card.frame["period"] >= periods.label(span[0])].reset_index(drop=True),
@@ -196,7 +199,7 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
     history = result.scorecard.window(result.period, project.settings.trend_months)
     # Restated figures: keep the previous files under versions/<n>/ first (DOMAIN.md §8).
     restate.keep_previous(out, current, audit_log)
-    files = (
+    files: tuple[Path, ...] = (
         fileio.write_frame(out.scorecard_csv, current),
         fileio.write_frame(out.scorecard_parquet, current),
         fileio.write_frame(out.history, history),

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -36,7 +37,7 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"period": str, "node": str, "kpi": str})
 
 
-def _same(a: object, b: object) -> bool:
+def _same(a: Any, b: Any) -> bool:
     fa, fb = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
     if pd.isna(fa) and pd.isna(fb):
         return True
@@ -55,8 +56,7 @@ def differences(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     b = new[[*key, *FIGURES]].astype({"node": str, "kpi": str})
     both = a.merge(b, on=key, how="outer", suffixes=("_old", "_new"), sort=False)
     rows = []
-    for r in both.itertuples(index=False):
-        d = r._asdict()
+    for d in both.to_dict("records"):
         if all(_same(d[f"{f}_old"], d[f"{f}_new"]) for f in FIGURES):
             continue
         o = pd.to_numeric(d["value_old"], errors="coerce")

@@ -72,13 +72,7 @@ def run(
         scorecard_seconds = time.perf_counter() - t
         t = time.perf_counter()
         packs = plan.plan_packs(options, manifest.load(out))
-        emit(
-            RunEvent("plan", total=len(packs.tasks), nodes=tuple(task.node for task in packs.tasks))
-        )
-        for o in packs.skipped:
-            emit(RunEvent("node-skipped", node=o.node, outcome=o))
-        outcomes = {o.node: o for o in packs.skipped}
-        outcomes.update(fanout.fan_out(pool, packs.tasks, out, emit))
+        outcomes = fanout.render_packs(pool, packs, out, emit)
         packs_seconds = time.perf_counter() - t
     manifest.record_nodes(out, {o.node: o.stamp() for o in packs.skipped})
     seconds = time.perf_counter() - t_run
@@ -90,7 +84,7 @@ def run(
         scorecard=scorecard.status,
         scorecard_seconds=scorecard_seconds,
         scorecard_reason=scorecard.reason,
-        nodes=tuple(outcomes[n] for n in packs.selected),
+        nodes=outcomes,
         manifest=out.manifest,
         seconds=seconds,
         packs_seconds=packs_seconds,

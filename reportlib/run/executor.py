@@ -206,12 +206,13 @@ class LocalExecutor:
                         w.gone = value
                         continue
                     if kind in ("done", "failed"):
-                        index, w.running = w.running, None
+                        held, w.running = w.running, None
+                        assert held is not None, "a worker replied without a task"
                         pending -= 1
                         yield (
-                            Finished(index, w.number, value)
+                            Finished(held, w.number, value)
                             if kind == "done"
-                            else Failed(index, w.number, value)
+                            else Failed(held, w.number, value)
                         )
                         continue
                 elif w.process.sentinel not in ready:

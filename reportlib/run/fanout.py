@@ -19,7 +19,7 @@ from ..layout import PeriodOutput
 from .events import Emit, NodeOutcome, RunEvent
 from .executor import Event, Executor, ExecutorFactory, Failed, Finished, SessionFactory, Started
 from .kernel import CellFailure, KernelSession
-from .plan import PackTask
+from .plan import PackPlan, PackTask
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +109,18 @@ def fan_out(
             )
         )
     return outcomes
+
+
+def render_packs(
+    pool: Workers, packs: PackPlan, out: PeriodOutput, emit: Emit
+) -> tuple[NodeOutcome, ...]:
+    """Announce the plan, report the current packs skipped, render the others.
+
+    Returns every selected node's outcome, in the order the nodes were selected.
+    """
+    emit(RunEvent("plan", total=len(packs.tasks), nodes=tuple(t.node for t in packs.tasks)))
+    for skipped in packs.skipped:
+        emit(RunEvent("node-skipped", node=skipped.node, outcome=skipped))
+    outcomes = {o.node: o for o in packs.skipped}
+    outcomes.update(fan_out(pool, packs.tasks, out, emit))
+    return tuple(outcomes[n] for n in packs.selected)
