@@ -8,7 +8,6 @@ re-running with identical inputs append nothing.
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import hashlib
 import json
@@ -19,9 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import fileio
 from .errors import AuditError
+from .layout import OutputRoot
 
-FILE_NAME = "audit.jsonl"
 GENESIS = "0" * 64
 KEY_FIELDS = ("what", "period", "node", "kpi", "old", "new", "who", "why")
 
@@ -67,7 +67,8 @@ class Verified:
 
 
 def path(output_dir: Path) -> Path:
-    return output_dir / FILE_NAME
+    """The audit log of an output folder (`layout.OutputRoot.audit_log`)."""
+    return OutputRoot(output_dir).audit_log
 
 
 def current_user() -> str:
@@ -92,45 +93,37 @@ def _entry_hash(entry: dict[str, Any]) -> str:
 
 
 def append(log: Path, events: Iterable[Event], *, now: datetime | None = None) -> int:
-    """Append events not yet in the log (append + flush + fsync, under a lock); returns how many."""
+    """Append events not yet in the log (durably, under a lock); returns how many.
+
+    The lock is held from reading the log (its keys and last line) to the fsync of the new
+    lines, so two processes cannot fork the hash chain.
+    """
     events = list(events)
     if not events:
         return 0
-    log.parent.mkdir(parents=True, exist_ok=True)
     when = (now or datetime.now(UTC)).isoformat(timespec="seconds")
-    with log.open("a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            fh.seek(0)
-            lines = [ln for ln in fh.read().splitlines() if ln.strip()]
-            keys: set[str] = set()
-            for ln in lines:
-                try:
-                    keys.add(str(json.loads(ln).get("key")))
-                except (ValueError, AttributeError):
-                    continue
-            prev = _sha(lines[-1]) if lines else GENESIS
-            added = 0
-            for e in events:
-                if e.key in keys:
-                    continue
-                entry: dict[str, Any] = {
-                    "when": when,
-                    **e.fields(),
-                    "key": e.key,
-                    "prev_hash": prev,
-                }
-                entry["hash"] = _entry_hash(entry)
-                line = _canonical(entry).encode("utf-8")
-                fh.write(line + b"\n")
-                keys.add(e.key)
-                prev = _sha(line)
-                added += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-    return added
+
+    def new_lines(lines: list[bytes]) -> list[str]:
+        keys: set[str] = set()
+        for ln in lines:
+            try:
+                keys.add(str(json.loads(ln).get("key")))
+            except (ValueError, AttributeError):
+                continue
+        prev = _sha(lines[-1]) if lines else GENESIS
+        added: list[str] = []
+        for e in events:
+            if e.key in keys:
+                continue
+            entry: dict[str, Any] = {"when": when, **e.fields(), "key": e.key, "prev_hash": prev}
+            entry["hash"] = _entry_hash(entry)
+            line = _canonical(entry)
+            added.append(line)
+            keys.add(e.key)
+            prev = _sha(line)
+        return added
+
+    return fileio.append_lines_locked(log, new_lines)
 
 
 def read(log: Path) -> list[dict[str, Any]]:

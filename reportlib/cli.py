@@ -542,12 +542,12 @@ def diff_cmd(period: str | None, config: Path | None) -> None:
 
     The period defaults to the latest one computed in the output folder.
     """
-    from . import restate
+    from . import layout, restate
     from .commentary import latest_computed_period
 
     project = load_project(config)
     period = period or latest_computed_period(project)
-    changed = restate.last_diff(project.settings.period_dir(period))
+    changed = restate.last_diff(layout.checked(project.settings.output_path, period))
     if changed is None or changed.empty:
         click.echo("no restatement")
         return

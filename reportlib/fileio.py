@@ -8,12 +8,14 @@ only write idioms in the package.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -78,16 +80,48 @@ def append_line(path: Path, line: str) -> None:
         raise ValueError("append_line takes one line without line breaks")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+b") as fh:
-        fh.seek(0, os.SEEK_END)
-        prefix = b""
-        if fh.tell() > 0:
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) != b"\n":
-                prefix = b"\n"
-        fh.seek(0, os.SEEK_END)
-        fh.write(prefix + line.encode("utf-8") + b"\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+        _append(fh, [line])
+
+
+def append_lines_locked(path: Path, make: Callable[[list[bytes]], Sequence[str]]) -> int:
+    """Append the lines `make(existing)` returns, under an exclusive lock from read to fsync.
+
+    `existing` is the file's non-blank lines when the lock is taken, so a log whose next
+    record depends on the ones before it (a hash chain, a dedup key) cannot be interleaved
+    by two writers. The lines are appended as `append_line` does (fresh line, fsync);
+    returns how many were written.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0)
+            lines = make([ln for ln in fh.read().splitlines() if ln.strip()])
+            _check_lines(lines)
+            if lines:
+                _append(fh, lines)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return len(lines)
+
+
+def _check_lines(lines: Sequence[str]) -> None:
+    if any("\n" in line or "\r" in line for line in lines):
+        raise ValueError("an appended line must not contain line breaks")
+
+
+def _append(fh: BinaryIO, lines: Sequence[str]) -> None:
+    """Write `lines` at the end of an open log, starting on a fresh line; flush and fsync."""
+    fh.seek(0, os.SEEK_END)
+    prefix = b""
+    if fh.tell() > 0:
+        fh.seek(-1, os.SEEK_END)
+        if fh.read(1) != b"\n":
+            prefix = b"\n"
+    fh.seek(0, os.SEEK_END)
+    fh.write(prefix + b"".join(line.encode("utf-8") + b"\n" for line in lines))
+    fh.flush()
+    os.fsync(fh.fileno())
 
 
 def sha256(path: Path) -> str:

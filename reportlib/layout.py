@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import periods
+
 _PERIOD_NAME = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 # The names of the files, each written once. Keep this block the only place they appear.
@@ -191,3 +193,9 @@ class OutputRoot:
         """The latest period with a computed scorecard, or None."""
         found = self.computed_periods()
         return found[-1] if found else None
+
+
+def checked(root: Path, period: str) -> PeriodOutput:
+    """`PeriodOutput(root, period)` once `period` is checked to be a real month (else ConfigError)."""
+    periods.parse(period)
+    return PeriodOutput(root, period)

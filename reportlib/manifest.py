@@ -3,8 +3,10 @@
 The manifest records the period and data cut-off, the code version, sha256 of every
 configuration and input file, the run's parameters, each step's timing and input
 fingerprint (which is how a re-run knows a node's pack is current), the quality-gate
-outcome, and sha256 and size of every file under output/<period>/. Every change is a
-read, merge and atomic rewrite by one process at a time.
+outcome, and sha256 and size of every file under output/<period>/. In memory it is a
+frozen `Manifest`; on disk its JSON carries a `schema_version`, the way dbt versions its
+run artefacts, so a reader can refuse a file written by a newer reportlib. Every change is
+a read, a `dataclasses.replace` and an atomic rewrite, by one process at a time.
 """
 
 from __future__ import annotations
@@ -16,51 +18,207 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from . import __version__, fileio
+from . import __version__, fileio, layout
 from .config import Project
+from .errors import ReportlibError
+from .layout import PeriodOutput
 
 log = logging.getLogger(__name__)
 
-NAME = "manifest.json"
-NOT_LISTED = frozenset({NAME, "deliveries.jsonl"})
-"""Files under output/<period>/ that the manifest does not list: itself, and the send log."""
+SCHEMA_VERSION = 1
+"""The manifest format this code writes. A file without one is from before versioning (1)."""
 
 CONFIG_FILES = ("kpis.yaml", "segments.yaml", "targets.csv", "distribution.yaml")
-PACKAGE_DIR = Path(__file__).resolve().parent
+"""The configuration files under data/ whose hashes the manifest records."""
 
-Manifest = dict[str, Any]
+PACKAGE_DIR = Path(__file__).resolve().parent
+"""The reportlib package itself: the code whose version a fingerprint covers."""
+
+Stamp = Mapping[str, Any]
+"""A step's record: status, seconds, input fingerprint and digests, error (see `run.plan`)."""
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """When the last `reportlib run` started and finished, and how long each part took."""
+
+    started_at: str | None = None
+    finished_at: str | None = None
+    seconds: float | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "seconds": self.seconds,
+            "timings": dict(self.timings),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunRecord:
+        return cls(
+            started_at=data.get("started_at"),
+            finished_at=data.get("finished_at"),
+            seconds=data.get("seconds"),
+            timings=_mapping(data.get("timings")),
+        )
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One period's manifest.json as a record; `to_json`/`from_json` convert it."""
+
+    period: str
+    as_of: str | None = None
+    """The data cut-off of the computed figures (ISO 8601)."""
+    code: Mapping[str, str] = field(default_factory=dict)
+    """package, version and git commit of the code that ran."""
+    source: str | None = None
+    """The source setting, any password redacted."""
+    config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """sha256 and size of the settings and configuration files, by project-relative path."""
+    inputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """sha256 and size of the input data files, by project-relative path."""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    """The parameters of the last run."""
+    run: RunRecord | None = None
+    steps: Mapping[str, Stamp] = field(default_factory=dict)
+    """The scorecard step's stamp ("scorecard") and the computation's record ("compute")."""
+    nodes: Mapping[str, Stamp] = field(default_factory=dict)
+    """Each node's board-pack stamp (written as steps.nodes in the JSON)."""
+    quality: Mapping[str, Any] | None = None
+    """The quality gate's outcome (see `quality_outcome`), None without a report."""
+    files: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """sha256 and size of every file under output/<period>/ the manifest lists."""
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def finished(self) -> bool:
+        """True when the last run got to its end (it may still have failed nodes)."""
+        return self.run is not None and bool(self.run.finished_at)
+
+    def stamp(self, node: str | None = None) -> dict[str, Any]:
+        """The stamp of the scorecard step (node None) or of a node's pack ({} if none)."""
+        found = self.steps.get("scorecard") if node is None else self.nodes.get(node)
+        return dict(found) if isinstance(found, Mapping) else {}
+
+    def failed_nodes(self) -> list[str]:
+        """The nodes whose pack failed in the last run that rendered them, sorted."""
+        return sorted(n for n, s in self.nodes.items() if s.get("status") == "failed")
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest.json object (every key present, nodes under steps.nodes)."""
+        return {
+            "schema_version": self.schema_version,
+            "period": self.period,
+            "as_of": self.as_of,
+            "code": dict(self.code),
+            "source": self.source,
+            "config": {k: dict(v) for k, v in self.config.items()},
+            "inputs": {k: dict(v) for k, v in self.inputs.items()},
+            "parameters": dict(self.parameters),
+            "run": self.run.to_json() if self.run is not None else None,
+            "steps": {
+                **{k: dict(v) for k, v in self.steps.items()},
+                "nodes": {k: dict(v) for k, v in self.nodes.items()},
+            },
+            "quality": dict(self.quality) if self.quality is not None else None,
+            "files": {k: dict(v) for k, v in self.files.items()},
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, sort_keys=True, default=str) + "\n"
+
+    @classmethod
+    def from_json(
+        cls, data: Mapping[str, Any], *, source: Path | str = layout.MANIFEST_JSON
+    ) -> Manifest:
+        """A manifest from its JSON object; refuses a newer `schema_version` than this code's."""
+        version = data.get("schema_version", 1)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ReportlibError(
+                f"{source}: schema_version {version!r} is not a version number",
+                file=str(source),
+            )
+        if version > SCHEMA_VERSION:
+            raise ReportlibError(
+                f"{source}: schema_version {version} was written by a newer reportlib "
+                f"(this one reads up to {SCHEMA_VERSION}); upgrade reportlib to read it",
+                file=str(source),
+            )
+        steps = _mapping(data.get("steps"))
+        nodes = _mapping(steps.pop("nodes", None))
+        run = data.get("run")
+        quality = data.get("quality")
+        return cls(
+            period=str(data.get("period", "")),
+            as_of=data.get("as_of"),
+            code=_mapping(data.get("code")),
+            source=data.get("source"),
+            config=_mapping(data.get("config")),
+            inputs=_mapping(data.get("inputs")),
+            parameters=_mapping(data.get("parameters")),
+            run=RunRecord.from_json(run) if isinstance(run, Mapping) else None,
+            steps={k: dict(v) for k, v in steps.items() if isinstance(v, Mapping)},
+            nodes={k: dict(v) for k, v in nodes.items() if isinstance(v, Mapping)},
+            quality=dict(quality) if isinstance(quality, Mapping) else None,
+            files=_mapping(data.get("files")),
+            schema_version=SCHEMA_VERSION,
+        )
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def period_output(project: Project, period: str) -> PeriodOutput:
+    """The layout of output/<period>/, refusing anything that is not a real month."""
+    return layout.checked(project.settings.output_path, period)
 
 
 def path(project: Project, period: str) -> Path:
-    return project.settings.period_dir(period) / NAME
+    return period_output(project, period).manifest
 
 
-def read(project: Project, period: str) -> Manifest:
-    """The manifest of `period`, or {} when there is none (or it is unreadable)."""
-    p = path(project, period)
+def load(out: PeriodOutput) -> Manifest | None:
+    """The manifest of a period's folder, or None when there is none (or it is unreadable).
+
+    A manifest written by a newer reportlib (a higher schema_version) is refused with a
+    ReportlibError naming the file rather than misread or overwritten.
+    """
+    p = out.manifest
     if not p.is_file():
-        return {}
+        return None
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         log.warning("%s is unreadable (%s): starting a new manifest", p, e)
-        return {}
-    return data if isinstance(data, dict) else {}
+        return None
+    if not isinstance(data, dict):
+        log.warning("%s is not a JSON object: starting a new manifest", p)
+        return None
+    return Manifest.from_json(data, source=p)
 
 
-def _update(project: Project, period: str, change: Callable[[Manifest], None]) -> Manifest:
-    data = read(project, period)
-    data.setdefault("period", period)
-    change(data)
-    fileio.write_text(
-        path(project, period), json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
-    )
-    return data
+def read(project: Project, period: str) -> Manifest | None:
+    """The manifest of `period`, or None when there is none (or it is unreadable)."""
+    return load(period_output(project, period))
+
+
+def _update(out: PeriodOutput, change: Callable[[Manifest], Manifest]) -> Manifest:
+    m = change(load(out) or Manifest(period=out.period))
+    fileio.write_text(out.manifest, m.dumps())
+    return m
 
 
 def _now() -> str:
@@ -139,29 +297,30 @@ def redacted_source(source: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def output_files(period_dir: Path) -> dict[str, dict[str, Any]]:
-    """Every file under output/<period>/ except the manifest, the send log and temporary files."""
-    if not period_dir.is_dir():
+def output_files(out: PeriodOutput) -> dict[str, dict[str, Any]]:
+    """Every file under output/<period>/ but the unlisted ones (`PeriodOutput.unlisted`) and temporaries."""
+    if not out.dir.is_dir():
         return {}
+    unlisted = out.unlisted()
     return {
-        f.relative_to(period_dir).as_posix(): file_entry(f)
-        for f in sorted(period_dir.rglob("*"))
+        f.relative_to(out.dir).as_posix(): file_entry(f)
+        for f in sorted(out.dir.rglob("*"))
         if f.is_file()
-        and f.name not in NOT_LISTED
-        and not any(part.startswith(".") for part in f.relative_to(period_dir).parts)
+        and f not in unlisted
+        and not any(part.startswith(".") for part in f.relative_to(out.dir).parts)
     }
 
 
-def code_fingerprint() -> str:
+def code_fingerprint(package: Path = PACKAGE_DIR) -> str:
     """sha256 over the package's source and default files (as the workers will import them)."""
     h = hashlib.sha256(__version__.encode())
-    for f in sorted(PACKAGE_DIR.rglob("*")):
+    for f in sorted(package.rglob("*")):
         if (
             f.is_file()
             and "__pycache__" not in f.parts
             and f.suffix in {".py", ".yaml", ".csv", ".toml"}
         ):
-            h.update(f.relative_to(PACKAGE_DIR).as_posix().encode())
+            h.update(f.relative_to(package).as_posix().encode())
             h.update(fileio.sha256(f).encode())
     return h.hexdigest()
 
@@ -196,19 +355,20 @@ def code_version() -> dict[str, str]:
     return {"package": "reportlib", "version": __version__, "commit": git_commit()}
 
 
-def quality_outcome(project: Project, period: str) -> dict[str, Any] | None:
-    """The quality gate's outcome from output/<period>/quality/report.json, if there is one."""
-    p = project.settings.period_dir(period) / "quality" / "report.json"
+def quality_outcome(project: Project, out: PeriodOutput) -> dict[str, Any] | None:
+    """The quality gate's outcome from the period's quality report, if there is one."""
+    p = out.quality_report
+    root = project.settings.root
     if not p.is_file():
         return None
     try:
         report = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        return {"report": _label(p, project.settings.root), "error": f"unreadable: {e}"}
+        return {"report": _label(p, root), "error": f"unreadable: {e}"}
     gate = report.get("gate") if isinstance(report, dict) else None
     gate = gate if isinstance(gate, dict) else {}
     return {
-        "report": _label(p, project.settings.root),
+        "report": _label(p, root),
         "sha256": fileio.sha256(p),
         "passed": gate.get("passed"),
         "accepted": gate.get("accepted"),
@@ -223,84 +383,77 @@ def quality_outcome(project: Project, period: str) -> dict[str, Any] | None:
 def record_compute(project: Project, result: Any, *, seconds: float | None = None) -> Path:
     """Record a scorecard computation (a `pipeline.ComputeResult`): as_of, inputs, quality, timings."""
     root = project.settings.root
-    period = result.period
+    out = period_output(project, result.period)
     as_of = (
         result.as_of.isoformat(timespec="seconds")
         if hasattr(result.as_of, "isoformat")
         else str(result.as_of)
     )
+    compute = {
+        "at": _now(),
+        "seconds": {k: round(v, 3) for k, v in result.timings.items()},
+        **({"total_seconds": round(seconds, 3)} if seconds is not None else {}),
+        "files": [_label(f, out.dir) for f in result.files],
+    }
 
-    def change(m: Manifest) -> None:
-        m["as_of"] = as_of
-        m["code"] = code_version()
-        m["source"] = redacted_source(project.settings.source)
-        m["config"] = hash_files(config_files(project), root)
-        m["inputs"] = hash_files(input_files(project), root)
-        m["quality"] = quality_outcome(project, period)
-        m.setdefault("steps", {})["compute"] = {
-            "at": _now(),
-            "seconds": {k: round(v, 3) for k, v in result.timings.items()},
-            **({"total_seconds": round(seconds, 3)} if seconds is not None else {}),
-            "files": [_label(f, project.settings.period_dir(period)) for f in result.files],
-        }
-
-    _update(project, period, change)
-    return path(project, period)
-
-
-def record_run_start(project: Project, period: str, *, parameters: Mapping[str, Any]) -> Manifest:
-    """Start a run's record; keeps the previous steps so current nodes can be skipped."""
-
-    def change(m: Manifest) -> None:
-        m["code"] = code_version()
-        m["parameters"] = dict(parameters)
-        m["run"] = {"started_at": _now(), "finished_at": None, "seconds": None}
-
-    return _update(project, period, change)
-
-
-def record_step(project: Project, period: str, name: str, stamp: Mapping[str, Any]) -> Manifest:
-    """Record one step (e.g. "scorecard"): status, seconds, input fingerprint, error."""
-
-    def change(m: Manifest) -> None:
-        m.setdefault("steps", {})[name] = dict(stamp)
-
-    return _update(project, period, change)
-
-
-def record_nodes(
-    project: Project, period: str, stamps: Mapping[str, Mapping[str, Any]]
-) -> Manifest:
-    """Record node board packs: `{node: {status, seconds, fingerprint, error}}`."""
-
-    def change(m: Manifest) -> None:
-        m.setdefault("steps", {}).setdefault("nodes", {}).update(
-            {n: dict(s) for n, s in stamps.items()}
+    def change(m: Manifest) -> Manifest:
+        return replace(
+            m,
+            as_of=as_of,
+            code=code_version(),
+            source=redacted_source(project.settings.source),
+            config=hash_files(config_files(project), root),
+            inputs=hash_files(input_files(project), root),
+            quality=quality_outcome(project, out),
+            steps={**m.steps, "compute": compute},
         )
 
-    return _update(project, period, change)
+    _update(out, change)
+    return out.manifest
+
+
+def record_run_start(out: PeriodOutput, *, parameters: Mapping[str, Any]) -> Manifest:
+    """Start a run's record; keeps the previous steps so current nodes can be skipped."""
+    return _update(
+        out,
+        lambda m: replace(
+            m,
+            code=code_version(),
+            parameters=dict(parameters),
+            run=RunRecord(started_at=_now()),
+        ),
+    )
+
+
+def record_step(out: PeriodOutput, name: str, stamp: Stamp) -> Manifest:
+    """Record one step (e.g. "scorecard"): status, seconds, input fingerprint, error."""
+    return _update(out, lambda m: replace(m, steps={**m.steps, name: dict(stamp)}))
+
+
+def record_nodes(out: PeriodOutput, stamps: Mapping[str, Stamp]) -> Manifest:
+    """Record node board packs: `{node: {status, seconds, fingerprint, error}}`."""
+    return _update(
+        out, lambda m: replace(m, nodes={**m.nodes, **{n: dict(s) for n, s in stamps.items()}})
+    )
 
 
 def record_run_end(
-    project: Project, period: str, *, seconds: float, timings: Mapping[str, float]
+    project: Project, out: PeriodOutput, *, seconds: float, timings: Mapping[str, float]
 ) -> Manifest:
     """Finish the record: timings, quality outcome, and sha256/size of every output file."""
 
-    def change(m: Manifest) -> None:
-        m["run"] = {
-            **m.get("run", {}),
-            "finished_at": _now(),
-            "seconds": round(seconds, 3),
-            "timings": {k: round(v, 3) for k, v in timings.items()},
-        }
-        m["quality"] = quality_outcome(project, period)
-        m["files"] = output_files(project.settings.period_dir(period))
+    def change(m: Manifest) -> Manifest:
+        run = replace(
+            m.run or RunRecord(),
+            finished_at=_now(),
+            seconds=round(seconds, 3),
+            timings={k: round(v, 3) for k, v in timings.items()},
+        )
+        return replace(m, run=run, quality=quality_outcome(project, out), files=output_files(out))
 
-    return _update(project, period, change)
+    return _update(out, change)
 
 
-def stamp(manifest: Manifest, node: str | None = None) -> dict[str, Any]:
-    """The recorded stamp of the scorecard step (node None) or of a node's pack."""
-    steps = manifest.get("steps", {})
-    found = steps.get("scorecard") if node is None else steps.get("nodes", {}).get(node)
-    return found if isinstance(found, dict) else {}
+def stamp(manifest: Manifest | None, node: str | None = None) -> dict[str, Any]:
+    """The recorded stamp of the scorecard step (node None) or of a node's pack ({} if none)."""
+    return manifest.stamp(node) if manifest is not None else {}

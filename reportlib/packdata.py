@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import fileio, periods, restate
+from . import fileio, layout, periods, restate
 from . import scorecard as sc
 from .config import KpiDef, Perspective, Project
 from .errors import RenderError
@@ -128,7 +128,7 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
     mine = history[history["node"] == node.id]
     escalations = sc.escalations(mine, period, project.settings.escalate_after)
     quality = _read_json(out / "quality" / "report.json")
-    figures = restate.current_version(out)
+    figures = restate.current_version(layout.PeriodOutput(project.settings.output_path, period))
     return PackContext(
         project=project,
         period=period,

@@ -1,8 +1,8 @@
 """Compute the scorecard: load → quality → measures → reconcile → scorecard → files (DESIGN.md "Flow of data").
 
 Also the helpers the notebooks call (`open_project`, `pack_period`, `scorecard_step`,
-`summary_table`, `quality_summary`) and where the notebooks are found. Executing them
-is `run.py` (`reportlib run`) on the kernels of `kernel.py`.
+`summary_table`, `quality_summary`). Executing the notebooks is the `run` package
+(`reportlib run`).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class ComputeResult:
 def _data_months(m: measures.Measures) -> tuple[int, int] | None:
     """First and last month with any counted activity at the company level."""
     f = m.frame.xs("all", level="node")
+    assert isinstance(f, pd.DataFrame)
     cols = [
         c
         for c in measures.ADDITIVE
@@ -68,7 +69,7 @@ def _checked_period(project: Project, src: sources.Source, period: str | None) -
         period = sources.latest_complete_period(src)
         log.info("no period given: using the latest complete month %s", period)
     last = periods.parse(period)
-    as_of_month = src.as_of_local.year * 12 + src.as_of_local.month - 1
+    as_of_month = periods.month_index(src.as_of_local.year, src.as_of_local.month)
     if last > as_of_month:
         raise ConfigError(
             f"period {period} is after the data cut-off {src.as_of_local:%Y-%m-%d %H:%M} "
@@ -83,7 +84,7 @@ def validate_source(
     """The quality rules (DOMAIN.md §7); a failed gate writes quality/ and then stops the run."""
     checked = quality.validate(project, src, period, accept_quality)
     if checked.gate_failed:
-        out = layout.PeriodOutput(project.settings.output_path, period)
+        out = layout.checked(project.settings.output_path, period)
         quality.write(out, checked.report, checked.rejected)
         quality.enforce(checked.report, out)
     return checked
@@ -96,7 +97,7 @@ def validate(
     src = sources.load(project)
     period = _checked_period(project, src, period)
     checked = quality.validate(project, src, period, accept_quality)
-    out = layout.PeriodOutput(project.settings.output_path, period)
+    out = layout.checked(project.settings.output_path, period)
     return checked, quality.write(out, checked.report, checked.rejected)
 
 
@@ -153,7 +154,9 @@ def compute_scorecard(
     t = time.perf_counter()
     values = kpis.compute_all(project.kpis, m.frame)
     manual = load_manual_values(_manual_values_path(project), project.kpis)
-    card = sc.build(project, tree, values, m.frame.index, manual)
+    index = m.frame.index
+    assert isinstance(index, pd.MultiIndex)  # node × month
+    card = sc.build(project, tree, values, index, manual)
     # Months before the data starts carry no information: keep the rest.
     card = sc.Scorecard(
         frame=card.frame[card.frame["period"] >= periods.label(span[0])].reset_index(drop=True),
@@ -190,41 +193,29 @@ def _overrides_frame(overrides: tuple[sc.Override, ...]) -> pd.DataFrame:
 def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
     """Write scorecard.csv/.parquet and history.parquet under output/<period>/ atomically."""
     t = time.perf_counter()
-    out = project.settings.period_dir(result.period)
+    out = layout.checked(project.settings.output_path, result.period)
+    audit_log = audit.path(project.settings.output_path)
     current = result.scorecard.period(result.period)
     history = result.scorecard.window(result.period, project.settings.trend_months)
     # Restated figures: keep the previous files under versions/<n>/ first (DOMAIN.md §8).
-    restate.keep_previous(out, result.period, current, audit.path(project.settings.output_path))
-    files = (
-        fileio.write_frame(out / "scorecard.csv", current),
-        fileio.write_frame(out / "scorecard.parquet", current),
-        fileio.write_frame(out / "history.parquet", history),
-        fileio.write_frame(out / "manual_values.csv", _overrides_frame(result.scorecard.overrides)),
+    restate.keep_previous(out, current, audit_log)
+    files: tuple[Path, ...] = (
+        fileio.write_frame(out.scorecard_csv, current),
+        fileio.write_frame(out.scorecard_parquet, current),
+        fileio.write_frame(out.history, history),
+        fileio.write_frame(out.manual_values, _overrides_frame(result.scorecard.overrides)),
     )
     if result.quality:
-        files += quality.write(
-            layout.PeriodOutput(project.settings.output_path, result.period),
-            result.quality,
-            result.quarantine,
-        )
+        files += quality.write(out, result.quality, result.quarantine)
     audit.append(
-        audit.path(project.settings.output_path),
+        audit_log,
         [
             *audit.override_events(result.scorecard.overrides),
             *audit.quality_events(result.quality.to_dict() if result.quality else None),
         ],
     )
     timings = {**result.timings, "write": time.perf_counter() - t}
-    return ComputeResult(
-        period=result.period,
-        as_of=result.as_of,
-        tree=result.tree,
-        scorecard=result.scorecard,
-        files=files,
-        timings=timings,
-        quality=result.quality,
-        quarantine=result.quarantine,
-    )
+    return dataclasses.replace(result, files=files, timings=timings)
 
 
 def compute(
@@ -235,13 +226,11 @@ def compute(
 
 
 # --------------------------------------------------------------------------- for the notebooks
-# What scorecard.ipynb and board_pack.ipynb call, and where `reportlib run` (run.py) finds
-# them; the kernels that execute them are in kernel.py.
+# What scorecard.ipynb and board_pack.ipynb call; `reportlib run` (the `run` package)
+# executes them.
 
-SCORECARD_NOTEBOOK = "scorecard.ipynb"
-BOARD_PACK_NOTEBOOK = "board_pack.ipynb"
-REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-SCORECARD_OUTPUTS = ("scorecard.csv", "scorecard.parquet", "history.parquet")
+SCORECARD_OUTPUTS = layout.SCORECARD_FILES
+"""The files a computed period has (see `pack_period`)."""
 
 
 def open_project(config: str | Path | None = None, output_dir: str | Path | None = None) -> Project:
@@ -337,13 +326,3 @@ def quality_summary(project: Project, period: str) -> tuple[str, pd.DataFrame] |
     limit_text = "" if limit is None else f" (limit {100 * float(limit):g}% quarantined per table)"
     tables = pd.DataFrame(rows).set_index("table") if rows else pd.DataFrame()
     return f"quality gate {outcome}{reason}{limit_text}", tables
-
-
-def notebook_path(project: Project, name: str) -> Path:
-    """A notebook from the project's own notebooks/ folder, else reportlib's."""
-    for folder in (project.settings.root / "notebooks", REPO_NOTEBOOKS):
-        if (folder / name).is_file():
-            return folder / name
-    raise ConfigError(
-        f"notebook {name} not found in {project.settings.root / 'notebooks'} or {REPO_NOTEBOOKS}"
-    )

@@ -1,9 +1,9 @@
 """Restatements: a period's scorecard recomputed with different figures (DOMAIN.md §8 Governance).
 
-When `compute` writes a period whose previous `scorecard.csv` has other figures
-(value or n of any node × KPI), the previous files are kept under
-`output/<period>/versions/<n>/`, the changes go to `output/<period>/restatement.csv`
-and `audit.jsonl` records the restatement. Identical figures write nothing.
+When `compute` writes a period whose previous scorecard has other figures (value or n
+of any node × KPI), the previous scorecard files are kept under the period's
+`versions/<n>/`, the changes go to its restatement file and the audit log records the
+restatement (file names: `layout.PeriodOutput`). Identical figures write nothing.
 """
 
 from __future__ import annotations
@@ -13,15 +13,13 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from . import audit, fileio
+from .layout import PeriodOutput
 
-VERSIONS = "versions"
-RESTATEMENT = "restatement.csv"
-VERSION_INFO = "version.json"
-KEPT = ("scorecard.csv", "scorecard.parquet", "history.parquet")
 DIFF_COLUMNS = ("node", "kpi", "old", "new", "delta")
 FIGURES = ("value", "n")
 
@@ -39,7 +37,7 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"period": str, "node": str, "kpi": str})
 
 
-def _same(a: object, b: object) -> bool:
+def _same(a: Any, b: Any) -> bool:
     fa, fb = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
     if pd.isna(fa) and pd.isna(fb):
         return True
@@ -58,8 +56,7 @@ def differences(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     b = new[[*key, *FIGURES]].astype({"node": str, "kpi": str})
     both = a.merge(b, on=key, how="outer", suffixes=("_old", "_new"), sort=False)
     rows = []
-    for r in both.itertuples(index=False):
-        d = r._asdict()
+    for d in both.to_dict("records"):
         if all(_same(d[f"{f}_old"], d[f"{f}_new"]) for f in FIGURES):
             continue
         o = pd.to_numeric(d["value_old"], errors="coerce")
@@ -69,24 +66,20 @@ def differences(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(DIFF_COLUMNS))
 
 
-def versions_dir(out: Path) -> Path:
-    return out / VERSIONS
-
-
-def version_numbers(out: Path) -> list[int]:
+def version_numbers(out: PeriodOutput) -> list[int]:
     """Kept versions of a period's scorecard, ascending."""
-    folder = versions_dir(out)
+    folder = out.versions_dir
     if not folder.is_dir():
         return []
     return sorted(int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
 
 
-def current_version(out: Path) -> Version:
+def current_version(out: PeriodOutput) -> Version:
     """Version of the figures in output/<period>/ now: kept versions + 1, and when last restated."""
     kept = version_numbers(out)
     if not kept:
         return Version(1)
-    info = versions_dir(out) / str(kept[-1]) / VERSION_INFO
+    info = out.version_info(kept[-1])
     when = None
     if info.is_file():
         try:
@@ -97,32 +90,31 @@ def current_version(out: Path) -> Version:
 
 
 def keep_previous(
-    out: Path, period: str, new: pd.DataFrame, audit_log: Path, now: datetime | None = None
+    out: PeriodOutput, new: pd.DataFrame, audit_log: Path, now: datetime | None = None
 ) -> pd.DataFrame | None:
     """Before `new` replaces output/<period>/scorecard.csv: keep the old files if the figures differ.
 
     Returns the differences written to restatement.csv, or None when nothing changed
     (or there was no previous scorecard). Called by `pipeline.write_scorecard`.
     """
-    previous = out / "scorecard.csv"
+    previous = out.scorecard_csv
     if not previous.is_file():
         return None
     changed = differences(_read(previous), new)
     if changed.empty:
         return None
     n = (version_numbers(out) or [0])[-1] + 1
-    target = versions_dir(out) / str(n)
+    target = out.version_dir(n)
     target.mkdir(parents=True, exist_ok=True)
-    for name in KEPT:
-        src = out / name
+    for src in out.scorecard_files:
         if src.is_file():
-            fileio.write_bytes(target / name, src.read_bytes())
+            fileio.write_bytes(target / src.name, src.read_bytes())
     when = (now or datetime.now(UTC)).date().isoformat()
     fileio.write_text(
-        target / VERSION_INFO,
+        out.version_info(n),
         json.dumps({"version": n, "superseded_by": n + 1, "restated_on": when}) + "\n",
     )
-    fileio.write_frame(out / RESTATEMENT, changed)
+    fileio.write_frame(out.restatement, changed)
     audit.append(
         audit_log,
         [
@@ -130,7 +122,7 @@ def keep_previous(
                 what="restatement",
                 who=audit.current_user(),
                 why=f"{len(changed)} figure{'s' if len(changed) != 1 else ''} changed",
-                period=period,
+                period=out.period,
                 old=f"v{n}",
                 new=f"v{n + 1}",
             )
@@ -139,11 +131,11 @@ def keep_previous(
     return changed
 
 
-def last_diff(out: Path) -> pd.DataFrame | None:
+def last_diff(out: PeriodOutput) -> pd.DataFrame | None:
     """`reportlib diff`: the last kept version against the current figures (None: never restated)."""
     kept = version_numbers(out)
-    if not kept or not (out / "scorecard.csv").is_file():
+    if not kept or not out.scorecard_csv.is_file():
         return None
-    return differences(
-        _read(versions_dir(out) / str(kept[-1]) / "scorecard.csv"), _read(out / "scorecard.csv")
-    )
+    # A kept version holds the same files under the same names (see `keep_previous`).
+    old = out.version_dir(kept[-1]) / out.scorecard_csv.name
+    return differences(_read(old), _read(out.scorecard_csv))

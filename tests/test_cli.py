@@ -76,6 +76,7 @@ def test_latest_period(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert capsys.readouterr().out.strip() == "2026-03"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("period", ["2026-13", "../x"])
 def test_bad_period_is_exit_2_one_line(tiny: Path, period: str) -> None:
     r = run_cli("compute", "--period", period, "--config", str(tiny))
@@ -85,12 +86,14 @@ def test_bad_period_is_exit_2_one_line(tiny: Path, period: str) -> None:
     assert len(lines) == 1 and period in lines[0] and "YYYY-MM" in lines[0]
 
 
+@pytest.mark.slow
 def test_period_after_the_cut_off(tiny: Path) -> None:
     r = run_cli("compute", "--period", "2026-05", "--config", str(tiny))
     assert r.returncode == 2
     assert "after the data cut-off" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_bad_data_names_file_column_row(tmp_path: Path) -> None:
     config = write_project(
         tmp_path, tables={"customers": CUSTOMERS.replace("2025-02-01", "yesterday")}
@@ -104,6 +107,7 @@ def test_bad_data_names_file_column_row(tmp_path: Path) -> None:
     assert r.returncode == 2 and "Traceback" in r.stderr
 
 
+@pytest.mark.slow
 def test_hierarchy_level_not_a_customers_column(tmp_path: Path) -> None:
     segments = "company: Tiny Co\nlevels: [segment, country]\n"
     config = write_project(tmp_path, segments=segments)
@@ -112,6 +116,7 @@ def test_hierarchy_level_not_a_customers_column(tmp_path: Path) -> None:
     assert "column country" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_unknown_node_in_targets(tmp_path: Path) -> None:
     targets = "kpi,node,effective_from,target,threshold\nnps,ent/mars,2025-01,30,20\n"
     config = write_project(tmp_path, targets=targets)
@@ -145,6 +150,7 @@ def test_manual_values_fill_and_override(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_manual_value_without_reason(tmp_path: Path) -> None:
     kpi_values = "period,node,kpi,value,n,author,reason\n2026-03,smb,nps,50,40,Jane,\n"
     config = write_project(tmp_path, kpi_values=kpi_values)
@@ -153,6 +159,7 @@ def test_manual_value_without_reason(tmp_path: Path) -> None:
     assert "kpi_values.csv line 2: column reason is empty" in r.stderr
 
 
+@pytest.mark.slow
 def test_run_lists_commentary_written_against_earlier_figures(
     tiny: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

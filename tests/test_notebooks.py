@@ -15,7 +15,7 @@ import nbformat
 import papermill
 import pytest
 
-from reportlib import kernel
+from reportlib.run import kernel
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PARAMETERS = {

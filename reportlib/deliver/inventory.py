@@ -79,23 +79,21 @@ def node_names(output: PeriodOutput) -> dict[str, str]:
 def require_current(project: Project, output: PeriodOutput, nodes: Iterable[str]) -> None:
     """Refuse a period whose run failed or did not finish, whose gate failed, or whose packs are stale."""
     period = output.period
-    m = manifest.read(project, period)
-    if not m:
+    m = manifest.load(output)
+    if m is None:
         raise DeliveryError(
             f"{output.dir}: no {output.manifest.name}, so nothing can be sent: run the period first"
         )
-    if not (m.get("run") or {}).get("finished_at"):
+    if not m.finished:
         raise DeliveryError(f"{output.manifest}: the run of {period} did not finish")
     if manifest.stamp(m).get("status") == "failed":
         raise DeliveryError(f"{output.manifest}: the scorecard of {period} failed")
-    failed = sorted(
-        n for n, s in (m.get("steps", {}).get("nodes") or {}).items() if s.get("status") == "failed"
-    )
+    failed = m.failed_nodes()
     if failed:
         raise DeliveryError(
             f"the run of {period} failed for {', '.join(failed)}: fix and re-run before sending"
         )
-    quality.require_sendable(output.quality_dir)
+    quality.require_sendable(output)
     card = output.scorecard_parquet
     built = card.stat().st_mtime
     for node in nodes:

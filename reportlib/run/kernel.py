@@ -19,8 +19,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .errors import NotebookExecutionError
+from ..errors import NotebookExecutionError
+
+if TYPE_CHECKING:  # jupyter_client is imported when a kernel starts, not with the package
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.manager import AsyncKernelManager
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +181,8 @@ class KernelSession:
         self.kernel_name = kernel_name
         self.startup_timeout = startup_timeout
         self.cell_timeout = cell_timeout
-        self._km = None
-        self._kc = None
+        self._km: AsyncKernelManager | None = None
+        self._kc: AsyncKernelClient | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._used = False
 
@@ -253,6 +258,7 @@ class KernelSession:
         from jupyter_core.utils import run_sync
 
         kc = self._kc
+        assert kc is not None, "the kernel is not running"
 
         async def go() -> dict:
             msg_id = kc.execute(code, silent=True, store_history=False)
@@ -329,6 +335,9 @@ class KernelSession:
         return failure
 
 
-def _kernel_session(cwd: Path, fresh: bool, cell_timeout: int | None = None) -> KernelSession:
-    """A board-pack worker's session: warm imports, the run's cell timeout (module-level: picklable)."""
+def worker_session(cwd: Path, fresh: bool, cell_timeout: int | None = None) -> KernelSession:
+    """A board-pack worker's session: warm imports, the run's cell timeout.
+
+    Module-level so that a `functools.partial` of it pickles into the worker processes.
+    """
     return KernelSession(cwd, fresh=fresh, warm=WARM_IMPORTS, cell_timeout=cell_timeout)

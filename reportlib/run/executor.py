@@ -2,8 +2,9 @@
 
 Each worker opens one *session* (for board packs: a warm Jupyter kernel) when it
 starts and passes it to every task it runs, so per-worker set-up is paid once.
-`LocalExecutor` runs workers as local processes; a Dask executor can implement the
-same protocol later.
+`LocalExecutor` runs workers as local processes. Executors are registered by name
+(`register`, `get`), the way papermill registers its engines, so a Dask executor can
+implement the same protocol later and be chosen without touching the run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -203,12 +206,13 @@ class LocalExecutor:
                         w.gone = value
                         continue
                     if kind in ("done", "failed"):
-                        index, w.running = w.running, None
+                        held, w.running = w.running, None
+                        assert held is not None, "a worker replied without a task"
                         pending -= 1
                         yield (
-                            Finished(index, w.number, value)
+                            Finished(held, w.number, value)
                             if kind == "done"
-                            else Failed(index, w.number, value)
+                            else Failed(held, w.number, value)
                         )
                         continue
                 elif w.process.sentinel not in ready:
@@ -220,3 +224,29 @@ class LocalExecutor:
                     index, w.running = w.running, None
                     pending -= 1
                     yield Failed(index, w.number, w.gone)
+
+
+ExecutorFactory = Callable[[int, SessionFactory], Executor]
+"""Builds an executor from a number of workers and the session factory each worker calls."""
+
+EXECUTORS: dict[str, ExecutorFactory] = {}
+"""The executors a run can fan out to, by name."""
+
+DEFAULT = "local"
+
+
+def register(name: str, factory: ExecutorFactory) -> None:
+    """Make `factory` available as the executor `name` (a later registration replaces it)."""
+    EXECUTORS[name] = factory
+
+
+def get(name: str = DEFAULT) -> ExecutorFactory:
+    """The executor registered as `name`; ConfigError naming the known ones otherwise."""
+    try:
+        return EXECUTORS[name]
+    except KeyError:
+        known = ", ".join(sorted(EXECUTORS))
+        raise ConfigError(f"unknown executor {name!r}; the known executors are: {known}") from None
+
+
+register("local", LocalExecutor)

@@ -1,29 +1,33 @@
 """`reportlib run` end to end on the tiny project: notebooks, PDFs, manifest, skip/resume, failures.
 
-One real run (papermill, real kernels, two worker processes) is shared by the module; later
-runs build on its outputs: an unchanged re-run, a fixed commentary, --force, a bad --node.
+One real run (papermill, real kernels, two worker processes) is shared by the module, and its
+outputs are copied as they were right after it, so the checks on the first run read that copy
+whatever ran since. The re-runs build on it in the project itself (an unchanged re-run, a fixed
+commentary, --force, a bad --node); each fixture keeps what its checks need, taken right after
+its run, so no test depends on the order the tests run in.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
-from reportlib import cli, fileio, manifest, pipeline
+from reportlib import cli, fileio, manifest
 from reportlib import run as runner
 from reportlib.config import load_project
-from reportlib.executor import Failed, Finished, LocalExecutor, Started
 
-from .conftest import SURVEYS, write_project
+from ..conftest import SURVEYS, write_project
+
+pytestmark = pytest.mark.slow
 
 PERIOD = "2026-03"
 NODES = ("all", "ent", "ent/eu", "ent/us", "smb", "smb/eu", "smb/us")
@@ -45,21 +49,42 @@ def _commentary(root: Path, node: str) -> Path:
     return root / "data" / "commentary" / PERIOD / f"{node}.md"
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _project(root: Path) -> Path:
     """The tiny project, with a commentary file for smb/us whose front matter is broken."""
-    root = tmp_path_factory.mktemp("run")
-    write_project(root, tables={"survey_responses": SURVEYS_WITH_BAD_SCORES})
+    config = write_project(root, tables={"survey_responses": SURVEYS_WITH_BAD_SCORES})
     note = _commentary(root, BROKEN)
     note.parent.mkdir(parents=True)
     note.write_text(BAD_COMMENTARY, encoding="utf-8")
-    return root
+    return config
 
 
 @pytest.fixture(scope="module")
-def first(root: Path) -> subprocess.CompletedProcess[str]:
-    """`reportlib run` as the reporting lead types it (not on a terminal: plain progress lines)."""
-    return subprocess.run(
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("run")
+    _project(root)
+    return root
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """`reportlib run` as the reporting lead types it, and a copy of output/<period>/ right after."""
+
+    process: subprocess.CompletedProcess[str]
+    out: Path
+    """The copy of output/<period>/ as the first run left it."""
+
+    def path(self, *parts: str) -> Path:
+        return self.out.joinpath(*parts)
+
+    @property
+    def manifest(self) -> dict:
+        return json.loads(self.path("manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def first(root: Path, tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
+    """The first run (not on a terminal: plain progress lines), its outputs kept aside."""
+    process = subprocess.run(
         [str(REPORTLIB), "run", "--period", PERIOD, "--workers", "2", "--accept-quality", ACCEPT],
         cwd=root,
         capture_output=True,
@@ -67,11 +92,9 @@ def first(root: Path) -> subprocess.CompletedProcess[str]:
         timeout=600,
         check=False,
     )
-
-
-@pytest.fixture(scope="module")
-def first_manifest(root: Path, first: subprocess.CompletedProcess[str]) -> dict:
-    return json.loads((root / "output" / PERIOD / "manifest.json").read_text())
+    copy = tmp_path_factory.mktemp("first") / PERIOD
+    shutil.copytree(root / "output" / PERIOD, copy)
+    return FirstRun(process, copy)
 
 
 def _out(root: Path, *parts: str) -> Path:
@@ -81,37 +104,34 @@ def _out(root: Path, *parts: str) -> Path:
 # --------------------------------------------------------------------------- the first run
 
 
-def test_failed_node_is_reported_and_the_others_finish(
-    first: subprocess.CompletedProcess[str],
-) -> None:
-    assert first.returncode == 1, first.stderr
-    assert "Traceback" not in first.stderr
+def test_failed_node_is_reported_and_the_others_finish(first: FirstRun) -> None:
+    run = first.process
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
     # The summary names the node, the cell (index, first source line) and the error.
-    failed = [line for line in first.stdout.splitlines() if line.startswith("FAILED")]
+    failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1
     assert failed[0].startswith(f"FAILED {BROKEN}: cell ")
     assert "`notes = commentary.load(project, period, ctx.node.id)`" in failed[0]
     assert "ConfigError:" in failed[0] and "front matter is not valid YAML" in failed[0]
-    assert f"error: 1 of {len(NODES)} board packs failed: {BROKEN}" in first.stderr
-    assert "6 done, 1 failed" in first.stdout
+    assert f"error: 1 of {len(NODES)} board packs failed: {BROKEN}" in run.stderr
+    assert "6 done, 1 failed" in run.stdout
     # Plain progress lines, one per node.
     for node in NODES:
         if node != BROKEN:
-            assert re.search(
-                rf"^\[\d/7\] {re.escape(node)} done in \d+\.\ds$", first.stderr, re.M
-            ), node
-    assert re.search(rf"^\[\d/7\] {BROKEN} FAILED after", first.stderr, re.M)
+            assert re.search(rf"^\[\d/7\] {re.escape(node)} done in \d+\.\ds$", run.stderr, re.M), (
+                node
+            )
+    assert re.search(rf"^\[\d/7\] {BROKEN} FAILED after", run.stderr, re.M)
 
 
-def test_every_node_has_its_pack_and_executed_notebook(
-    root: Path, first: subprocess.CompletedProcess[str]
-) -> None:
-    assert _out(root, "notebooks", "scorecard.ipynb").is_file()
+def test_every_node_has_its_pack_and_executed_notebook(first: FirstRun) -> None:
+    assert first.path("notebooks", "scorecard.ipynb").is_file()
     for node in NODES:
-        assert _out(root, node, "board_pack.ipynb").is_file(), node
-        assert _out(root, node, "board-pack.pdf").is_file() == (node != BROKEN), node
+        assert first.path(node, "board_pack.ipynb").is_file(), node
+        assert first.path(node, "board-pack.pdf").is_file() == (node != BROKEN), node
     # Atomic writes leave no temporary files behind.
-    assert not [p for p in _out(root).rglob(".*")]
+    assert not [p for p in first.out.rglob(".*")]
 
 
 def _fonts(obj: Any, seen: set[int] | None = None) -> dict[str, bool]:
@@ -143,9 +163,9 @@ def _fonts(obj: Any, seen: set[int] | None = None) -> dict[str, bool]:
 
 
 @pytest.mark.parametrize("node", ["all", "ent/eu"])
-def test_pack_pdf(root: Path, first: subprocess.CompletedProcess[str], node: str) -> None:
+def test_pack_pdf(root: Path, first: FirstRun, node: str) -> None:
     project = load_project(root / "reportlib.toml")
-    reader = PdfReader(_out(root, node, "board-pack.pdf"))
+    reader = PdfReader(first.path(node, "board-pack.pdf"))
     assert len(reader.pages) > 3
     assert reader.outline, "no bookmarks"
     names = {"all": "Tiny Co", "ent/eu": "Enterprise · Europe"}
@@ -161,11 +181,11 @@ def test_pack_pdf(root: Path, first: subprocess.CompletedProcess[str], node: str
     assert fonts and all(fonts.values()), fonts
 
 
-def test_manifest_hashes_match_the_files_on_disk(root: Path, first_manifest: dict) -> None:
-    files = first_manifest["files"]
+def test_manifest_hashes_match_the_files_on_disk(first: FirstRun) -> None:
+    files = first.manifest["files"]
     on_disk = {
-        p.relative_to(_out(root)).as_posix()
-        for p in _out(root).rglob("*")
+        p.relative_to(first.out).as_posix()
+        for p in first.out.rglob("*")
         if p.is_file() and p.name != "manifest.json"
     }
     assert set(files) == on_disk
@@ -176,14 +196,13 @@ def test_manifest_hashes_match_the_files_on_disk(root: Path, first_manifest: dic
         "notebooks/scorecard.ipynb",
     } <= on_disk
     for rel, entry in files.items():
-        p = _out(root, rel)
+        p = first.path(rel)
         assert entry == {"sha256": fileio.sha256(p), "size": p.stat().st_size}, rel
 
 
-def test_manifest_records_inputs_code_parameters_and_steps(
-    root: Path, first_manifest: dict
-) -> None:
-    m = first_manifest
+def test_manifest_records_inputs_code_parameters_and_steps(root: Path, first: FirstRun) -> None:
+    m = first.manifest
+    assert m["schema_version"] == manifest.SCHEMA_VERSION
     assert m["period"] == PERIOD
     assert m["as_of"] == "2026-03-31T12:00:00"
     assert m["code"]["version"] and re.fullmatch(r"[0-9a-f]{40}|unknown", m["code"]["commit"])
@@ -196,7 +215,7 @@ def test_manifest_records_inputs_code_parameters_and_steps(
     assert m["parameters"]["accept_quality"] == ACCEPT
     assert m["quality"]["passed"] is False
     assert m["quality"]["accepted"] is True and m["quality"]["reason"] == ACCEPT
-    assert m["quality"]["sha256"] == fileio.sha256(_out(root, "quality", "report.json"))
+    assert m["quality"]["sha256"] == fileio.sha256(first.path("quality", "report.json"))
     assert m["steps"]["scorecard"]["status"] == "done" and m["steps"]["scorecard"]["seconds"] > 0
     assert set(m["steps"]["compute"]["seconds"]) >= {"load", "measures", "scorecard", "write"}
     nodes = m["steps"]["nodes"]
@@ -225,10 +244,8 @@ def _text(cell: dict) -> str:
     return "".join(parts)
 
 
-def test_executed_scorecard_notebook_shows_the_summary(
-    root: Path, first: subprocess.CompletedProcess[str]
-) -> None:
-    cells = _cells(_out(root, "notebooks", "scorecard.ipynb"))
+def test_executed_scorecard_notebook_shows_the_summary(first: FirstRun) -> None:
+    cells = _cells(first.path("notebooks", "scorecard.ipynb"))
     injected = next(c for c in cells if "injected-parameters" in c["metadata"].get("tags", []))
     assert f'period = "{PERIOD}"' in "".join(injected["source"])
     summary = next(
@@ -249,10 +266,10 @@ def test_executed_scorecard_notebook_shows_the_summary(
     assert not [out for c in cells for out in c.get("outputs", []) if out["output_type"] == "error"]
 
 
-def test_executed_board_pack_notebooks(root: Path, first: subprocess.CompletedProcess[str]) -> None:
+def test_executed_board_pack_notebooks(first: FirstRun) -> None:
     for node in ("ent/eu", "smb"):
         cells = [
-            c for c in _cells(_out(root, node, "board_pack.ipynb")) if c["cell_type"] == "code"
+            c for c in _cells(first.path(node, "board_pack.ipynb")) if c["cell_type"] == "code"
         ]
         # Each notebook ran in a clean namespace: execution counts start at 1 in a reused kernel.
         assert [c["execution_count"] for c in cells] == list(range(1, len(cells) + 1))
@@ -266,7 +283,7 @@ def test_executed_board_pack_notebooks(root: Path, first: subprocess.CompletedPr
             c for c in cells if "".join(c["source"]).startswith("html = render.render_html")
         )
         assert f"{node}/board-pack.pdf" in _text(rendered)
-    failed = _cells(_out(root, BROKEN, "board_pack.ipynb"))
+    failed = _cells(first.path(BROKEN, "board_pack.ipynb"))
     errors = [out for c in failed for out in c.get("outputs", []) if out["output_type"] == "error"]
     assert [e["ename"] for e in errors] == ["ConfigError"]
 
@@ -274,63 +291,80 @@ def test_executed_board_pack_notebooks(root: Path, first: subprocess.CompletedPr
 # --------------------------------------------------------------------------- re-runs
 
 
+@dataclass(frozen=True)
+class Rerun:
+    """A re-run's result, with the manifest and the packs' sha256 as it left them."""
+
+    result: runner.RunResult
+    manifest: dict[str, Any]
+    pdfs: dict[str, str]
+    """sha256 of each rendered pack right after the run."""
+    pdfs_before: dict[str, str]
+    """sha256 of each rendered pack right before the run."""
+
+
+def _pdfs(root: Path) -> dict[str, str]:
+    return {
+        n: fileio.sha256(_out(root, n, "board-pack.pdf"))
+        for n in NODES
+        if _out(root, n, "board-pack.pdf").is_file()
+    }
+
+
+def _rerun(root: Path, **kwargs: Any) -> Rerun:
+    before = _pdfs(root)
+    result = runner.run(load_project(root / "reportlib.toml"), PERIOD, workers=1, **kwargs)
+    return Rerun(result, json.loads(result.manifest.read_text()), _pdfs(root), before)
+
+
 @pytest.fixture(scope="module")
-def second(root: Path, first_manifest: dict) -> tuple[runner.RunResult, dict[str, str]]:
+def second(root: Path, first: FirstRun) -> Rerun:
     """The same run again with nothing changed: everything current is skipped."""
-    before = {n: fileio.sha256(_out(root, n, "board-pack.pdf")) for n in NODES if n != BROKEN}
-    result = runner.run(
-        load_project(root / "reportlib.toml"), PERIOD, workers=1, accept_quality=ACCEPT
-    )
-    return result, before
+    return _rerun(root, accept_quality=ACCEPT)
 
 
-def test_rerun_skips_what_is_current(
-    root: Path, second: tuple[runner.RunResult, dict[str, str]]
-) -> None:
-    result, before = second
+def test_rerun_skips_what_is_current(second: Rerun) -> None:
+    result = second.result
     assert result.scorecard == "skipped", result.scorecard_reason
     status = {o.node: o.status for o in result.nodes}
     assert status == {n: "failed" if n == BROKEN else "skipped" for n in NODES}
     # Skipped packs are untouched and still listed with their stamps.
-    assert before == {n: fileio.sha256(_out(root, n, "board-pack.pdf")) for n in before}
-    m = json.loads(result.manifest.read_text())
+    assert set(second.pdfs_before) == set(NODES) - {BROKEN}
+    assert second.pdfs == second.pdfs_before
+    m = second.manifest
     assert m["steps"]["scorecard"]["status"] == "skipped"
     assert m["steps"]["nodes"]["ent"]["status"] == "skipped"
     assert m["steps"]["nodes"][BROKEN]["status"] == "failed"
 
 
 @pytest.fixture(scope="module")
-def fixed(root: Path, second: tuple[runner.RunResult, dict[str, str]]) -> runner.RunResult:
+def fixed(root: Path, second: Rerun) -> Rerun:
     """The broken commentary corrected; a run for that node and one current node."""
     _commentary(root, BROKEN).write_text(GOOD_COMMENTARY, encoding="utf-8")
-    return runner.run(
-        load_project(root / "reportlib.toml"),
-        PERIOD,
-        nodes=[BROKEN, "ent"],
-        workers=1,
-        accept_quality=ACCEPT,
-    )
+    return _rerun(root, nodes=[BROKEN, "ent"], accept_quality=ACCEPT)
 
 
-def test_resume_redoes_only_the_failed_node(root: Path, fixed: runner.RunResult) -> None:
-    assert fixed.scorecard == "skipped", fixed.scorecard_reason
-    assert [(o.node, o.status) for o in fixed.nodes] == [(BROKEN, "done"), ("ent", "skipped")]
+def test_resume_redoes_only_the_failed_node(root: Path, fixed: Rerun) -> None:
+    result = fixed.result
+    assert result.scorecard == "skipped", result.scorecard_reason
+    assert [(o.node, o.status) for o in result.nodes] == [(BROKEN, "done"), ("ent", "skipped")]
     reader = PdfReader(_out(root, BROKEN, "board-pack.pdf"))
     assert "Better than last month." in " ".join(p.extract_text() for p in reader.pages)
-    m = json.loads(fixed.manifest.read_text())
+    m = fixed.manifest
     assert (
         m["steps"]["nodes"][BROKEN]["status"] == "done"
         and "error" not in m["steps"]["nodes"][BROKEN]
     )
     assert m["parameters"]["nodes"] == [BROKEN, "ent"]
     pdf = m["files"][f"{BROKEN}/board-pack.pdf"]
-    assert pdf["sha256"] == fileio.sha256(_out(root, BROKEN, "board-pack.pdf"))
+    assert pdf["sha256"] == fixed.pdfs[BROKEN]
+    assert fixed.pdfs["ent"] == fixed.pdfs_before["ent"]
 
 
 def test_force_reexecutes_current_outputs(
-    root: Path, fixed: runner.RunResult, capsys: pytest.CaptureFixture[str]
+    root: Path, fixed: Rerun, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = json.loads(fixed.manifest.read_text())
+    before = json.loads(fixed.result.manifest.read_text())
     executed = _out(root, "ent/eu", "board_pack.ipynb")
     started = json.loads(executed.read_text())["metadata"]["papermill"]["start_time"]
     code = cli.main(
@@ -352,7 +386,7 @@ def test_force_reexecutes_current_outputs(
     out = capsys.readouterr()
     assert code == 0, out.err
     assert "scorecard computed (forced)" in out.out and "board packs 1 done" in out.out
-    after = json.loads(fixed.manifest.read_text())
+    after = json.loads(fixed.result.manifest.read_text())
     assert after["steps"]["scorecard"]["status"] == "done"
     assert after["steps"]["compute"]["at"] >= before["steps"]["compute"]["at"]
     assert after["steps"]["nodes"]["ent/eu"]["status"] == "done"
@@ -363,7 +397,7 @@ def test_force_reexecutes_current_outputs(
 
 
 def test_unknown_node_is_a_usage_error(
-    root: Path, fixed: runner.RunResult, capsys: pytest.CaptureFixture[str]
+    root: Path, fixed: Rerun, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = str(root / "reportlib.toml")
     code = cli.main(
@@ -385,142 +419,24 @@ def test_unknown_node_is_a_usage_error(
     assert "Traceback" not in err
 
 
+def test_manifest_stamps_are_what_the_skip_logic_reads(first: FirstRun) -> None:
+    m = manifest.Manifest.from_json(first.manifest)
+    assert manifest.stamp(m)["status"] == "done"
+    assert manifest.stamp(m, "ent")["status"] == "done"
+    assert manifest.stamp(m, "nope") == {}
+    assert m.finished and m.failed_nodes() == [BROKEN]
+
+
 def test_quality_gate_stops_the_run_without_an_override(
-    root: Path, fixed: runner.RunResult, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Last in the module: it leaves the period with a failed scorecard step.
-    code = cli.main(["run", "--period", PERIOD, "--config", str(root / "reportlib.toml")])
+    """A project of its own: the failed gate leaves its period with a failed scorecard step."""
+    config = _project(tmp_path)
+    code = cli.main(["run", "--period", PERIOD, "--workers", "1", "--config", str(config)])
     err = capsys.readouterr().err
     assert code == 2
     assert "error: data-quality gate failed: survey_responses: 2 of 17 rows quarantined" in err
     assert "--accept-quality" in err and "Traceback" not in err
-    m = json.loads(fixed.manifest.read_text())
+    m = json.loads(_out(tmp_path, "manifest.json").read_text())
     assert m["steps"]["scorecard"]["status"] == "failed"
     assert m["steps"]["scorecard"]["error"]["ename"] == "QualityGateError"
-
-
-# --------------------------------------------------------------------------- the executor
-
-
-def _square(_session: object, x: int) -> int:
-    return x * x
-
-
-def _fragile(_session: object, x: int) -> int:
-    if x == 2:
-        raise ValueError("two is not allowed")
-    if x == 3:
-        os._exit(7)  # the worker process dies mid-task
-    return x
-
-
-def test_local_executor_runs_every_item() -> None:
-    with LocalExecutor(2, contextlib.nullcontext) as ex:
-        events = list(ex.map(_square, [1, 2, 3, 4]))
-    finished = {e.index: e.result for e in events if isinstance(e, Finished)}
-    assert finished == {0: 1, 1: 4, 2: 9, 3: 16}
-    assert sorted(e.index for e in events if isinstance(e, Started)) == [0, 1, 2, 3]
-
-
-def test_local_executor_survives_failing_tasks_and_dead_workers() -> None:
-    with LocalExecutor(2, contextlib.nullcontext) as ex:
-        events = list(ex.map(_fragile, [1, 2, 3, 4, 5]))
-    done = {e.index: e.result for e in events if isinstance(e, Finished)}
-    failed = {e.index: e.message for e in events if isinstance(e, Failed)}
-    assert failed[1] == "ValueError: two is not allowed"
-    assert failed[2] == "worker process died (exit code 7)"
-    assert set(done) | set(failed) == {0, 1, 2, 3, 4}
-    assert all(done[i] == i + 1 for i in done)
-
-
-def test_manifest_module_is_used_by_the_run(first_manifest: dict) -> None:
-    # The stamp lookup the skip logic relies on.
-    assert manifest.stamp(first_manifest)["status"] == "done"
-    assert manifest.stamp(first_manifest, "ent")["status"] == "done"
-    assert manifest.stamp(first_manifest, "nope") == {}
-
-
-# --------------------------------------------------------------------------- the cell timeout
-
-SLOW = "smb/us"
-
-
-def _notebook(path: Path, *cells: str) -> Path:
-    """A notebook whose first cell is the papermill parameters cell."""
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
-    nb.cells[0].metadata["tags"] = ["parameters"]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
-
-
-def test_kernel_session_times_out_a_cell_and_replaces_the_kernel(tmp_path: Path) -> None:
-    from reportlib.kernel import KernelSession
-
-    slow = _notebook(tmp_path / "slow.ipynb", "x = 0", "import time\ntime.sleep(60)", "x = 1")
-    quick = _notebook(tmp_path / "quick.ipynb", "x = 0", "print(x + 1)")
-    with KernelSession(tmp_path, cell_timeout=1) as session:
-        failure = session.execute(slow, tmp_path / "slow-out.ipynb", {"x": 1})
-        assert session.execute(quick, tmp_path / "quick-out.ipynb", {"x": 41}) is None
-    assert failure is not None
-    # Cell 1 is the injected parameters.
-    assert (
-        failure.describe() == "cell 2 (In [3]) `import time`: CellTimeoutError: timed out after 1 s"
-    )
-    cells = json.loads((tmp_path / "slow-out.ipynb").read_text())["cells"]
-    assert "injected-parameters" in cells[1]["metadata"]["tags"]
-    errors = [o for c in cells for o in c.get("outputs", []) if o["output_type"] == "error"]
-    assert [(e["ename"], e["evalue"]) for e in errors] == [
-        ("CellTimeoutError", "timed out after 1 s")
-    ]
-    assert cells[2]["metadata"]["papermill"]["status"] == "failed"
-    assert cells[3]["metadata"]["papermill"]["status"] == "pending"  # nothing runs after it
-    assert _text(json.loads((tmp_path / "quick-out.ipynb").read_text())["cells"][2]) == "42\n"
-
-
-def test_a_cell_over_the_timeout_fails_only_its_node(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A project's own notebooks/ with a board pack that hangs for one node; 2 s per cell.
-
-    The scorecard is computed beforehand, so the project's scorecard.ipynb has nothing to do
-    and no cell but the hanging one comes near the 2 s.
-    """
-    config = write_project(
-        tmp_path,
-        settings='timezone = "UTC"\nas_of = "2026-03-31T12:00:00"\ncell_timeout_seconds = 2\n',
-    )
-    params = 'period = None\nnode = "all"\nconfig = None\noutput_dir = None'
-    pipeline.scorecard_step(load_project(config), PERIOD)
-    _notebook(tmp_path / "notebooks" / "scorecard.ipynb", params + "\naccept_quality = None")
-    _notebook(
-        tmp_path / "notebooks" / "board_pack.ipynb",
-        params,
-        "import time\n"
-        "from reportlib import pipeline, render\n"
-        "project = pipeline.open_project(config, output_dir)",
-        f"if node == {SLOW!r}:\n    time.sleep(60)",
-        "render.default_out(project, period, node).write_bytes(b'%PDF-1.4 stub')",
-    )
-    code = cli.main(["run", "--period", PERIOD, "--workers", "2", "--config", str(config)])
-    out = capsys.readouterr()
-    assert code == 1, out.err
-    failed = [line for line in out.out.splitlines() if line.startswith("FAILED")]
-    assert failed == [
-        f"FAILED {SLOW}: cell 3 (In [4]) `if node == '{SLOW}':`: "
-        "CellTimeoutError: timed out after 2 s"
-    ]
-    assert f"error: 1 of {len(NODES)} board packs failed: {SLOW}" in out.err
-    assert "6 done, 1 failed" in out.out
-    m = json.loads((tmp_path / "output" / PERIOD / "manifest.json").read_text())
-    status = {n: s["status"] for n, s in m["steps"]["nodes"].items()}
-    assert status == {n: "failed" if n == SLOW else "done" for n in NODES}
-    assert m["steps"]["nodes"][SLOW]["error"]["evalue"] == "timed out after 2 s"

@@ -1,0 +1,93 @@
+"""`reportlib run`: the monthly job as the reporting lead runs it (DESIGN.md "Flow of data").
+
+scorecard.ipynb once (it computes and writes the figures), then board_pack.ipynb once per
+node on the executor's workers, each worker keeping one warm kernel. A step whose inputs
+are unchanged since it last succeeded is skipped; a failed or timed-out node stops only
+itself. Executed notebooks, PDFs and manifest.json land under output/<period>/.
+
+The package, one concern a module:
+
+- `plan`: the run's options, and what is stale and why (stamps, fingerprints, pack tasks);
+- `scorecard_step`: scorecard.ipynb in its own kernel;
+- `fanout`: the workers and the board packs rendered on them;
+- `events`: progress events, node outcomes and the run's result;
+- `kernel`: Jupyter kernels that execute notebooks through papermill;
+- `executor`: where the workers run (a registry; local processes for now).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from .. import manifest
+from ..commentary import stale_commentaries
+from ..config import Project
+from . import executor as executors
+from . import fanout, plan, scorecard_step
+from .events import Emit, NodeOutcome, RunEvent, RunResult
+from .executor import ExecutorFactory
+
+__all__ = ["NodeOutcome", "RunEvent", "RunResult", "run"]
+
+log = logging.getLogger(__name__)
+
+
+def _ignore(_event: RunEvent) -> None:
+    """The event sink of a run nobody watches."""
+
+
+def run(
+    project: Project,
+    period: str | None = None,
+    *,
+    nodes: Sequence[str] | None = None,
+    workers: int | None = None,
+    force: bool = False,
+    accept_quality: str | None = None,
+    fresh_kernels: bool = False,
+    on_event: Emit | None = None,
+    executor: str | ExecutorFactory = executors.DEFAULT,
+) -> RunResult:
+    """`reportlib run`: scorecard.ipynb, then board_pack.ipynb per node in parallel; skips what is current."""
+    t_run = time.perf_counter()
+    emit = on_event or _ignore
+    options = plan.resolve(
+        project,
+        period,
+        nodes=nodes,
+        workers=workers,
+        force=force,
+        accept_quality=accept_quality,
+        fresh_kernels=fresh_kernels,
+    )
+    out = options.out
+    previous = manifest.load(out)
+    manifest.record_run_start(out, parameters=options.parameters())
+    factory = executors.get(executor) if isinstance(executor, str) else executor
+    with fanout.Workers(factory, options.worker_session(), options.workers) as pool:
+        t = time.perf_counter()
+        scorecard = scorecard_step.run_scorecard(options, previous, pool, emit)
+        scorecard_seconds = time.perf_counter() - t
+        t = time.perf_counter()
+        packs = plan.plan_packs(options, manifest.load(out))
+        outcomes = fanout.render_packs(pool, packs, out, emit)
+        packs_seconds = time.perf_counter() - t
+    manifest.record_nodes(out, {o.node: o.stamp() for o in packs.skipped})
+    seconds = time.perf_counter() - t_run
+    timings = {"scorecard": scorecard_seconds, "packs": packs_seconds, "total": seconds}
+    manifest.record_run_end(project, out, seconds=seconds, timings=timings)
+    stale = stale_commentaries(project, options.period)
+    return RunResult(
+        period=options.period,
+        scorecard=scorecard.status,
+        scorecard_seconds=scorecard_seconds,
+        scorecard_reason=scorecard.reason,
+        nodes=outcomes,
+        manifest=out.manifest,
+        seconds=seconds,
+        packs_seconds=packs_seconds,
+        workers=pool.workers,
+        stale_commentaries=tuple(n for n in stale if n in packs.selected),
+    )

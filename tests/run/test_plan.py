@@ -1,0 +1,155 @@
+"""Planning a run: why a step is stale, where the notebooks are, which packs to render (no kernels)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reportlib import layout, manifest, resources
+from reportlib.config import Project, load_project
+from reportlib.errors import ConfigError
+from reportlib.run import plan
+
+from ..conftest import write_project
+
+PERIOD = "2026-03"
+NODES = ["all", "ent", "ent/eu", "smb"]
+PARTS = {"period": PERIOD, "data": {"a.csv": {"sha256": "1"}}, "notebook": "n1"}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return load_project(write_project(tmp_path))
+
+
+def _options(project: Project, **kwargs: object) -> plan.RunOptions:
+    args: dict = {
+        "nodes": None,
+        "workers": 2,
+        "force": False,
+        "accept_quality": None,
+        "fresh_kernels": False,
+    }
+    return plan.resolve(project, PERIOD, **{**args, **kwargs})
+
+
+def _computed(out: layout.PeriodOutput) -> None:
+    """Stand-ins for the figures a compute writes: the plan reads only their node column and bytes."""
+    frame = pd.DataFrame({"node": [n for n in NODES for _ in range(2)], "value": range(8)})
+    out.dir.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(out.scorecard_parquet)
+    frame.to_parquet(out.history)
+
+
+def test_stale_says_why(tmp_path: Path) -> None:
+    output = tmp_path / "scorecard.csv"
+    output.write_text("x\n")
+    done = plan.stamp("done", 1.0, PARTS)
+    assert plan.stale(done, PARTS, [output], force=True) == "forced"
+    assert plan.stale({}, PARTS, [output], force=False) == "not run before"
+    assert plan.stale({**done, "status": "failed"}, PARTS, [output], False) == "last run failed"
+    assert plan.stale(done, PARTS, [output], False) is None
+    assert plan.stale({**done, "status": "skipped"}, PARTS, [output], False) is None
+    changed = {**PARTS, "data": {"a.csv": {"sha256": "2"}}}
+    assert plan.stale(done, changed, [output], False) == "changed: data"
+    assert plan.stale({"status": "done", "fingerprint": "old"}, PARTS, [output], False) == (
+        "changed: data, notebook, period"  # a stamp without digests: every input is named
+    )
+    assert plan.stale(done, PARTS, [output, tmp_path / "history.parquet"], False) == (
+        "missing history.parquet"
+    )
+
+
+def test_stamp_records_status_time_and_input_digests() -> None:
+    s = plan.stamp("failed", 1.23456, PARTS, error={"ename": "X"})
+    assert s == {
+        "status": "failed",
+        "seconds": 1.235,
+        "fingerprint": manifest.fingerprint(PARTS),
+        "inputs": manifest.input_digests(PARTS),
+        "error": {"ename": "X"},
+    }
+    assert set(s["inputs"]) == set(PARTS)
+
+
+def test_notebooks_come_from_the_project_before_the_package(project: Project) -> None:
+    root = project.settings.root
+    packaged = resources.packaged("notebooks")
+    assert plan.notebook(project, layout.SCORECARD_NOTEBOOK) == packaged / "scorecard.ipynb"
+    own = root / "notebooks" / layout.SCORECARD_NOTEBOOK
+    own.parent.mkdir()
+    own.write_text("{}")
+    assert plan.notebook(project, layout.SCORECARD_NOTEBOOK) == own
+    with pytest.raises(ConfigError) as e:
+        plan.notebook(project, "nope.ipynb")
+    assert str(e.value) == f"notebook nope.ipynb not found in {root / 'notebooks'} or {packaged}"
+
+
+def test_resolve_keeps_the_request(project: Project) -> None:
+    options = _options(project, nodes=["ent", "all", "ent"], workers=3, accept_quality="ok")
+    assert options.out == layout.PeriodOutput(project.settings.output_path, PERIOD)
+    assert options.nodes == ("ent", "all") and options.workers == 3
+    assert options.parameters()["nodes"] == ["ent", "all"]
+    assert _options(project).parameters()["nodes"] == "all"
+    assert options.notebook_parameters() == {
+        "period": PERIOD,
+        "config": str(project.config_file),
+        "output_dir": str(project.settings.output_path),
+    }
+    assert options.common["code"] == manifest.code_fingerprint()
+    with pytest.raises(ConfigError, match="YYYY-MM"):
+        plan.resolve(
+            project,
+            "2026-13",
+            nodes=None,
+            workers=1,
+            force=False,
+            accept_quality=None,
+            fresh_kernels=False,
+        )
+
+
+def test_unknown_nodes_are_named_with_the_known_ones(project: Project) -> None:
+    options = _options(project, nodes=["ent", "ent/mars", "mars"])
+    _computed(options.out)
+    with pytest.raises(ConfigError) as e:
+        plan.selected_nodes(options)
+    assert str(e.value) == (
+        "unknown nodes ent/mars, mars; the nodes of 2026-03 are: all, ent, ent/eu, smb"
+    )
+    assert plan.selected_nodes(_options(project)) == tuple(NODES)
+    assert plan.selected_nodes(_options(project, nodes=["smb", "all"])) == ("smb", "all")
+
+
+def test_packs_are_rendered_until_their_stamp_is_current(project: Project) -> None:
+    options = _options(project)
+    out = options.out
+    _computed(out)
+    first = plan.plan_packs(options, None)
+    assert first.selected == tuple(NODES) and first.skipped == ()
+    assert [(t.node, t.reason) for t in first.tasks] == [(n, "not run before") for n in NODES]
+    task = first.tasks[2]
+    assert (task.pdf, task.executed) == (out.pack_pdf("ent/eu"), out.executed_notebook("ent/eu"))
+    assert task.parameters == {**options.notebook_parameters(), "node": "ent/eu"}
+    # Each pack done: its stamp recorded and its outputs written.
+    for t in first.tasks:
+        manifest.record_nodes(out, {t.node: {**t.stamp, "seconds": 2.0}})
+        t.pdf.parent.mkdir(parents=True, exist_ok=True)
+        t.pdf.write_bytes(b"%PDF")
+        t.executed.write_text("{}")
+    recorded = manifest.load(out)
+    again = plan.plan_packs(options, recorded)
+    assert again.tasks == ()
+    assert [(o.node, o.status, o.seconds) for o in again.skipped] == [
+        (n, "skipped", 2.0) for n in NODES
+    ]
+    # A commentary for one node makes only that pack stale; --force makes them all.
+    note = project.settings.data_path / "commentary" / PERIOD / "ent" / "eu.md"
+    note.parent.mkdir(parents=True)
+    note.write_text("## Customer\nBetter.\n")
+    stale = plan.plan_packs(options, recorded)
+    assert [(t.node, t.reason) for t in stale.tasks] == [("ent/eu", "changed: commentary")]
+    forced = plan.plan_packs(_options(project, force=True), recorded)
+    assert [t.reason for t in forced.tasks] == ["forced"] * len(NODES)
