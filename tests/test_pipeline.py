@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from reportlib import cli, fileio, manifest, pipeline
+from reportlib import cli, fileio, manifest, notebook, pipeline
 from reportlib import run as runner
 from reportlib.config import load_project
 from reportlib.executor import Failed, Finished, LocalExecutor, Started
@@ -499,7 +499,7 @@ def test_a_cell_over_the_timeout_fails_only_its_node(
         settings='timezone = "UTC"\nas_of = "2026-03-31T12:00:00"\ncell_timeout_seconds = 2\n',
     )
     params = 'period = None\nnode = "all"\nconfig = None\noutput_dir = None'
-    pipeline.scorecard_step(load_project(config), PERIOD)
+    notebook.scorecard_step(load_project(config), PERIOD)
     _notebook(tmp_path / "notebooks" / "scorecard.ipynb", params + "\naccept_quality = None")
     _notebook(
         tmp_path / "notebooks" / "board_pack.ipynb",

@@ -19,7 +19,8 @@ from reportlib import quality, sources
 from reportlib.cli import main
 from reportlib.config import load_project
 from reportlib.errors import DataError, QualityGateError
-from reportlib.pipeline import compute_scorecard, scorecard_step
+from reportlib.notebook import scorecard_step
+from reportlib.pipeline import compute_scorecard
 
 from .conftest import CUSTOMERS, SURVEYS, TICKETS, write_project
 
