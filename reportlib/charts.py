@@ -57,9 +57,6 @@ class Charts:
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
 
-_FIELDS: dict[str, str] = {"trend": "trends", "sparkline": "sparklines", "comparison": "comparison"}
-
-
 def replace_chart(
     charts: Charts, kpi_id: str, figure: Figure | str, *, kind: ChartKind = "trend"
 ) -> Charts:
@@ -71,10 +68,15 @@ def replace_chart(
     svg = to_svg(figure) if isinstance(figure, Figure) else figure
     if kind == "overview":
         return dataclasses.replace(charts, overview=svg)
-    if kind not in _FIELDS:
-        raise ValueError(f"unknown chart kind {kind!r} (kinds: trend, sparkline, comparison, overview)")
-    field = _FIELDS[kind]
-    return dataclasses.replace(charts, **{field: {**getattr(charts, field), kpi_id: svg}})
+    if kind not in ("trend", "sparkline", "comparison"):
+        raise ValueError(
+            f"unknown chart kind {kind!r} (kinds: trend, sparkline, comparison, overview)"
+        )
+    if kind == "trend":
+        return dataclasses.replace(charts, trends={**charts.trends, kpi_id: svg})
+    if kind == "sparkline":
+        return dataclasses.replace(charts, sparklines={**charts.sparklines, kpi_id: svg})
+    return dataclasses.replace(charts, comparison={**charts.comparison, kpi_id: svg})
 
 
 # --- helpers --------------------------------------------------------------------
@@ -192,11 +194,18 @@ def trend_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYL
             ax.fill_between(x, lo, hi, color=style.ci, alpha=0.45, lw=0, zorder=1, gid="ci-band")
         xe, tg = _steps(target)
         if np.isfinite(tg).any():
-            ax.plot(xe, tg, color=style.target, lw=0.9, ls=(0, (3.5, 2)), zorder=2, gid="target-line")
+            ax.plot(
+                xe, tg, color=style.target, lw=0.9, ls=(0, (3.5, 2)), zorder=2, gid="target-line"
+            )
         for period, old, new in version_breaks(ctx, kpi_id):
             i = labels.index(period)
             ax.axvline(
-                i - 0.5, color=style.muted, lw=0.7, ls=":", zorder=2, gid=f"version-break-v{old}-v{new}"
+                i - 0.5,
+                color=style.muted,
+                lw=0.7,
+                ls=":",
+                zorder=2,
+                gid=f"version-break-v{old}-v{new}",
             )
         # Months below min n are drawn faint: the line through them is not the KPI's story.
         ax.plot(x, v, color=style.faint_series, lw=1.1, zorder=3, gid="series-all")
@@ -374,7 +383,13 @@ def comparison_figure(
         for i, (c, r) in enumerate(rows):
             if r is None or not np.isfinite(v[i]):
                 ax.text(
-                    xlim[0], y[i], " no data", va="center", ha="left", fontsize=5.5, color=style.muted
+                    xlim[0],
+                    y[i],
+                    " no data",
+                    va="center",
+                    ha="left",
+                    fontsize=5.5,
+                    color=style.muted,
                 )
                 continue
             st = status_style(str(r["status"]))

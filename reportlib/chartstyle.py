@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import matplotlib
 import numpy as np
@@ -85,7 +85,7 @@ def font_families() -> tuple[str, ...]:
             if not ttf.is_file():
                 font = TTFont(woff)
                 font.flavor = None
-                fileio.write_with(ttf, lambda p, font=font: font.save(p))
+                fileio.write_with(ttf, font.save)
             font_manager.fontManager.addfont(str(ttf))
         return (FONT_FAMILY, "DejaVu Sans")
     except Exception as e:  # a missing font must not stop a pack: fall back to matplotlib's own
@@ -134,7 +134,7 @@ def rc(style: ChartStyle = DEFAULT_STYLE) -> dict[str, Any]:
 @contextmanager
 def styled(style: ChartStyle = DEFAULT_STYLE) -> Iterator[None]:
     """Apply the pack's style while figures are built and saved."""
-    with matplotlib.rc_context(rc(style)):
+    with matplotlib.rc_context(cast(Any, rc(style))):
         yield
 
 

@@ -549,6 +549,7 @@ def diff_cmd(period: str | None, config: Path | None) -> None:
     The period defaults to the latest one computed in the output folder.
     """
     from . import restate
+
     project = load_project(config)
     period = period or _latest_computed(project)
     changed = restate.last_diff(project.settings.period_dir(period))

@@ -25,12 +25,12 @@ import time
 import types
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
-from . import layout, manifest, pipeline, tables
 from . import commentary as commentary_files
+from . import layout, manifest, pipeline, tables
 from .charts import (
     ChartKind,
     Charts,
@@ -214,7 +214,7 @@ def restore_module_state() -> None:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            matplotlib.rcParams.update(_RC_BASELINE)
+            matplotlib.rcParams.update(cast(Any, _RC_BASELINE))
 
 
 remember_module_state()

@@ -11,7 +11,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -89,7 +89,9 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _as_of(out: layout.PeriodOutput, quality: dict[str, Any] | None, project: Project) -> str | None:
+def _as_of(
+    out: layout.PeriodOutput, quality: dict[str, Any] | None, project: Project
+) -> str | None:
     """The data cut-off as recorded by the run (manifest.json, quality report, settings)."""
     for source in (_read_json(out.manifest), quality):
         if source and source.get("as_of"):
@@ -173,7 +175,7 @@ def node_rows(ctx: PackContext, node_id: str | None = None) -> pd.DataFrame:
 def row(ctx: PackContext, kpi: str, node_id: str | None = None) -> pd.Series | None:
     """One KPI's (or `score:...`'s) row for this period, or None."""
     rows = node_rows(ctx, node_id)
-    return rows.loc[kpi] if kpi in rows.index else None
+    return cast(pd.Series, rows.loc[kpi]) if kpi in rows.index else None
 
 
 def series(
@@ -222,7 +224,7 @@ def movers(ctx: PackContext, limit: int = 5) -> list[Mover]:
     for k in ctx.project.kpis:
         if k.id not in rows.index:
             continue
-        r = rows.loc[k.id]
+        r = cast(pd.Series, rows.loc[k.id])
         if (
             r["status"] in ("insufficient", "no-data")
             or missing(r["mom_delta"])

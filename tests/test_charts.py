@@ -130,9 +130,7 @@ def test_tick_labels_tell_ticks_apart(unit: str, ticks: list[float], labels: lis
 def test_font_cache_is_written_once(ctx: PackContext) -> None:
     families = chartstyle.font_families()
     assert families[0] == chartstyle.FONT_FAMILY
-    cached = list(
-        Path(tempfile.gettempdir()).glob("reportlib-fonts-*/IBMPlexSans-Regular.ttf")
-    )
+    cached = list(Path(tempfile.gettempdir()).glob("reportlib-fonts-*/IBMPlexSans-Regular.ttf"))
     assert cached
 
 
@@ -150,7 +148,9 @@ def test_charts_record_is_read_only_and_replace_chart_returns_a_new_one(ctx: Pac
     assert changed.trends["fcr"] == made.trends["fcr"] and changed.sparklines == made.sparklines
     spark = charts.replace_chart(made, "fcr", "<svg>spark</svg>", kind="sparkline")
     assert spark.sparklines["fcr"] == "<svg>spark</svg>" and spark.trends == made.trends
-    assert charts.replace_chart(made, "", "<svg>o</svg>", kind="overview").overview == "<svg>o</svg>"
+    assert (
+        charts.replace_chart(made, "", "<svg>o</svg>", kind="overview").overview == "<svg>o</svg>"
+    )
     with pytest.raises(ValueError, match="unknown chart kind"):
         charts.replace_chart(made, "nps", "<svg/>", kind="pie")  # type: ignore[arg-type]
 

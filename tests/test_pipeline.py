@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from reportlib import cli, fileio, manifest, notebook, pipeline
+from reportlib import cli, fileio, manifest, notebook
 from reportlib import run as runner
 from reportlib.config import load_project
 from reportlib.executor import Failed, Finished, LocalExecutor, Started
@@ -205,7 +205,7 @@ def test_manifest_records_inputs_code_parameters_and_steps(
         assert stamp["status"] == ("failed" if node == BROKEN else "done")
         assert stamp["seconds"] > 0 and len(stamp["fingerprint"]) == 64
     error = nodes[BROKEN]["error"]
-    assert error["ename"] == "ConfigError" and error["source"].startswith("notes = commentary.load")
+    assert error["ename"] == "ConfigError" and error["source"].startswith("notes = rl.commentary")
     assert isinstance(error["cell_index"], int) and error["execution_count"] == 5
     assert m["run"]["seconds"] > 0 and m["run"]["timings"]["packs"] > 0
 
@@ -232,7 +232,7 @@ def test_executed_scorecard_notebook_shows_the_summary(
     injected = next(c for c in cells if "injected-parameters" in c["metadata"].get("tags", []))
     assert f'period = "{PERIOD}"' in "".join(injected["source"])
     summary = next(
-        c for c in cells if "".join(c["source"]).startswith("summary = pipeline.summary_table")
+        c for c in cells if "".join(c["source"]).startswith("summary = rl.summary_table")
     )
     shown = _text(summary)
     for name in (
@@ -259,11 +259,11 @@ def test_executed_board_pack_notebooks(root: Path, first: subprocess.CompletedPr
         injected = next(c for c in cells if "injected-parameters" in c["metadata"].get("tags", []))
         assert f'node = "{node}"' in "".join(injected["source"])
         charts = next(
-            c for c in cells if "".join(c["source"]).startswith("figures = charts.all_charts")
+            c for c in cells if "".join(c["source"]).startswith("figures = rl.all_charts")
         )
         assert any("image/svg+xml" in out.get("data", {}) for out in charts["outputs"])
         rendered = next(
-            c for c in cells if "".join(c["source"]).startswith("html = render.render_html")
+            c for c in cells if "".join(c["source"]).startswith("html = rl.render_html")
         )
         assert f"{node}/board-pack.pdf" in _text(rendered)
     failed = _cells(_out(root, BROKEN, "board_pack.ipynb"))

@@ -240,7 +240,9 @@ def test_added_pages_are_listed_in_the_contents(project: Project) -> None:
         render.add_page((), "Empty")
     hostile = render.add_page((), "<b>x</b>", table=pd.DataFrame({"<i>c</i>": ["<script>"]}))
     page_html = render.render_section(ctx, Charts({}, {}, {}), notes, "pages", hostile)
-    assert "<script>" not in page_html and "<b>x</b>" not in page_html and "<i>c</i>" not in page_html
+    assert (
+        "<script>" not in page_html and "<b>x</b>" not in page_html and "<i>c</i>" not in page_html
+    )
 
 
 @pytest.mark.slow
@@ -250,7 +252,9 @@ def test_added_page_is_in_the_pdf_contents_and_bookmarks(project: Project, tmp_p
     ctx = render.load_context(project, PERIOD, "ent/eu")
     fig = Figure(figsize=(4, 2))
     fig.add_subplot().bar(["email", "phone"], [120, 80])
-    table = pd.DataFrame({"responses": [120, 80]}, index=pd.Index(["email", "phone"], name="channel"))
+    table = pd.DataFrame(
+        {"responses": [120, 80]}, index=pd.Index(["email", "phone"], name="channel")
+    )
     pages = render.add_page((), "Responses by channel", figure=fig)
     pages = render.add_page(pages, "Responses table", table=table)
     notes = commentary.load(project, PERIOD, "ent/eu")
@@ -258,7 +262,11 @@ def test_added_page_is_in_the_pdf_contents_and_bookmarks(project: Project, tmp_p
     reader = PdfReader(render.write_pdf(html, tmp_path / "pack.pdf", ctx=ctx))
     titles = outline_titles(reader.outline)
     assert "Responses by channel" in titles and "Responses table" in titles
-    assert titles.index("Escalations") < titles.index("Responses by channel") < titles.index("Appendix")
+    assert (
+        titles.index("Escalations")
+        < titles.index("Responses by channel")
+        < titles.index("Appendix")
+    )
     contents = re.sub(r"\s+", " ", reader.pages[1].extract_text())
     assert re.search(r"Responses by channel ?\d+", contents)
     text = text_of(reader)

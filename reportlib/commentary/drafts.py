@@ -10,7 +10,15 @@ from pathlib import Path
 from .. import periods
 from ..config import Project
 from ..formatting import format_delta, format_score, format_value, missing, status_style
-from ..packdata import PackContext, load_context, movers, node_rows, perspectives, row, status_counts
+from ..packdata import (
+    PackContext,
+    load_context,
+    movers,
+    node_rows,
+    perspectives,
+    row,
+    status_counts,
+)
 from .files import path_for
 
 log = logging.getLogger(__name__)

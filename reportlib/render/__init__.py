@@ -12,7 +12,7 @@ from ..packdata import PackContext, load_context
 from .html import MAIN_TEMPLATE, SECTIONS, render_html, render_section, templates_dir
 from .pages import add_page, page
 from .pdf import RestrictedFetcher, build_pack, default_out, write_pdf
-from .records import Page, PackView
+from .records import PackView, Page
 from .views import as_of_text, pack_view, svg_uri
 
 __all__ = [

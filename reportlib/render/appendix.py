@@ -42,6 +42,10 @@ def _mapping(x: object) -> Mapping[str, Any]:
     return x if isinstance(x, Mapping) else {}
 
 
+def _list(x: object) -> list[Any]:
+    return x if isinstance(x, list) else []
+
+
 def quality_view(ctx: PackContext) -> QualityView | None:
     """The quality report as rows to print (DOMAIN.md §7); defensive about missing or odd fields."""
     q = ctx.quality
@@ -71,8 +75,10 @@ def quality_view(ctx: PackContext) -> QualityView | None:
         )
     names = {k.id: k.name for k in ctx.project.kpis}
     reduced = tuple(
-        ReducedView(kpi=names.get(str(r.get("kpi")), str(r.get("kpi"))), share=_share(r.get("share")))
-        for r in (q.get("n_reduced") if isinstance(q.get("n_reduced"), list) else [])
+        ReducedView(
+            kpi=names.get(str(r.get("kpi")), str(r.get("kpi"))), share=_share(r.get("share"))
+        )
+        for r in _list(q.get("n_reduced"))
         if isinstance(r, Mapping) and r.get("node") == ctx.node.id and _share(r.get("share"))
     )
     passed = gate.get("passed")

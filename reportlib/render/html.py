@@ -43,8 +43,9 @@ def _render(ctx: PackContext, template: str, variables: dict[str, object]) -> st
     try:
         return env.get_template(template).render(**variables)
     except jinja2.TemplateError as e:
+        lineno = getattr(e, "lineno", None)
         where = f"{getattr(e, 'filename', None) or template}" + (
-            f" line {e.lineno}" if getattr(e, "lineno", None) else ""
+            f" line {lineno}" if lineno else ""
         )
         raise RenderError(f"template {where}: {e.message or type(e).__name__}") from e
 

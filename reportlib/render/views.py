@@ -49,8 +49,8 @@ from .records import (
     Contents,
     ContentsEntry,
     Cover,
-    EscalationView,
     Escalations,
+    EscalationView,
     Head,
     KpiView,
     MoverView,
@@ -126,7 +126,9 @@ def _delta(r: pd.Series, which: str, k: KpiDef, currency: str) -> Cell:
         return Cell(DASH, "none", "")
     sig = r[f"{which}_significant"]
     mark = "n.s." if k.sample and not missing(sig) and not bool(sig) else ""
-    return Cell(format_delta(d, k.unit, currency), "ns" if mark else _tone(favourable(d, k.direction)), mark)
+    return Cell(
+        format_delta(d, k.unit, currency), "ns" if mark else _tone(favourable(d, k.direction)), mark
+    )
 
 
 def score_view(ctx: PackContext, key: str) -> Score:
@@ -149,7 +151,7 @@ def kpi_view(
 ) -> KpiView:
     """One KPI of the node: figures, status, deltas, interval, and its charts as data URIs."""
     cur = ctx.project.settings.currency
-    r = rows.loc[k.id] if k.id in rows.index else None
+    r = cast(pd.Series, rows.loc[k.id]) if k.id in rows.index else None
     base = {
         "id": k.id,
         "name": k.name,
@@ -269,7 +271,7 @@ def note_view(ctx: PackContext, k: KpiDef, since: str, note: KpiNote | None) -> 
         if note.section == SUMMARY
         else next(p.name for p in ctx.project.hierarchy.perspectives if p.id == note.section)
     )
-    flags = ("Draft, not yet reviewed",) if note.draft else ()
+    flags: tuple[str, ...] = ("Draft, not yet reviewed",) if note.draft else ()
     if note.stale:
         flags += ("Written against earlier figures",)
     more = (
@@ -347,7 +349,9 @@ def escalations_view(ctx: PackContext, commentary: Commentary) -> Escalations:
     return Escalations(
         period_name=periods.long_name(ctx.period),
         escalate_after=project.settings.escalate_after,
-        escalations=tuple(escalation_view(ctx, rows, e, notes) for _, e in ctx.escalations.iterrows()),
+        escalations=tuple(
+            escalation_view(ctx, rows, e, notes) for _, e in ctx.escalations.iterrows()
+        ),
         approaching=tuple(escalation_view(ctx, rows, e, notes) for _, e in approaching.iterrows()),
         resolved=tuple(
             _with_status(escalation_view(ctx, rows, e), str(e["status"]))
@@ -382,7 +386,10 @@ def contents_view(
     pages: tuple[Page, ...],
 ) -> Contents:
     """The contents page: every section and page in order, and the key to the statuses."""
-    entries = [ContentsEntry("#summary", "Executive summary"), ContentsEntry("#scorecard", "Scorecard")]
+    entries = [
+        ContentsEntry("#summary", "Executive summary"),
+        ContentsEntry("#scorecard", "Scorecard"),
+    ]
     entries += [ContentsEntry(f"#perspective-{g.id}", g.name, sub=True) for g in groups]
     if comparison.shown:
         entries.append(ContentsEntry("#comparison", comparison.title))
