@@ -151,6 +151,7 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
 
 def scorecard_hash(project: Project, period: str) -> str | None:
     """sha256 of output/<period>/scorecard.csv, what commentary is written against (DOMAIN.md §8)."""
+    periods.parse(period)
     csv = layout.PeriodOutput(project.settings.output_path, period).scorecard_csv
     return fileio.sha256(csv) if csv.is_file() else None
 

@@ -197,7 +197,7 @@ def stale_commentaries(project: Project, period: str) -> list[str]:
     Compares each commentary file's front-matter `scorecard_hash` with the sha256 of
     output/<period>/scorecard.csv; files without a hash are not judged.
     """
-    current = scorecard_hash(project, period)
+    current = scorecard_hash(project, period)  # refuses a period that is not a month
     nodes = layout.PeriodOutput(project.settings.output_path, period).nodes()
     if current is None or not nodes:
         return []
