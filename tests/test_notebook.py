@@ -49,7 +49,7 @@ def test_restore_module_state_puts_back_what_a_notebook_changed() -> None:
         charts.SERIES = "#ff0000"  # type: ignore[attr-defined]
         matplotlib.rcParams["path.sketch"] = (3, 20, 2)
         rl.restore_module_state()
-        assert formatting.DASH == dash and chartstyle.DEFAULT_STYLE is style
+        assert dash == formatting.DASH and chartstyle.DEFAULT_STYLE is style
         assert not hasattr(charts, "SERIES")
         assert matplotlib.rcParams["path.sketch"] == sketch
         # Submodules imported since are kept (the package's attribute is the module).

@@ -18,7 +18,9 @@ PERIOD = "2026-03"
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    config = write_project(tmp_path_factory.mktemp("tables"), quality="allow_credit_notes = false\n")
+    config = write_project(
+        tmp_path_factory.mktemp("tables"), quality="allow_credit_notes = false\n"
+    )
     p = load_project(config)
     compute(p, PERIOD, accept_quality="tiny fixture: the credit note is planted")
     return p
@@ -60,7 +62,9 @@ def test_quality_table_and_gate_line_from_the_report(project: Project) -> None:
     assert table.at["revenue", "by rule"] == "negative_amount 1"
     line = tables.gate_line(report)
     assert line.startswith("quality gate overridden: tiny fixture: the credit note is planted")
-    assert line.endswith(f"(limit {100 * report['gate']['max_reject_share']:g}% quarantined per table)")
+    assert line.endswith(
+        f"(limit {100 * report['gate']['max_reject_share']:g}% quarantined per table)"
+    )
 
 
 def test_quality_table_is_defensive_about_odd_reports() -> None:

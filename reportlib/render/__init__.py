@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..charts import Charts
 from ..packdata import PackContext, load_context
 from .html import MAIN_TEMPLATE, SECTIONS, render_html, render_section, templates_dir
-from .pages import add_page, page
+from .pages import add_page, page, page_table
 from .pdf import RestrictedFetcher, build_pack, default_out, write_pdf
 from .records import PackView, Page
 from .views import as_of_text, pack_view, svg_uri
@@ -30,6 +30,7 @@ __all__ = [
     "load_context",
     "pack_view",
     "page",
+    "page_table",
     "render_html",
     "render_section",
     "svg_uri",

@@ -216,6 +216,21 @@ class RaciView:
 
 
 @dataclass(frozen=True)
+class TableCell:
+    text: str
+    numeric: bool
+    """Right-aligned with tabular figures."""
+
+
+@dataclass(frozen=True)
+class PageTable:
+    """A table an analyst added, every cell already text (numbers grouped, missing as a dash)."""
+
+    header: tuple[TableCell, ...]
+    rows: tuple[tuple[TableCell, ...], ...]
+
+
+@dataclass(frozen=True)
 class Page:
     """A page an analyst added from the notebook: a title, then a chart or a table (or both).
 
@@ -227,8 +242,7 @@ class Page:
     title: str
     image: str = ""
     """The chart as a `data:` URI of its SVG, or ""."""
-    table: Markup | None = None
-    """The table as safe HTML, or None."""
+    table: PageTable | None = None
     caption: str = ""
 
 
