@@ -90,7 +90,7 @@ def test_failed_node_is_reported_and_the_others_finish(
     failed = [line for line in first.stdout.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1
     assert failed[0].startswith(f"FAILED {BROKEN}: cell ")
-    assert "`notes = commentary.load(project, period, ctx.node.id)`" in failed[0]
+    assert "`notes = rl.commentary(ctx)`" in failed[0]
     assert "ConfigError:" in failed[0] and "front matter is not valid YAML" in failed[0]
     assert f"error: 1 of {len(NODES)} board packs failed: {BROKEN}" in first.stderr
     assert "6 done, 1 failed" in first.stdout
