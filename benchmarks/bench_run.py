@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=HERE / "_data" / "run")
     args = parser.parse_args(argv)
 
-    from reportlib import pipeline
+    from reportlib import notebook, pipeline
     from reportlib import run as runner
     from reportlib.config import load_project
 
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     project = load_project(config)
     t = time.perf_counter()
     period = pipeline.resolve_period(project, None)
-    result = pipeline.scorecard_step(project, period)
+    result = notebook.scorecard_step(project, period)
     compute_s = time.perf_counter() - t
     nodes = list(result.tree.ids)
     print(

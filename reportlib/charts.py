@@ -7,48 +7,27 @@ notebooks and tests) and a function that returns its SVG. Figures are built with
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import io
+import dataclasses
 import logging
 import math
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
-import matplotlib
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
-from . import fileio, periods
+from . import periods
+from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, to_svg
 from .config import KpiDef
-from .formatting import STATUS, currency_prefix, missing, status_style
+from .formatting import STATUS, missing, status_style
 from .packdata import PackContext, below_min_n, row, series, version_breaks
 
 log = logging.getLogger(__name__)
 
-FONT_DIR = Path(__file__).resolve().parents[1] / "templates" / "fonts"
-FONT_FAMILY = "IBM Plex Sans"
-FONT_FILES = ("IBMPlexSans-Regular.woff2",)
-"""The complete face: matplotlib measures chart text with it; WeasyPrint draws it with the pack's fonts."""
-
-INK = "#1f2933"
-SERIES = "#1f3a5f"
-FAINT_SERIES = "#a9b7c8"
-CI = "#9fb3c8"
-TARGET = "#3d4852"
-MUTED = "#8a8f98"
-GRID = "#e4e7eb"
-BAND_ALPHA = 0.09
-
-TREND_SIZE = (3.6, 1.75)
-SPARK_SIZE = (1.15, 0.3)
 SPARK_MONTHS = 13
 
 _SHAPE_MARKER = {"circle": "o", "triangle": "^", "square": "s", "hollow": "o", "dash": "o"}
@@ -57,159 +36,50 @@ _SHAPE_MARKER = {"circle": "o", "triangle": "^", "square": "s", "hollow": "o", "
 ADDITIVE_UNITS = ("currency", "count")
 """A parent's value of these is the children's sum, so it is no reference line for them."""
 
-PERSPECTIVE_STYLES = (
-    ("#2f6f8f", (0, (1, 0))),
-    ("#8c6d3f", (0, (4, 1.5))),
-    ("#6b5b95", (0, (1.2, 1.2))),
-    ("#4f7f52", (0, (5, 1.5, 1.2, 1.5))),
-)
-"""Colour and dash per perspective line in the overview: readable in black and white too."""
+ChartKind = Literal["trend", "sparkline", "comparison", "overview"]
 
 
 @dataclass(frozen=True)
 class Charts:
-    """All SVG charts of one pack, by KPI id (plus the score overview of the summary)."""
+    """All SVG charts of one pack, by KPI id (plus the score overview of the summary).
 
-    trends: dict[str, str]
-    sparklines: dict[str, str]
-    comparison: dict[str, str]
+    The mappings are read-only: a notebook changes a chart with `replace_chart`, which
+    returns a new record, so the charts a pack was drawn with are never changed behind it.
+    """
+
+    trends: Mapping[str, str]
+    sparklines: Mapping[str, str]
+    comparison: Mapping[str, str]
     overview: str = ""
 
+    def __post_init__(self) -> None:
+        for name in ("trends", "sparklines", "comparison"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
-# --- style ------------------------------------------------------------------------
 
+def replace_chart(
+    charts: Charts, kpi_id: str, figure: Figure | str, *, kind: ChartKind = "trend"
+) -> Charts:
+    """`charts` with one chart replaced: a KPI's trend (default), sparkline or comparison, or the overview.
 
-@functools.lru_cache(maxsize=1)
-def _font_families() -> tuple[str, ...]:
-    """Register the shipped IBM Plex Sans with matplotlib (woff2 → ttf once, cached on disk).
-
-    Chart text stays text in the SVG (`svg.fonttype: none`), so the PDF draws it in the
-    pack's own embedded font; matplotlib only needs the metrics to lay it out.
+    `figure` is a matplotlib Figure (e.g. from `trend_figure`, adjusted) or an SVG string.
+    For `kind="overview"` the `kpi_id` is ignored. Returns a new record (`dataclasses.replace`).
     """
-    from fontTools.ttLib import TTFont
-    from matplotlib import font_manager
-
-    try:
-        woffs = [FONT_DIR / name for name in FONT_FILES]
-        for w in woffs:
-            if not w.is_file():
-                raise FileNotFoundError(w)
-        digest = hashlib.sha256(b"".join(w.read_bytes() for w in woffs)).hexdigest()[:12]
-        cache = Path(tempfile.gettempdir()) / f"reportlib-fonts-{digest}"
-        for woff in woffs:
-            ttf = cache / (woff.stem + ".ttf")
-            if not ttf.is_file():
-                font = TTFont(woff)
-                font.flavor = None
-                fileio.write_with(ttf, lambda p, font=font: font.save(p))
-            font_manager.fontManager.addfont(str(ttf))
-        return (FONT_FAMILY, "DejaVu Sans")
-    except Exception as e:  # a missing font must not stop a pack: fall back to matplotlib's own
-        log.warning("charts fall back to DejaVu Sans: %s", e)
-        return ("DejaVu Sans",)
-
-
-def rc() -> dict[str, Any]:
-    """The pack's matplotlib style: seaborn "ticks" at paper scale, quiet greys, fixed SVG ids."""
-    style: dict[str, Any] = {
-        **sns.axes_style("ticks"),
-        **sns.plotting_context("paper", font_scale=0.8),
-    }
-    style.update(
-        {
-            "font.family": "sans-serif",
-            "font.sans-serif": list(_font_families()),
-            "text.color": INK,
-            "axes.labelcolor": INK,
-            "axes.edgecolor": "#9aa5b1",
-            "axes.linewidth": 0.6,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "xtick.color": "#52606d",
-            "ytick.color": "#52606d",
-            "xtick.major.size": 2.5,
-            "ytick.major.size": 0,
-            "xtick.major.width": 0.6,
-            "xtick.labelsize": 6.5,
-            "ytick.labelsize": 6.5,
-            "axes.grid": True,
-            "axes.grid.axis": "y",
-            "grid.color": GRID,
-            "grid.linewidth": 0.5,
-            "axes.unicode_minus": True,
-            "svg.fonttype": "none",
-            "svg.hashsalt": "reportlib",
-            "svg.image_inline": True,
-            "figure.dpi": 100,
-            "savefig.transparent": False,
-        }
-    )
-    return style
-
-
-@contextmanager
-def styled() -> Iterator[None]:
-    """Apply the pack's style while figures are built and saved."""
-    with matplotlib.rc_context(rc()):
-        yield
-
-
-def to_svg(fig: Figure) -> str:
-    """Serialise a figure as deterministic SVG (fixed ids, no date) for the pack."""
-    buf = io.StringIO()
-    with styled():
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "reportlib"})
-    return buf.getvalue()
+    svg = to_svg(figure) if isinstance(figure, Figure) else figure
+    if kind == "overview":
+        return dataclasses.replace(charts, overview=svg)
+    if kind not in ("trend", "sparkline", "comparison"):
+        raise ValueError(
+            f"unknown chart kind {kind!r} (kinds: trend, sparkline, comparison, overview)"
+        )
+    if kind == "trend":
+        return dataclasses.replace(charts, trends={**charts.trends, kpi_id: svg})
+    if kind == "sparkline":
+        return dataclasses.replace(charts, sparklines={**charts.sparklines, kpi_id: svg})
+    return dataclasses.replace(charts, comparison={**charts.comparison, kpi_id: svg})
 
 
 # --- helpers --------------------------------------------------------------------
-
-
-def _decimals(step: float) -> int:
-    """Fewest decimals (up to 3) that tell ticks `step` apart."""
-    for d in range(4):
-        if abs(step * 10**d - round(step * 10**d)) < 1e-6 * max(1.0, step * 10**d):
-            return d
-    return 3
-
-
-class UnitFormatter(Formatter):
-    """Axis ticks by unit, with just enough decimals to tell ticks apart: `$1.5m`, `97.5%`, `12 h`."""
-
-    def __init__(self, unit: str, currency: str) -> None:
-        self.unit = unit
-        self.currency = currency
-        self._d = 0
-        self._scale = (1.0, "")
-
-    def format_ticks(self, values: Any) -> list[str]:
-        vals = [float(v) for v in values]
-        self._scale = self._pick_scale(vals)
-        steps = np.diff(sorted(vals)) / self._scale[0]
-        self._d = _decimals(float(np.min(steps))) if len(steps) and np.min(steps) > 0 else 0
-        return [self._one(v) for v in vals]
-
-    def __call__(self, x: float, pos: int | None = None) -> str:
-        return self._one(float(x))
-
-    def _pick_scale(self, vals: list[float]) -> tuple[float, str]:
-        if self.unit != "currency":
-            return (1.0, "")
-        top = max((abs(v) for v in vals), default=0.0)
-        for factor, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-            if top >= factor:
-                return (factor, suffix)
-        return (1.0, "")
-
-    def _one(self, x: float) -> str:
-        factor, suffix = self._scale
-        if x == 0 and self.unit == "currency":
-            return f"{currency_prefix(self.currency)}0"
-        text = f"{abs(x) / factor:,.{self._d}f}"
-        sign = "\u2212" if x < 0 and float(text.replace(",", "")) != 0 else ""
-        if self.unit == "currency":
-            return f"{sign}{currency_prefix(self.currency)}{text}{suffix}"
-        return sign + text + {"percent": "%", "hours": " h"}.get(self.unit, "")
 
 
 def _formatter(k: KpiDef, currency: str) -> UnitFormatter:
@@ -256,7 +126,12 @@ def _month_ticks(ax: Any, labels: list[str]) -> None:
 
 
 def _status_bands(
-    ax: Any, k: KpiDef, target: np.ndarray, threshold: np.ndarray, ylim: tuple[float, float]
+    ax: Any,
+    k: KpiDef,
+    target: np.ndarray,
+    threshold: np.ndarray,
+    ylim: tuple[float, float],
+    style: ChartStyle,
 ) -> None:
     """Red / amber / green zones from threshold and target, month by month (steps where they change)."""
     lo, hi = ylim
@@ -284,7 +159,7 @@ def _status_bands(
             y2,
             where=ok,
             color=STATUS[status].colour,
-            alpha=BAND_ALPHA,
+            alpha=style.band_alpha,
             lw=0,
             interpolate=False,
             zorder=0,
@@ -295,7 +170,7 @@ def _status_bands(
 # --- trend ------------------------------------------------------------------------
 
 
-def trend_figure(ctx: PackContext, kpi_id: str) -> Figure:
+def trend_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> Figure:
     """24-month trend: value, target line (stepped), status bands, 95% band, hollow months below min n."""
     k = ctx.project.kpi(kpi_id)
     s = series(ctx, kpi_id, months=ctx.project.settings.trend_months)
@@ -309,25 +184,32 @@ def trend_figure(ctx: PackContext, kpi_id: str) -> Figure:
     ) & np.isfinite(v)
     show_ci = k.sample and bool(np.isfinite(lo).any())
     ylim = _limits(k, v, target, threshold, *((lo, hi) if show_ci else ()))
-    with styled():
-        fig = Figure(figsize=TREND_SIZE)
+    with styled(style):
+        fig = Figure(figsize=style.trend_size)
         fig.set_layout_engine("constrained", h_pad=0.02, w_pad=0.02)
         ax = fig.add_subplot()
         ax.set_ylim(*ylim)
-        _status_bands(ax, k, target, threshold, ylim)
+        _status_bands(ax, k, target, threshold, ylim, style)
         if show_ci:
-            ax.fill_between(x, lo, hi, color=CI, alpha=0.45, lw=0, zorder=1, gid="ci-band")
+            ax.fill_between(x, lo, hi, color=style.ci, alpha=0.45, lw=0, zorder=1, gid="ci-band")
         xe, tg = _steps(target)
         if np.isfinite(tg).any():
-            ax.plot(xe, tg, color=TARGET, lw=0.9, ls=(0, (3.5, 2)), zorder=2, gid="target-line")
+            ax.plot(
+                xe, tg, color=style.target, lw=0.9, ls=(0, (3.5, 2)), zorder=2, gid="target-line"
+            )
         for period, old, new in version_breaks(ctx, kpi_id):
             i = labels.index(period)
             ax.axvline(
-                i - 0.5, color=MUTED, lw=0.7, ls=":", zorder=2, gid=f"version-break-v{old}-v{new}"
+                i - 0.5,
+                color=style.muted,
+                lw=0.7,
+                ls=":",
+                zorder=2,
+                gid=f"version-break-v{old}-v{new}",
             )
         # Months below min n are drawn faint: the line through them is not the KPI's story.
-        ax.plot(x, v, color=FAINT_SERIES, lw=1.1, zorder=3, gid="series-all")
-        ax.plot(x, np.where(below, np.nan, v), color=SERIES, lw=1.4, zorder=3, gid="series")
+        ax.plot(x, v, color=style.faint_series, lw=1.1, zorder=3, gid="series-all")
+        ax.plot(x, np.where(below, np.nan, v), color=style.series, lw=1.4, zorder=3, gid="series")
         ok = np.isfinite(v) & ~below
         ax.plot(
             x[ok],
@@ -335,8 +217,8 @@ def trend_figure(ctx: PackContext, kpi_id: str) -> Figure:
             ls="none",
             marker="o",
             ms=2.6,
-            mfc=SERIES,
-            mec=SERIES,
+            mfc=style.series,
+            mec=style.series,
             zorder=4,
             gid="markers",
         )
@@ -348,7 +230,7 @@ def trend_figure(ctx: PackContext, kpi_id: str) -> Figure:
                 marker="o",
                 ms=3.4,
                 mfc="white",
-                mec=SERIES,
+                mec=style.series,
                 mew=0.9,
                 zorder=5,
                 gid="below-min-n",
@@ -377,15 +259,15 @@ def trend_figure(ctx: PackContext, kpi_id: str) -> Figure:
     return fig
 
 
-def trend_chart(ctx: PackContext, kpi_id: str) -> str:
+def trend_chart(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> str:
     """Trend chart of a KPI at the pack's node, as SVG."""
-    return to_svg(trend_figure(ctx, kpi_id))
+    return to_svg(trend_figure(ctx, kpi_id, style))
 
 
 # --- sparkline ----------------------------------------------------------------------
 
 
-def sparkline_figure(ctx: PackContext, kpi_id: str) -> Figure:
+def sparkline_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> Figure:
     """13-month sparkline: the line, target dashed, latest month in its status colour."""
     k = ctx.project.kpi(kpi_id)
     s = series(ctx, kpi_id, months=SPARK_MONTHS)
@@ -395,8 +277,8 @@ def sparkline_figure(ctx: PackContext, kpi_id: str) -> Figure:
     below = np.array(
         [below_min_n(k, n, str(p)) for n, p in zip(s["n"], s["period"], strict=True)], dtype=bool
     ) & np.isfinite(v)
-    with styled():
-        fig = Figure(figsize=SPARK_SIZE)
+    with styled(style):
+        fig = Figure(figsize=style.spark_size)
         ax = fig.add_axes((0.04, 0.12, 0.92, 0.76))
         ax.set_axis_off()
         finite = np.concatenate([v[np.isfinite(v)], target[np.isfinite(target)]])
@@ -407,8 +289,8 @@ def sparkline_figure(ctx: PackContext, kpi_id: str) -> Figure:
         ax.set_xlim(-0.5, max(len(s), SPARK_MONTHS) - 0.5)
         xe, tg = _steps(target)
         if np.isfinite(tg).any():
-            ax.plot(xe, tg, color=MUTED, lw=0.6, ls=(0, (2, 1.5)), gid="target-line")
-        ax.plot(x, v, color=SERIES, lw=0.9, gid="series")
+            ax.plot(xe, tg, color=style.muted, lw=0.6, ls=(0, (2, 1.5)), gid="target-line")
+        ax.plot(x, v, color=style.series, lw=0.9, gid="series")
         if below.any():
             ax.plot(
                 x[below],
@@ -417,7 +299,7 @@ def sparkline_figure(ctx: PackContext, kpi_id: str) -> Figure:
                 marker="o",
                 ms=2,
                 mfc="white",
-                mec=SERIES,
+                mec=style.series,
                 mew=0.6,
                 clip_on=False,
                 gid="below-min-n",
@@ -440,9 +322,9 @@ def sparkline_figure(ctx: PackContext, kpi_id: str) -> Figure:
     return fig
 
 
-def sparkline(ctx: PackContext, kpi_id: str) -> str:
+def sparkline(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> str:
     """Sparkline of a KPI at the pack's node, as SVG."""
-    return to_svg(sparkline_figure(ctx, kpi_id))
+    return to_svg(sparkline_figure(ctx, kpi_id, style))
 
 
 # --- comparison -----------------------------------------------------------------------
@@ -453,7 +335,9 @@ def _short_name(name: str) -> str:
     return name.split(" · ")[-1]
 
 
-def comparison_figure(ctx: PackContext, kpi_id: str) -> Figure | None:
+def comparison_figure(
+    ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE
+) -> Figure | None:
     """Children of the node side by side (status-shaped dots, 95% intervals), parent as reference line."""
     k = ctx.project.kpi(kpi_id)
     children = ctx.tree.children(ctx.node.id)
@@ -472,7 +356,7 @@ def comparison_figure(ctx: PackContext, kpi_id: str) -> Figure | None:
     show_ci = k.sample and bool(np.isfinite(lo).any())
     ref = np.array([math.nan if k.unit in ADDITIVE_UNITS else pv])
     xlim = _limits(k, v, ref, *((lo, hi) if show_ci else ()))
-    with styled():
+    with styled(style):
         fig = Figure(figsize=(2.45, 0.42 + 0.2 * len(rows)))
         fig.set_layout_engine("constrained", h_pad=0.02, w_pad=0.02)
         ax = fig.add_subplot()
@@ -481,7 +365,7 @@ def comparison_figure(ctx: PackContext, kpi_id: str) -> Figure | None:
         ax.set_xlim(*xlim)
         ax.set_ylim(-0.6, len(rows) - 0.4)
         if math.isfinite(pv) and k.unit not in ADDITIVE_UNITS:
-            ax.axvline(pv, color=SERIES, lw=0.9, ls=(0, (3, 2)), zorder=1, gid="parent-line")
+            ax.axvline(pv, color=style.series, lw=0.9, ls=(0, (3, 2)), zorder=1, gid="parent-line")
         if show_ci:
             ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(v)
             ax.errorbar(
@@ -499,7 +383,13 @@ def comparison_figure(ctx: PackContext, kpi_id: str) -> Figure | None:
         for i, (c, r) in enumerate(rows):
             if r is None or not np.isfinite(v[i]):
                 ax.text(
-                    xlim[0], y[i], " no data", va="center", ha="left", fontsize=5.5, color=MUTED
+                    xlim[0],
+                    y[i],
+                    " no data",
+                    va="center",
+                    ha="left",
+                    fontsize=5.5,
+                    color=style.muted,
                 )
                 continue
             st = status_style(str(r["status"]))
@@ -511,7 +401,7 @@ def comparison_figure(ctx: PackContext, kpi_id: str) -> Figure | None:
                 marker=_SHAPE_MARKER[st.shape],
                 ms=4.2,
                 mfc="white" if hollow else st.colour,
-                mec=st.colour if not hollow else MUTED,
+                mec=st.colour if not hollow else style.muted,
                 mew=0.9,
                 zorder=3,
                 gid=f"child-{c.id.replace('/', '-')}",
@@ -526,20 +416,24 @@ def comparison_figure(ctx: PackContext, kpi_id: str) -> Figure | None:
     return fig
 
 
-def comparison_chart(ctx: PackContext, kpi_id: str) -> str:
+def comparison_chart(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> str:
     """Comparison chart of the node's children for one KPI as SVG; empty for a leaf."""
-    fig = comparison_figure(ctx, kpi_id)
+    fig = comparison_figure(ctx, kpi_id, style)
     return "" if fig is None else to_svg(fig)
 
 
-def overview_figure(ctx: PackContext, months: int = SPARK_MONTHS) -> Figure:
+def overview_figure(
+    ctx: PackContext, months: int = SPARK_MONTHS, style: ChartStyle = DEFAULT_STYLE
+) -> Figure:
     """Overall and perspective scores (0–10) over the last months, on red/amber/green zones."""
-    lines = [("score:overall", "Overall", SERIES, (0, (1, 0)), 2.0)]
+    lines: list[tuple[str, str, str, Any, float]] = [
+        ("score:overall", "Overall", style.series, (0, (1, 0)), 2.0)
+    ]
     for p, (colour, dash) in zip(
-        ctx.project.hierarchy.perspectives, PERSPECTIVE_STYLES * 4, strict=False
+        ctx.project.hierarchy.perspectives, style.perspectives * 4, strict=False
     ):
         lines.append((f"score:{p.id}", p.name, colour, dash, 1.0))
-    with styled():
+    with styled(style):
         fig = Figure(figsize=(5.0, 1.6))
         fig.set_layout_engine("constrained", h_pad=0.02, w_pad=0.02)
         ax = fig.add_subplot()
@@ -562,7 +456,7 @@ def overview_figure(ctx: PackContext, months: int = SPARK_MONTHS) -> Figure:
             ("amber", 10 / 3, 20 / 3),
             ("green", 20 / 3, 10),
         ):
-            ax.axhspan(lo, hi, color=STATUS[status].colour, alpha=BAND_ALPHA, lw=0, zorder=0)
+            ax.axhspan(lo, hi, color=STATUS[status].colour, alpha=style.band_alpha, lw=0, zorder=0)
         ax.set_ylim(0, 10)
         ax.set_yticks([0, 10 / 3, 20 / 3, 10])
         ax.set_yticklabels(["0", "3.3", "6.7", "10"])
@@ -582,18 +476,18 @@ def overview_figure(ctx: PackContext, months: int = SPARK_MONTHS) -> Figure:
     return fig
 
 
-def overview_chart(ctx: PackContext) -> str:
+def overview_chart(ctx: PackContext, style: ChartStyle = DEFAULT_STYLE) -> str:
     """Score overview of the executive summary, as SVG."""
-    return to_svg(overview_figure(ctx))
+    return to_svg(overview_figure(ctx, style=style))
 
 
-def all_charts(ctx: PackContext) -> Charts:
-    """Every chart the pack shows, for every KPI of the catalogue."""
+def all_charts(ctx: PackContext, style: ChartStyle = DEFAULT_STYLE) -> Charts:
+    """Every chart the pack shows, for every KPI of the catalogue, drawn in `style`."""
     ids = [k.id for k in ctx.project.kpis]
     has_children = bool(ctx.tree.children(ctx.node.id))
     return Charts(
-        trends={i: trend_chart(ctx, i) for i in ids},
-        sparklines={i: sparkline(ctx, i) for i in ids},
-        comparison={i: comparison_chart(ctx, i) for i in ids} if has_children else {},
-        overview=overview_chart(ctx),
+        trends={i: trend_chart(ctx, i, style) for i in ids},
+        sparklines={i: sparkline(ctx, i, style) for i in ids},
+        comparison={i: comparison_chart(ctx, i, style) for i in ids} if has_children else {},
+        overview=overview_chart(ctx, style),
     )

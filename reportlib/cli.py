@@ -13,7 +13,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__, periods
+from . import __version__, layout, periods, tables
 from .config import Project, load_project
 from .errors import ReportlibError
 
@@ -194,18 +194,16 @@ def _print_scores(project: Project, period: str, current: pd.DataFrame) -> None:
         table.add_column(p.id, justify="right")
     table.add_column("overall", justify="right")
     table.add_column("status")
-    scores = current[current["kpi"].str.startswith("score:")]
+    summary = tables.summary_by_node(project, current)
     # The scorecard lists nodes in tree order: parents before their children.
-    for node_id, rows in scores.groupby("node", sort=False):
-        rows = rows.set_index("kpi")
-        cells = [_fmt_score(rows.at[f"score:{p.id}", "value"]) for p in persp]
-        overall = rows.loc["score:overall"]
-        st = overall["status"]
-        indent = "" if node_id == "all" else "  " * (node_id.count("/") + 1)
+    for node_id, r in summary.iterrows():
+        cells = [_fmt_score(r[p.name]) for p in persp]
+        st = r["status"]
+        indent = "" if node_id == "all" else "  " * (str(node_id).count("/") + 1)
         table.add_row(
-            indent + node_id,
+            indent + str(node_id),
             *cells,
-            _fmt_score(overall["value"]),
+            _fmt_score(r[tables.OVERALL]),
             f"[{STATUS_STYLE[st]}]{st}[/]",
         )
     con.print(table)
@@ -452,7 +450,7 @@ def validate_cmd(period: str | None, config: Path | None, accept_quality: str | 
     checked, _files = validate(project, period, accept_quality)
     report = checked.report
     out = PeriodOutput(project.settings.output_path, report.period)
-    table = Table(title=f"Data quality {report.period} (as_of {report.as_of} UTC)", show_edge=False)
+    grid = Table(title=f"Data quality {report.period} (as_of {report.as_of} UTC)", show_edge=False)
     for col, justify in (
         ("table", "left"),
         ("rows in", "right"),
@@ -461,18 +459,18 @@ def validate_cmd(period: str | None, config: Path | None, accept_quality: str | 
         ("share", "right"),
         ("by rule", "left"),
     ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for name, t in report.tables.items():
-        table.add_row(
-            name,
-            f"{t.rows_in:,}",
-            f"{t.rows_kept:,}",
-            f"{t.rows_quarantined:,}",
-            f"{100 * t.reject_share:.2f}%",
-            ", ".join(f"{r} {n:,}" for r, n in t.by_rule.items()),
+        grid.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for name, t in tables.quality_table(report).iterrows():
+        grid.add_row(
+            str(name),
+            f"{t['rows in']:,}",
+            f"{t['kept']:,}",
+            f"{t['quarantined']:,}",
+            f"{t['share %']:.2f}%",
+            t["by rule"],
         )
     con = _console()
-    con.print(table)
+    con.print(grid)
     _print_quality_notes(report, out.quality_dir)
     gate = report.gate
     if gate.passed:
@@ -519,10 +517,10 @@ def commentary() -> None:
 @config_option
 def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -> None:
     """Write a Markdown draft from the figures for each node without commentary; never overwrites."""
-    from .commentary import latest_computed_period, path_for, write_drafts
+    from .commentary import path_for, write_drafts
 
     project = load_project(config)
-    period = period or latest_computed_period(project)
+    period = period or _latest_computed(project)
     written = write_drafts(project, period, list(nodes) or None)
     con = _console()
     for p in written:
@@ -534,6 +532,17 @@ def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -
         con.print("no drafts written: every node already has a commentary file")
 
 
+def _latest_computed(project: Project) -> str:
+    """The latest period with a computed scorecard under output/ (the default of draft and diff)."""
+    from .errors import ConfigError
+
+    out = project.settings.output_path
+    latest = layout.OutputRoot(out).latest_computed()
+    if latest is None:
+        raise ConfigError(f"no computed scorecard under {out}: run `reportlib compute` first")
+    return latest
+
+
 @cli.command("diff")
 @_period_option()
 @config_option
@@ -543,10 +552,9 @@ def diff_cmd(period: str | None, config: Path | None) -> None:
     The period defaults to the latest one computed in the output folder.
     """
     from . import layout, restate
-    from .commentary import latest_computed_period
 
     project = load_project(config)
-    period = period or latest_computed_period(project)
+    period = period or _latest_computed(project)
     changed = restate.last_diff(layout.checked(project.settings.output_path, period))
     if changed is None or changed.empty:
         click.echo("no restatement")

@@ -7,7 +7,9 @@ the email body all say "12.3%" and "Off target" the same way.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 MINUS = "\u2212"
 """Typographic minus sign, so negative figures line up with positive ones."""
@@ -15,7 +17,9 @@ MINUS = "\u2212"
 DASH = "–"
 """Shown for a missing figure."""
 
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹"}
+CURRENCY_SYMBOLS: Mapping[str, str] = MappingProxyType(
+    {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹"}
+)
 
 
 @dataclass(frozen=True)
@@ -28,17 +32,21 @@ class StatusStyle:
     label: str
 
 
-STATUS = {
-    "green": StatusStyle("#2e7d32", "#e8f3e9", "circle", "On target"),
-    "amber": StatusStyle("#f0a202", "#fdf3dc", "triangle", "Watch"),
-    "red": StatusStyle("#c62828", "#f9e5e5", "square", "Off target"),
-    "insufficient": StatusStyle("#8a8f98", "#f1f2f4", "hollow", "Insufficient"),
-    "no-target": StatusStyle("#8a8f98", "#f1f2f4", "dash", "No target"),
-    "no-data": StatusStyle("#b4b8bf", "#f6f7f8", "dash", "No data"),
-}
+STATUS: Mapping[str, StatusStyle] = MappingProxyType(
+    {
+        "green": StatusStyle("#2e7d32", "#e8f3e9", "circle", "On target"),
+        "amber": StatusStyle("#f0a202", "#fdf3dc", "triangle", "Watch"),
+        "red": StatusStyle("#c62828", "#f9e5e5", "square", "Off target"),
+        "insufficient": StatusStyle("#8a8f98", "#f1f2f4", "hollow", "Insufficient"),
+        "no-target": StatusStyle("#8a8f98", "#f1f2f4", "dash", "No target"),
+        "no-data": StatusStyle("#b4b8bf", "#f6f7f8", "dash", "No data"),
+    }
+)
 """DESIGN.md status colours; the shape and label carry the meaning without colour."""
 
-STATUS_SYMBOLS = {"circle": "●", "triangle": "▲", "square": "■", "hollow": "○", "dash": "–"}
+STATUS_SYMBOLS: Mapping[str, str] = MappingProxyType(
+    {"circle": "●", "triangle": "▲", "square": "■", "hollow": "○", "dash": "–"}
+)
 """Text form of the shapes, for plain-text and Markdown output."""
 
 

@@ -11,7 +11,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -89,9 +89,11 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _as_of(out: Path, quality: dict[str, Any] | None, project: Project) -> str | None:
-    """The data cut-off as recorded by the run (run.json, manifest.json, quality report, settings)."""
-    for source in (_read_json(out / "run.json"), _read_json(out / "manifest.json"), quality):
+def _as_of(
+    out: layout.PeriodOutput, quality: dict[str, Any] | None, project: Project
+) -> str | None:
+    """The data cut-off as recorded by the run (manifest.json, quality report, settings)."""
+    for source in (_read_json(out.manifest), quality):
         if source and source.get("as_of"):
             return str(source["as_of"])
     return project.settings.as_of
@@ -112,12 +114,13 @@ def _manual_values(path: Path) -> pd.DataFrame:
 
 def load_context(project: Project, period: str, node_id: str) -> PackContext:
     """Read a node's figures for `period` from output/<period>/ (written by `reportlib compute`)."""
-    out = project.settings.period_dir(period)
-    card = out / "scorecard.parquet"
+    periods.parse(period)
+    out = layout.PeriodOutput(project.settings.output_path, period)
+    card = out.scorecard_parquet
     if not card.is_file():
         raise RenderError(f"{card} not found: run `reportlib compute --period {period}` first")
     current = pd.read_parquet(card)
-    hist_file = out / "history.parquet"
+    hist_file = out.history
     history = pd.read_parquet(hist_file) if hist_file.is_file() else current
     tree = tree_from_frame(project, current)
     try:
@@ -127,8 +130,8 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
         raise RenderError(f"node {node_id!r} is not in {card} (nodes: {known})") from None
     mine = history[history["node"] == node.id]
     escalations = sc.escalations(mine, period, project.settings.escalate_after)
-    quality = _read_json(out / "quality" / "report.json")
-    figures = restate.current_version(layout.PeriodOutput(project.settings.output_path, period))
+    quality = _read_json(out.quality_report)
+    figures = restate.current_version(out)
     return PackContext(
         project=project,
         period=period,
@@ -137,7 +140,7 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
         current=current,
         history=history,
         escalations=escalations,
-        manual_values=_manual_values(out / "manual_values.csv"),
+        manual_values=_manual_values(out.manual_values),
         quality=quality,
         as_of=_as_of(out, quality, project),
         scorecard_hash=scorecard_hash(project, period),
@@ -148,7 +151,8 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
 
 def scorecard_hash(project: Project, period: str) -> str | None:
     """sha256 of output/<period>/scorecard.csv, what commentary is written against (DOMAIN.md §8)."""
-    csv = project.settings.period_dir(period) / "scorecard.csv"
+    periods.parse(period)
+    csv = layout.PeriodOutput(project.settings.output_path, period).scorecard_csv
     return fileio.sha256(csv) if csv.is_file() else None
 
 
@@ -172,7 +176,7 @@ def node_rows(ctx: PackContext, node_id: str | None = None) -> pd.DataFrame:
 def row(ctx: PackContext, kpi: str, node_id: str | None = None) -> pd.Series | None:
     """One KPI's (or `score:...`'s) row for this period, or None."""
     rows = node_rows(ctx, node_id)
-    return rows.loc[kpi] if kpi in rows.index else None
+    return cast(pd.Series, rows.loc[kpi]) if kpi in rows.index else None
 
 
 def series(
@@ -221,7 +225,7 @@ def movers(ctx: PackContext, limit: int = 5) -> list[Mover]:
     for k in ctx.project.kpis:
         if k.id not in rows.index:
             continue
-        r = rows.loc[k.id]
+        r = cast(pd.Series, rows.loc[k.id])
         if (
             r["status"] in ("insufficient", "no-data")
             or missing(r["mom_delta"])

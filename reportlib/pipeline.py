@@ -1,7 +1,7 @@
 """Compute the scorecard: load → quality → measures → reconcile → scorecard → files (DESIGN.md "Flow of data").
 
-Also the helpers the notebooks call (`open_project`, `pack_period`, `scorecard_step`,
-`summary_table`, `quality_summary`). Executing the notebooks is the `run` package
+Also `open_project` and `resolve_period`, which the CLI, the `run` package and the
+notebook API (`reportlib.notebook`) share. Executing the notebooks is the `run` package
 (`reportlib run`).
 """
 
@@ -229,8 +229,6 @@ def compute(
 # What scorecard.ipynb and board_pack.ipynb call; `reportlib run` (the `run` package)
 # executes them.
 
-SCORECARD_OUTPUTS = layout.SCORECARD_FILES
-"""The files a computed period has (see `pack_period`)."""
 
 
 def open_project(config: str | Path | None = None, output_dir: str | Path | None = None) -> Project:
@@ -252,77 +250,3 @@ def resolve_period(project: Project, period: str | None) -> str:
     latest = sources.latest_complete_period(sources.load(project))
     log.info("no period given: using the latest complete month %s", latest)
     return latest
-
-
-def pack_period(project: Project, period: str | None) -> str:
-    """The period a board pack is for; computes the scorecard first when it is not on disk yet."""
-    period = resolve_period(project, period)
-    out = project.settings.period_dir(period)
-    if not all((out / name).is_file() for name in SCORECARD_OUTPUTS):
-        log.info("no scorecard for %s yet: computing it", period)
-        scorecard_step(project, period)
-    return period
-
-
-def scorecard_step(
-    project: Project, period: str | None = None, accept_quality: str | None = None
-) -> ComputeResult:
-    """Compute and write the scorecard files, and record the computation in manifest.json."""
-    from . import manifest
-
-    t = time.perf_counter()
-    result = compute(project, period, accept_quality)
-    manifest.record_compute(project, result, seconds=time.perf_counter() - t)
-    return result
-
-
-def summary_table(project: Project, current: pd.DataFrame) -> pd.DataFrame:
-    """Nodes × perspective scores, overall score and status for one period (as in `reportlib compute`)."""
-    scores = current[current["kpi"].str.startswith("score:")]
-    wide = scores.pivot_table(
-        index="node", columns="kpi", values="value", aggfunc="first", dropna=False
-    )
-    status = scores[scores["kpi"] == "score:overall"].set_index("node")["status"]
-    names = current.drop_duplicates("node").set_index("node")["node_name"]
-    order = list(dict.fromkeys(current["node"]))
-    columns = {f"score:{p.id}": p.name for p in project.hierarchy.perspectives}
-    columns["score:overall"] = "Overall"
-    table = wide.reindex(index=order, columns=list(columns)).rename(columns=columns).round(1)
-    table.insert(0, "node", names.reindex(order))
-    table["status"] = status.reindex(order)
-    table.index.name = "id"
-    table.columns.name = None
-    return table
-
-
-def quality_summary(project: Project, period: str) -> tuple[str, pd.DataFrame] | None:
-    """The quality gate's outcome and rows in/kept/quarantined per table (None without a report)."""
-    import json
-
-    path = project.settings.period_dir(period) / "quality" / "report.json"
-    if not path.is_file():
-        return None
-    report = json.loads(path.read_text(encoding="utf-8"))
-    gate = report.get("gate") or {}
-    rows = []
-    for name, t in (report.get("tables") or {}).items():
-        if isinstance(t, dict):
-            share = t.get("reject_share")
-            rows.append(
-                {
-                    "table": name,
-                    "rows in": t.get("rows_in"),
-                    "kept": t.get("rows_kept"),
-                    "quarantined": t.get("rows_quarantined"),
-                    "share %": None if share is None else round(100 * float(share), 2),
-                    "by rule": ", ".join(
-                        f"{r} {n}" for r, n in (t.get("by_rule") or {}).items() if n
-                    ),
-                }
-            )
-    outcome = "passed" if gate.get("passed") else "overridden" if gate.get("accepted") else "failed"
-    reason = f": {gate['reason']}" if gate.get("reason") else ""
-    limit = gate.get("max_reject_share")
-    limit_text = "" if limit is None else f" (limit {100 * float(limit):g}% quarantined per table)"
-    tables = pd.DataFrame(rows).set_index("table") if rows else pd.DataFrame()
-    return f"quality gate {outcome}{reason}{limit_text}", tables

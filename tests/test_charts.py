@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from reportlib import charts
+from reportlib import charts, chartstyle, resources
 from reportlib.config import load_project
 from reportlib.packdata import PackContext, load_context
 from reportlib.pipeline import compute
@@ -108,7 +109,7 @@ def test_all_charts_cover_the_catalogue(ctx: PackContext) -> None:
 
 def test_chart_text_uses_the_pack_font(ctx: PackContext) -> None:
     assert "IBM Plex Sans" in charts.trend_chart(ctx, "fcr")
-    assert charts.FONT_DIR.joinpath(charts.FONT_FILES[0]).is_file()
+    assert resources.packaged("fonts").joinpath(chartstyle.FONT_FILES[0]).is_file()
 
 
 @pytest.mark.parametrize(
@@ -123,13 +124,41 @@ def test_chart_text_uses_the_pack_font(ctx: PackContext) -> None:
     ],
 )
 def test_tick_labels_tell_ticks_apart(unit: str, ticks: list[float], labels: list[str]) -> None:
-    assert charts.UnitFormatter(unit, "USD").format_ticks(ticks) == labels
+    assert chartstyle.UnitFormatter(unit, "USD").format_ticks(ticks) == labels
 
 
 def test_font_cache_is_written_once(ctx: PackContext) -> None:
-    families = charts._font_families()
-    assert families[0] == charts.FONT_FAMILY
-    cached = list(
-        Path(charts.tempfile.gettempdir()).glob("reportlib-fonts-*/IBMPlexSans-Regular.ttf")
-    )
+    families = chartstyle.font_families()
+    assert families[0] == chartstyle.FONT_FAMILY
+    cached = list(Path(tempfile.gettempdir()).glob("reportlib-fonts-*/IBMPlexSans-Regular.ttf"))
     assert cached
+
+
+def test_charts_record_is_read_only_and_replace_chart_returns_a_new_one(ctx: PackContext) -> None:
+    made = charts.all_charts(ctx)
+    with pytest.raises(TypeError):
+        made.trends["nps"] = "<svg/>"  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.overview = ""  # type: ignore[misc]
+    fig = charts.trend_figure(ctx, "nps")
+    fig.axes[0].set_title("adjusted in the notebook")
+    changed = charts.replace_chart(made, "nps", fig)
+    assert "adjusted in the notebook" in changed.trends["nps"]
+    assert "adjusted in the notebook" not in made.trends["nps"]
+    assert changed.trends["fcr"] == made.trends["fcr"] and changed.sparklines == made.sparklines
+    spark = charts.replace_chart(made, "fcr", "<svg>spark</svg>", kind="sparkline")
+    assert spark.sparklines["fcr"] == "<svg>spark</svg>" and spark.trends == made.trends
+    assert (
+        charts.replace_chart(made, "", "<svg>o</svg>", kind="overview").overview == "<svg>o</svg>"
+    )
+    with pytest.raises(ValueError, match="unknown chart kind"):
+        charts.replace_chart(made, "nps", "<svg/>", kind="pie")  # type: ignore[arg-type]
+
+
+def test_chart_style_travels_with_the_call(ctx: PackContext) -> None:
+    plain = charts.trend_chart(ctx, "fcr")
+    red = chartstyle.ChartStyle(series="#ff0000")
+    styled = charts.trend_chart(ctx, "fcr", red)
+    assert "#ff0000" in styled and "#ff0000" not in plain
+    # The default is bound at definition: reassigning a module name changes nothing.
+    assert charts.trend_chart(ctx, "fcr") == plain

@@ -127,6 +127,7 @@ def test_bad_front_matter_names_the_file(project: Project) -> None:
         commentary.load(project, PERIOD, "smb/eu")
 
 
+@pytest.mark.slow
 def test_markdown_renders_without_active_content(project: Project) -> None:
     write(project, "ent/us", HOSTILE)
     c = commentary.load(project, PERIOD, "ent/us")

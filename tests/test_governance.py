@@ -80,6 +80,7 @@ def test_version_switches_at_its_effective_month(project: Project) -> None:
     ) == (2, 5)
 
 
+@pytest.mark.slow
 def test_pack_marks_manual_value_and_definition_change(pack_text: str) -> None:
     scorecard = pack_text.split("Scorecard", 2)[2].split("M manual value or override")[0]
     # eNPS at ent/eu is a manual value: marked M in the scorecard.
@@ -90,6 +91,7 @@ def test_pack_marks_manual_value_and_definition_change(pack_text: str) -> None:
     assert "‡ definition changed within the trend window" in pack_text
 
 
+@pytest.mark.slow
 def test_appendix_lists_history_raci_and_computed_beside_manual(pack_text: str) -> None:
     appendix = pack_text.split("Definition history", 1)[1]
     assert "Net Promoter Score v1 January 2024 30 – First definition" in appendix
@@ -239,6 +241,7 @@ def _escalated(html: str) -> dict[str, str]:
     return {m.group(1): g for m, g in zip(names, groups, strict=True) if m}
 
 
+@pytest.mark.slow
 def test_escalations_quote_the_latest_commentary(escalating: Project, write_note) -> None:
     ctx = render.load_context(escalating, PERIOD, "all")
     assert set(ctx.escalations["kpi"]) == {"reopen_rate", "resolution_hours"}

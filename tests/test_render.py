@@ -7,11 +7,12 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from pypdf import PdfReader
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from reportlib import commentary, periods, render
+from reportlib import commentary, layout, periods, render, resources
 from reportlib import scorecard as sc
 from reportlib.charts import Charts
 from reportlib.config import Project, load_project
@@ -100,6 +101,7 @@ def embedded(font) -> bool:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("node", ["all", "ent/eu"])
 def test_pack_pages_outline_text_and_fonts(
     project: Project, packs: dict[str, Path], node: str
@@ -156,6 +158,7 @@ def test_pack_pages_outline_text_and_fonts(
     assert any("IBM-Plex-Sans" in str(f.get("/BaseFont")) for f in fonts)
 
 
+@pytest.mark.slow
 def test_pack_figures_and_appendix(packs: dict[str, Path]) -> None:
     text = text_of(PdfReader(packs["all"]))
     # n < min n: value shown with its n and the minimum (NPS: 7 responses kept, min 30).
@@ -173,11 +176,105 @@ def test_pack_figures_and_appendix(packs: dict[str, Path]) -> None:
     assert "Segment comparison" not in text_of(PdfReader(packs["ent/eu"]))
 
 
+@pytest.mark.slow
 def test_contents_has_page_numbers(packs: dict[str, Path]) -> None:
     reader = PdfReader(packs["all"])
     contents = re.sub(r"\s+", " ", reader.pages[1].extract_text())
     assert re.search(r"Executive summary ?3\b", contents)
     assert re.search(r"Scorecard ?4\b", contents)
+
+
+def _stub_charts(project: Project) -> Charts:
+    """Tiny stand-in SVGs, one per chart, so the section snapshots show the layout, not chart bytes."""
+
+    def stub(name: str) -> str:
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="3"><desc>{name}</desc></svg>'
+
+    ids = [k.id for k in project.kpis]
+    return Charts(
+        trends={i: stub(f"trend {i}") for i in ids},
+        sparklines={i: stub(f"spark {i}") for i in ids},
+        comparison={i: stub(f"comparison {i}") for i in ids},
+        overview=stub("overview"),
+    )
+
+
+SNAPSHOT_NOTES = {
+    "summary": "<p>Scores held up; <strong>NPS</strong> fell after the price change.</p>\n",
+    "customer": "<p>Customer perspective: NPS rests on few responses.</p>\n",
+}
+
+
+def _added_pages() -> tuple[render.Page, ...]:
+    table = pd.DataFrame(
+        {"responses": [120, 80], "share %": [60.0, 40.0]},
+        index=pd.Index(["email", "phone"], name="channel"),
+    )
+    pages = render.add_page((), "Responses by channel", table=table, caption="Survey responses")
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="3"><desc>added</desc></svg>'
+    return render.add_page(pages, "Responses by channel", figure=svg)
+
+
+@pytest.mark.parametrize("section", render.SECTIONS)
+def test_section_snapshot(project: Project, snapshot, section: str) -> None:
+    """Every section of the pack of `all` (children, a manual value, quality report, commentary)."""
+    ctx = render.load_context(project, PERIOD, "all")
+    notes = commentary.Commentary("all", PERIOD, None, SNAPSHOT_NOTES, False)
+    html = render.render_section(ctx, _stub_charts(project), notes, section, _added_pages())
+    assert "<section" in html
+    assert html == snapshot(extension_class=HTMLSnapshot)
+
+
+def test_added_pages_are_listed_in_the_contents(project: Project) -> None:
+    ctx = render.load_context(project, PERIOD, "all")
+    notes = commentary.Commentary("all", PERIOD, None, {}, True)
+    pages = _added_pages()
+    assert [p.id for p in pages] == ["page-responses-by-channel", "page-responses-by-channel-2"]
+    html = render.render_html(ctx, _stub_charts(project), notes, pages)
+    contents = html.split('id="contents"')[1].split("</ol>")[0]
+    assert contents.index("Escalations") < contents.index("Responses by channel")
+    assert contents.index("Responses by channel") < contents.index("Appendix")
+    assert html.count('<section class="page added"') == 2
+    assert "<td>email</td>" in html and "data:image/svg+xml;base64," in html
+    assert [c.text for c in pages[0].table.rows[0]] == ["email", "120", "60"]
+    mixed = render.page_table(pd.DataFrame({"x": [1234.25, -0.5, None], "y": ["a", "b", None]}))
+    assert [[c.text for c in r] for r in mixed.rows] == [["1,234.25", "a"], ["−0.50", "b"], ["–", "–"]]
+    assert [c.numeric for c in mixed.header] == [True, False]
+    with pytest.raises(RenderError, match="give a figure or a table"):
+        render.add_page((), "Empty")
+    hostile = render.add_page((), "<b>x</b>", table=pd.DataFrame({"<i>c</i>": ["<script>"]}))
+    page_html = render.render_section(ctx, Charts({}, {}, {}), notes, "pages", hostile)
+    assert (
+        "<script>" not in page_html and "<b>x</b>" not in page_html and "<i>c</i>" not in page_html
+    )
+
+
+@pytest.mark.slow
+def test_added_page_is_in_the_pdf_contents_and_bookmarks(project: Project, tmp_path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    ctx = render.load_context(project, PERIOD, "ent/eu")
+    fig = Figure(figsize=(4, 2))
+    fig.add_subplot().bar(["email", "phone"], [120, 80])
+    table = pd.DataFrame(
+        {"responses": [120, 80]}, index=pd.Index(["email", "phone"], name="channel")
+    )
+    pages = render.add_page((), "Responses by channel", figure=fig)
+    pages = render.add_page(pages, "Responses table", table=table)
+    notes = commentary.load(project, PERIOD, "ent/eu")
+    html = render.render_html(ctx, Charts({}, {}, {}), notes, pages)
+    reader = PdfReader(render.write_pdf(html, tmp_path / "pack.pdf", ctx=ctx))
+    titles = outline_titles(reader.outline)
+    assert "Responses by channel" in titles and "Responses table" in titles
+    assert (
+        titles.index("Escalations")
+        < titles.index("Responses by channel")
+        < titles.index("Appendix")
+    )
+    contents = re.sub(r"\s+", " ", reader.pages[1].extract_text())
+    assert re.search(r"Responses by channel ?\d+", contents)
+    text = text_of(reader)
+    assert "channel" in text and "email" in text and "120" in text
 
 
 def test_scorecard_table_snapshot(project: Project, snapshot) -> None:
@@ -193,8 +290,9 @@ def test_scorecard_table_snapshot(project: Project, snapshot) -> None:
 def test_every_section_renders_alone(project: Project) -> None:
     ctx = render.load_context(project, PERIOD, "all")
     notes = commentary.Commentary("all", PERIOD, None, {}, True)
+    pages = render.add_page((), "Notes", table=pd.DataFrame({"a": [1]}))
     for section in render.SECTIONS:
-        html = render.render_section(ctx, Charts({}, {}, {}), notes, section)
+        html = render.render_section(ctx, Charts({}, {}, {}), notes, section, pages)
         assert "<section" in html and "</section>" in html, section
     with pytest.raises(RenderError, match="unknown section"):
         render.render_section(ctx, Charts({}, {}, {}), notes, "nope")
@@ -254,17 +352,15 @@ def test_escalations_page(project: Project) -> None:
 
 
 def test_as_of_comes_from_the_run(project: Project, tmp_path: Path) -> None:
-    out = project.settings.period_dir(PERIOD)
+    manifest = layout.PeriodOutput(project.settings.output_path, PERIOD).manifest
     assert render.load_context(project, PERIOD, "all").as_of == "2026-03-31T12:00:00"
-    (out / "run.json").write_text(
-        json.dumps({"as_of": "2026-04-01T06:00:00+00:00"}), encoding="utf-8"
-    )
+    manifest.write_text(json.dumps({"as_of": "2026-04-01T06:00:00+00:00"}), encoding="utf-8")
     try:
         ctx = render.load_context(project, PERIOD, "all")
         assert ctx.as_of == "2026-04-01T06:00:00+00:00"
         assert render.as_of_text(ctx.as_of) == "1 April 2026, 06:00 UTC"
     finally:
-        (out / "run.json").unlink()
+        manifest.unlink()
     assert render.as_of_text(None) == "not recorded"
 
 
@@ -290,10 +386,11 @@ def test_context_holds_the_nodes_figures(project: Project) -> None:
 
 def test_restricted_fetcher(project: Project, tmp_path_factory: pytest.TempPathFactory) -> None:
     root = project.settings.root
-    fetcher = render.RestrictedFetcher([root, render.TEMPLATES])
+    templates = resources.packaged("templates")
+    fetcher = render.RestrictedFetcher([root, templates])
     inside = root / "data" / "segments.yaml"
     assert fetcher.fetch(inside.as_uri()).read().startswith(b"company: Tiny Co")
-    assert fetcher.fetch((render.TEMPLATES / "pack.css").as_uri()).read()
+    assert fetcher.fetch((templates / "pack.css").as_uri()).read()
     assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
     outside = tmp_path_factory.mktemp("elsewhere") / "secret.txt"
     outside.write_text("secret", encoding="utf-8")
@@ -309,6 +406,7 @@ def test_restricted_fetcher(project: Project, tmp_path_factory: pytest.TempPathF
             fetcher.fetch(url)
 
 
+@pytest.mark.slow
 def test_pdf_render_never_fetches_outside(project: Project, tmp_path: Path, caplog) -> None:
     ctx = render.load_context(project, PERIOD, "ent/eu")
     outside = tmp_path / "outside.png"

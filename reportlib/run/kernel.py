@@ -32,12 +32,19 @@ log = logging.getLogger(__name__)
 KERNEL_NAME = "python3"
 WARM_IMPORTS = (
     "import reportlib.charts, reportlib.commentary, reportlib.periods, reportlib.pipeline, "
-    "reportlib.render"
+    "reportlib.render, reportlib.notebook"
 )
-"""Run once in each worker's kernel so the board-pack notebooks find these modules imported."""
+"""Run once in each worker's kernel so the board-pack notebooks find these modules imported
+(importing reportlib.notebook remembers reportlib's module state, see `_RESET`)."""
 
-_RESET = "get_ipython().reset(new_session=True)"
-"""Between two notebooks in one kernel: an empty namespace and execution counts from 1."""
+_RESET = (
+    "if 'reportlib.notebook' in __import__('sys').modules:\n"
+    "    __import__('sys').modules['reportlib.notebook'].restore_module_state()\n"
+    "get_ipython().reset(new_session=True)"
+)
+"""Between two notebooks in one kernel: reportlib's module globals and matplotlib's settings as
+they were after the warm imports (a notebook may have changed them), an empty namespace, and
+execution counts from 1."""
 
 _ENGINE = "reportlib-session"
 TIMEOUT_ENAME = "CellTimeoutError"

@@ -1,6 +1,6 @@
 """The scorecard step: scorecard.ipynb in its own kernel, unless its inputs are unchanged.
 
-The notebook calls `pipeline.scorecard_step`, which computes and writes the figures and
+The notebook calls `notebook.scorecard_step`, which computes and writes the figures and
 records the computation in manifest.json; this step records the notebook's own stamp.
 A failed notebook is raised as the package error it raised, so a quality gate that
 stops the run is still exit code 2.

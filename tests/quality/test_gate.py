@@ -13,7 +13,8 @@ from reportlib.cli import main
 from reportlib.config import load_project
 from reportlib.errors import QualityGateError
 from reportlib.layout import PeriodOutput
-from reportlib.pipeline import compute_scorecard, scorecard_step
+from reportlib.notebook import scorecard_step
+from reportlib.pipeline import compute_scorecard
 
 from ..conftest import SURVEYS, TICKETS, write_project
 from .helpers import check, project, report_of, speeders

@@ -112,7 +112,7 @@ def test_failed_node_is_reported_and_the_others_finish(first: FirstRun) -> None:
     failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1
     assert failed[0].startswith(f"FAILED {BROKEN}: cell ")
-    assert "`notes = commentary.load(project, period, ctx.node.id)`" in failed[0]
+    assert "`notes = rl.commentary(ctx)`" in failed[0]
     assert "ConfigError:" in failed[0] and "front matter is not valid YAML" in failed[0]
     assert f"error: 1 of {len(NODES)} board packs failed: {BROKEN}" in run.stderr
     assert "6 done, 1 failed" in run.stdout
@@ -224,7 +224,7 @@ def test_manifest_records_inputs_code_parameters_and_steps(root: Path, first: Fi
         assert stamp["status"] == ("failed" if node == BROKEN else "done")
         assert stamp["seconds"] > 0 and len(stamp["fingerprint"]) == 64
     error = nodes[BROKEN]["error"]
-    assert error["ename"] == "ConfigError" and error["source"].startswith("notes = commentary.load")
+    assert error["ename"] == "ConfigError" and error["source"].startswith("notes = rl.commentary")
     assert isinstance(error["cell_index"], int) and error["execution_count"] == 5
     assert m["run"]["seconds"] > 0 and m["run"]["timings"]["packs"] > 0
 
@@ -249,7 +249,7 @@ def test_executed_scorecard_notebook_shows_the_summary(first: FirstRun) -> None:
     injected = next(c for c in cells if "injected-parameters" in c["metadata"].get("tags", []))
     assert f'period = "{PERIOD}"' in "".join(injected["source"])
     summary = next(
-        c for c in cells if "".join(c["source"]).startswith("summary = pipeline.summary_table")
+        c for c in cells if "".join(c["source"]).startswith("summary = rl.summary_table")
     )
     shown = _text(summary)
     for name in (
@@ -276,11 +276,11 @@ def test_executed_board_pack_notebooks(first: FirstRun) -> None:
         injected = next(c for c in cells if "injected-parameters" in c["metadata"].get("tags", []))
         assert f'node = "{node}"' in "".join(injected["source"])
         charts = next(
-            c for c in cells if "".join(c["source"]).startswith("figures = charts.all_charts")
+            c for c in cells if "".join(c["source"]).startswith("figures = rl.all_charts")
         )
         assert any("image/svg+xml" in out.get("data", {}) for out in charts["outputs"])
         rendered = next(
-            c for c in cells if "".join(c["source"]).startswith("html = render.render_html")
+            c for c in cells if "".join(c["source"]).startswith("html = rl.render_html")
         )
         assert f"{node}/board-pack.pdf" in _text(rendered)
     failed = _cells(first.path(BROKEN, "board_pack.ipynb"))

@@ -1,0 +1,165 @@
+"""Commentary drafts written from the figures: a starting point an analyst edits, never overwritten."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from .. import periods
+from ..config import Project
+from ..formatting import format_delta, format_score, format_value, missing, status_style
+from ..packdata import (
+    PackContext,
+    load_context,
+    movers,
+    node_rows,
+    perspectives,
+    row,
+    status_counts,
+)
+from .files import path_for
+
+log = logging.getLogger(__name__)
+
+
+def _kpi_line(ctx: PackContext, kpi_id: str) -> str:
+    k = ctx.project.kpi(kpi_id)
+    r = row(ctx, kpi_id)
+    if r is None:
+        return f"- **{k.name}**: no data."
+    cur = ctx.project.settings.currency
+    text = f"- **{k.name}**: {format_value(r['value'], k.unit, cur)}"
+    if not missing(r["target"]):
+        text += f" against a target of {format_value(r['target'], k.unit, cur)}"
+    text += f" ({status_style(r['status']).label.lower()})"
+    if r["status"] == "insufficient":
+        text += f", only {int(r['n']) if not missing(r['n']) else 0} responses (minimum {k.min_n})"
+    if not missing(r["mom_delta"]):
+        text += f"; {format_delta(r['mom_delta'], k.unit, cur)} on last month"
+        if k.sample and r["mom_significant"] is not None and not missing(r["mom_significant"]):
+            text += "" if bool(r["mom_significant"]) else " (not significant)"
+    return text + "."
+
+
+def _score_sentence(ctx: PackContext, key: str, label: str) -> str:
+    r = row(ctx, key)
+    if r is None or missing(r["value"]):
+        return f"{label}: no score this month (no KPI with a target and enough data)."
+    text = (
+        f"{label}: **{format_score(r['value'])} / 10** ({status_style(r['status']).label.lower()})"
+    )
+    if not missing(r["mom_delta"]):
+        d = float(r["mom_delta"])
+        text += (
+            f", {'up' if d > 0 else 'down' if d < 0 else 'unchanged'} {abs(d):.1f} on last month"
+            if round(d, 1)
+            else ", unchanged on last month"
+        )
+    return text + "."
+
+
+def draft(ctx: PackContext) -> str:
+    """A Markdown starting point written from the figures: scores, movers, reds and escalations."""
+    cur = ctx.project.settings.currency
+    when = periods.long_name(ctx.period)
+    counts = status_counts(ctx)
+    total = sum(counts.values())
+    lines = [
+        "---",
+        f"node: {ctx.node.id}",
+        f"period: '{ctx.period}'",
+        f"scorecard_hash: {ctx.scorecard_hash or 'null'}",
+        "status: draft  # remove this line once the commentary is reviewed",
+        "---",
+        "",
+        f"# {ctx.node.name}: {when}",
+        "",
+        "## Summary",
+        "",
+        _score_sentence(ctx, "score:overall", "Overall score"),
+        f"{counts['green']} of {total} KPIs are on target, {counts['amber']} to watch and "
+        f"{counts['red']} off target"
+        + (
+            f"; {counts['insufficient']} have too few responses to judge"
+            if counts["insufficient"]
+            else ""
+        )
+        + ".",
+        "",
+    ]
+    moved = movers(ctx)
+    if moved:
+        lines.append("Biggest movers since last month:")
+        lines.append("")
+        for m in moved:
+            verb = "improved" if m.good else "worsened" if m.good is False else "moved"
+            lines.append(
+                f"- **{m.kpi.name}** {verb} from {format_value(m.prev, m.kpi.unit, cur)} to "
+                f"{format_value(m.value, m.kpi.unit, cur)} ({format_delta(m.delta, m.kpi.unit, cur)}"
+                + (", significant" if m.significant else "")
+                + ")."
+            )
+        lines.append("")
+    else:
+        lines += ["No KPI moved significantly since last month.", ""]
+    esc = ctx.escalations
+    if len(esc):
+        lines.append(
+            f"Escalations (off target for {ctx.project.settings.escalate_after} months or more):"
+        )
+        lines.append("")
+        for _, e in esc.iterrows():
+            k = ctx.project.kpi(str(e["kpi"]))
+            lines.append(
+                f"- **{k.name}**: {int(e['streak'])} months since {periods.long_name(str(e['since']))} "
+                f"(owner: {k.owner})."
+            )
+        lines.append("")
+    lines += ["_Add the story behind these figures: causes, actions, owners and dates._", ""]
+    rows = node_rows(ctx)
+    for p, kpis in perspectives(ctx.project):
+        lines += [f"## {p.name}", "", _score_sentence(ctx, f"score:{p.id}", "Score"), ""]
+        shown = [
+            k.id
+            for k in kpis
+            if k.id in rows.index and rows.at[k.id, "status"] in ("red", "amber", "insufficient")
+        ]
+        shown += [m.kpi.id for m in moved if m.kpi.perspective == p.id and m.kpi.id not in shown]
+        if shown:
+            lines += [_kpi_line(ctx, kid) for kid in shown]
+        else:
+            lines.append("All KPIs with a target are on target.")
+        lines += ["", f"_What drove the {p.name.lower()} figures, and what is being done?_", ""]
+    return "\n".join(lines)
+
+
+def _create(path: Path, text: str) -> bool:
+    """Write `text` to a new file atomically; False (and nothing written) if it already exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.link(tmp, path)  # fails if the file exists: an analyst's edits are never overwritten
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
+
+
+def write_drafts(project: Project, period: str, node_ids: list[str] | None = None) -> list[Path]:
+    """Write a draft for each node (default: every node) that has no commentary file yet."""
+    if node_ids is None:
+        node_ids = list(load_context(project, period, "all").tree.ids)
+    written = []
+    for node_id in node_ids:
+        path = path_for(project, period, node_id)
+        if path.exists():
+            log.info("%s exists: left as it is", path)
+            continue
+        if _create(path, draft(load_context(project, period, node_id))):
+            written.append(path)
+    return written

@@ -1,0 +1,216 @@
+"""Commentary files: where they are, their front matter and sections, rendered to safe HTML.
+
+A commentary file is `data/commentary/<period>/<node>.md` (a node path such as
+`enterprise/emea` is a nested folder) with optional YAML front matter and one
+`## ` section per part of the pack: Summary and each perspective.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+
+from .. import layout, periods
+from ..config import Project
+from ..errors import ConfigError
+from ..packdata import scorecard_hash
+
+log = logging.getLogger(__name__)
+
+SUMMARY = "summary"
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+_HEADING = re.compile(r"^##[ \t]+(?P<title>.+?)[ \t#]*$")
+_TITLE = re.compile(r"^#[ \t]+.+$")
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?", re.S | re.M)
+
+
+@dataclass(frozen=True)
+class Commentary:
+    """One node's commentary for a period: safe HTML per section, and whether a file exists."""
+
+    node: str
+    period: str
+    path: Path | None
+    sections: dict[str, str]
+    missing: bool
+    front_matter: dict[str, Any] = field(default_factory=dict)
+    unmatched: tuple[str, ...] = ()
+    """Headings that matched no section; their text is kept under the summary."""
+    markdown: dict[str, str] = field(default_factory=dict)
+    """The Markdown source of each section, searched for KPI mentions (`kpi_notes`)."""
+
+    @property
+    def draft(self) -> bool:
+        """True for a generated draft nobody has marked as reviewed (`status: draft`)."""
+        return is_draft(self.front_matter)
+
+
+def is_draft(front_matter: dict[str, Any]) -> bool:
+    """A generated draft nobody has marked as reviewed: `status: draft` in the front matter."""
+    return str(front_matter.get("status", "")).lower() == "draft"
+
+
+def path_for(project: Project, period: str, node_id: str) -> Path:
+    """`data/commentary/<period>/<node>.md`; node paths become nested folders."""
+    periods.parse(period)
+    parts = node_id.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise ConfigError(f"node id {node_id!r} cannot name a commentary file")
+    return project.settings.data_path.joinpath("commentary", period, *parts[:-1], parts[-1] + ".md")
+
+
+# --- Markdown -------------------------------------------------------------------------
+
+
+def _safe_link(url: str) -> bool:
+    return url.strip().lower().startswith(SAFE_SCHEMES)
+
+
+def _image_as_text(self: Any, tokens: list[Any], idx: int, options: Any, env: Any) -> str:
+    alt = "".join(t.content for t in (tokens[idx].children or []))
+    return f'<span class="image-omitted">[image not shown{": " + escapeHtml(alt) if alt else ""}]</span>'
+
+
+def markdown() -> MarkdownIt:
+    """CommonMark with tables; raw HTML escaped, links only http(s)/mailto, no images."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
+    md.enable(["table", "strikethrough", "replacements", "smartquotes"])
+    md.validateLink = _safe_link  # type: ignore[method-assign]
+    md.add_render_rule("image", _image_as_text)
+    return md
+
+
+def to_html(text: str, md: MarkdownIt | None = None) -> str:
+    """Render commentary Markdown to HTML that carries no active content."""
+    return (md or markdown()).render(text)
+
+
+# --- parsing ----------------------------------------------------------------------------
+
+
+def _section_keys(project: Project) -> dict[str, str]:
+    keys = {"summary": SUMMARY, "executive summary": SUMMARY}
+    for p in project.hierarchy.perspectives:
+        for alias in (p.id, p.name, f"{p.name} perspective", p.id.replace("_", " ")):
+            keys[alias.strip().lower()] = p.id
+    return keys
+
+
+def split_front_matter(text: str, source: Path | str = "commentary") -> tuple[dict[str, Any], str]:
+    """Separate optional `---` YAML front matter from the Markdown body."""
+    m = _FRONT.match(text)
+    if not m:
+        return {}, text
+    try:
+        meta = yaml.safe_load(m.group("yaml")) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(
+            f"{source}: front matter is not valid YAML: {str(e).splitlines()[0]}"
+        ) from e
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{source}: front matter must be a mapping of keys to values")
+    return meta, text[m.end() :]
+
+
+def parse(
+    project: Project, text: str, source: Path | str = "commentary"
+) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
+    """Front matter, Markdown per section id, and headings that matched no section."""
+    meta, body = split_front_matter(text, source)
+    keys = _section_keys(project)
+    chunks: dict[str, list[str]] = {}
+    extra: list[tuple[str, list[str]]] = []
+    current: list[str] = chunks.setdefault(SUMMARY, [])
+    in_fence = False
+    for line in body.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        m = None if in_fence else _HEADING.match(line)
+        if m:
+            title = m.group("title").strip()
+            key = keys.get(title.rstrip(":").strip().lower())
+            if key is None:
+                log.warning(
+                    "%s: section %r matches no part of the pack: shown under the summary",
+                    source,
+                    title,
+                )
+                extra.append((title, []))
+                current = extra[-1][1]
+            else:
+                current = chunks.setdefault(key, [])
+            continue
+        if (
+            not in_fence
+            and _TITLE.match(line)
+            and current is chunks[SUMMARY]
+            and not "".join(current).strip()
+        ):
+            continue  # a leading "# Title" line names the file, not a section
+        current.append(line)
+    for title, lines in extra:
+        chunks[SUMMARY].extend(["", f"### {title}", "", *lines])
+    sections = {k: "\n".join(v).strip() + "\n" for k, v in chunks.items() if "\n".join(v).strip()}
+    return meta, sections, tuple(t for t, _ in extra)
+
+
+def load(project: Project, period: str, node_id: str) -> Commentary:
+    """Read and render a node's commentary; a missing file gives `missing=True`."""
+    path = path_for(project, period, node_id)
+    if not path.is_file():
+        return Commentary(node=node_id, period=period, path=None, sections={}, missing=True)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read commentary: {e}") from e
+    meta, sections, unmatched = parse(project, text, path)
+    md = markdown()
+    return Commentary(
+        node=node_id,
+        period=period,
+        path=path,
+        sections={k: to_html(v, md) for k, v in sections.items()},
+        missing=False,
+        front_matter=meta,
+        unmatched=unmatched,
+        markdown=sections,
+    )
+
+
+def is_stale(front_matter: dict[str, Any], scorecard_hash: str | None) -> bool:
+    """Written against earlier figures: its front-matter scorecard_hash is not the current one (§8)."""
+    written = front_matter.get("scorecard_hash")
+    return bool(written and scorecard_hash and str(written) != scorecard_hash)
+
+
+def stale_commentaries(project: Project, period: str) -> list[str]:
+    """Nodes whose commentary for `period` was written against earlier figures (DOMAIN.md §8).
+
+    Compares each commentary file's front-matter `scorecard_hash` with the sha256 of
+    output/<period>/scorecard.csv; files without a hash are not judged.
+    """
+    current = scorecard_hash(project, period)  # refuses a period that is not a month
+    nodes = layout.PeriodOutput(project.settings.output_path, period).nodes()
+    if current is None or not nodes:
+        return []
+    stale = []
+    for node in nodes:
+        path = path_for(project, period, node)
+        if not path.is_file():
+            continue
+        try:
+            meta, _ = split_front_matter(path.read_text(encoding="utf-8-sig"), path)
+        except (OSError, UnicodeDecodeError, ConfigError) as e:
+            log.warning("%s: cannot read commentary front matter (%s)", path, e)
+            continue
+        if is_stale(meta, current):
+            stale.append(node)
+    return stale

@@ -1,0 +1,71 @@
+"""The pack's HTML: the section records through the Jinja2 templates (templates/board_pack.html.j2).
+
+A project's own `templates/` folder overrides reportlib's when it has the main template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from .. import resources
+from ..charts import Charts
+from ..commentary import Commentary
+from ..config import Project
+from ..errors import RenderError
+from ..packdata import PackContext
+from .records import Page
+from .views import pack_view
+
+MAIN_TEMPLATE = "board_pack.html.j2"
+SECTIONS = (
+    "cover",
+    "contents",
+    "summary",
+    "scorecard",
+    "perspectives",
+    "comparison",
+    "escalations",
+    "pages",
+    "appendix",
+)
+"""The sections in the order of the pack; each is a template `_<section>.html.j2`."""
+
+
+def templates_dir(project: Project) -> Path:
+    """The project's own `templates/` when it has a board pack template, else reportlib's."""
+    return resources.folder(project.settings.root, "templates", MAIN_TEMPLATE)
+
+
+def _render(ctx: PackContext, template: str, variables: dict[str, object]) -> str:
+    env = resources.jinja_environment(templates_dir(ctx.project))
+    try:
+        return env.get_template(template).render(**variables)
+    except jinja2.TemplateError as e:
+        lineno = getattr(e, "lineno", None)
+        where = f"{getattr(e, 'filename', None) or template}" + (
+            f" line {lineno}" if lineno else ""
+        )
+        raise RenderError(f"template {where}: {e.message or type(e).__name__}") from e
+
+
+def render_html(
+    ctx: PackContext, charts: Charts, commentary: Commentary, pages: tuple[Page, ...] = ()
+) -> str:
+    """The whole board pack as one HTML document (with the analyst's added `pages`)."""
+    return _render(ctx, MAIN_TEMPLATE, pack_view(ctx, charts, commentary, pages).variables())
+
+
+def render_section(
+    ctx: PackContext,
+    charts: Charts,
+    commentary: Commentary,
+    section: str,
+    pages: tuple[Page, ...] = (),
+) -> str:
+    """One section's HTML fragment (e.g. "scorecard"), for notebooks and snapshot tests."""
+    if section not in SECTIONS:
+        raise RenderError(f"unknown section {section!r} (sections: {', '.join(SECTIONS)})")
+    view = pack_view(ctx, charts, commentary, pages)
+    return _render(ctx, f"_{section}.html.j2", view.variables())

@@ -1,0 +1,75 @@
+"""The pack's PDF: WeasyPrint renders the HTML offline, reading only files inside the project."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+from .. import commentary, fileio, layout
+from ..charts import all_charts
+from ..config import Project
+from ..errors import RenderError
+from ..packdata import PackContext, load_context
+from .html import render_html, templates_dir
+
+log = logging.getLogger(__name__)
+
+
+class RestrictedFetcher(URLFetcher):
+    """WeasyPrint URL fetcher that serves `data:` URIs and files under the allowed folders only."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False)
+        self.roots = [r.resolve() for r in roots]
+
+    def allowed(self, url: str) -> bool:
+        """True for `data:` URIs and `file:` URLs that resolve inside an allowed folder."""
+        parts = urlsplit(url)
+        if parts.scheme == "data":
+            return True
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            return False
+        path = Path(unquote(parts.path)).resolve()
+        return any(path.is_relative_to(r) for r in self.roots)
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        """Fetch an allowed URL; anything else raises RenderError (WeasyPrint then skips it)."""
+        if not self.allowed(url):
+            raise RenderError(
+                f"the board pack may not fetch {url[:120]}: only files inside the project"
+            )
+        return super().fetch(url, headers)
+
+
+def write_pdf(html: str, out: Path, *, ctx: PackContext) -> Path:
+    """Render the HTML to an A4 landscape PDF at `out` (atomically), offline."""
+    templates = templates_dir(ctx.project)
+    fetcher = RestrictedFetcher([ctx.project.settings.root, templates])
+    t = time.perf_counter()
+    try:
+        doc = HTML(string=html, base_url=str(templates) + "/", url_fetcher=fetcher).render()
+    except Exception as e:  # WeasyPrint raises many kinds; name the pack in one line
+        raise RenderError(
+            f"could not render the board pack for {ctx.node.id} {ctx.period}: {type(e).__name__}: {e}"
+        ) from e
+    fileio.write_with(out, lambda p: doc.write_pdf(p))
+    log.info("wrote %s (%d pages, %.1f s)", out, len(doc.pages), time.perf_counter() - t)
+    return out
+
+
+def default_out(project: Project, period: str, node_id: str) -> Path:
+    """`output/<period>/<node>/board-pack.pdf`."""
+    return layout.PeriodOutput(project.settings.output_path, period).pack_pdf(node_id)
+
+
+def build_pack(project: Project, period: str, node_id: str, out: Path | None = None) -> Path:
+    """Load, chart, read commentary, render and write one node's board pack."""
+    ctx = load_context(project, period, node_id)
+    html = render_html(ctx, all_charts(ctx), commentary.load(project, period, node_id))
+    return write_pdf(html, out or default_out(project, period, node_id), ctx=ctx)

@@ -1,0 +1,373 @@
+"""What each section of the board pack prints: one frozen record per section, already formatted.
+
+The templates only lay these out; every figure is a string by the time it gets here, so a
+template cannot format a number differently from the rest of the pack. `PackView` holds
+the sections in the order of the pack; `Page` is a page an analyst added from the notebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Literal
+
+from markupsafe import Markup
+
+from ..formatting import StatusStyle
+
+Status = Literal["green", "amber", "red", "insufficient", "no-target", "no-data"]
+"""A KPI's or score's status this month (DOMAIN.md §5); "no-data" when there is no value."""
+
+Tone = Literal["good", "bad", "flat", "ns", "none"]
+"""How a change reads: favourable, unfavourable, no change, not significant, or no change known."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A formatted delta: text, favourable or not, and its significance mark."""
+
+    text: str
+    tone: Tone
+    mark: str
+
+
+@dataclass(frozen=True)
+class Score:
+    """A 0–10 score (overall or a perspective's) with its status and change on last month."""
+
+    score: str
+    status: StatusStyle
+    status_id: Status
+    change: str
+
+
+@dataclass(frozen=True)
+class KpiView:
+    """One KPI of the pack's node: its row of the scorecard, its card and its charts."""
+
+    id: str
+    name: str
+    kind: str
+    owner: str
+    responsible: str
+    sample: bool
+    min_n: int | None
+    manual: bool
+    breaks: tuple[tuple[str, str, str], ...]
+    spark: str
+    trend: str
+    comparison: str
+    additive: bool
+    value: str
+    target: str
+    has_target: bool
+    threshold: str
+    status: StatusStyle
+    status_id: Status
+    mom: Cell
+    yoy: Cell
+    n: str
+    low_n: bool
+    interval: str
+
+
+@dataclass(frozen=True)
+class PerspectiveView:
+    """A perspective: its score, its KPIs and its commentary section (None when not written)."""
+
+    id: str
+    name: str
+    weight: float
+    score: Score
+    kpis: tuple[KpiView, ...]
+    commentary: Markup | None
+
+
+@dataclass(frozen=True)
+class MoverView:
+    """A row of the summary's biggest movers."""
+
+    kpi: str
+    perspective: str
+    prev: str
+    value: str
+    delta: str
+    tone: Tone
+    basis: str
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """The latest commentary on an escalated KPI, or the line saying there is none (DOMAIN.md §8)."""
+
+    html: Markup | None
+    source: str
+    flags: tuple[str, ...]
+    more: str
+    none: str
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    """A KPI on a red streak (escalated, approaching, or resolved this month)."""
+
+    kpi: str
+    perspective: str
+    owner: str
+    responsible: str
+    since: str
+    streak: int
+    value: str
+    target: str
+    threshold: str
+    note: NoteView | None = None
+    status: StatusStyle | None = None
+    """The status now, for a resolved escalation."""
+
+
+@dataclass(frozen=True)
+class StatusCell:
+    status_id: str
+    status: StatusStyle
+
+
+@dataclass(frozen=True)
+class StatusHistoryRow:
+    """One KPI's status in each of the recent months."""
+
+    kpi: str
+    cells: tuple[StatusCell, ...]
+
+
+@dataclass(frozen=True)
+class QualityTableView:
+    name: str
+    file: str
+    rows_in: str
+    rows_kept: str
+    rows_quarantined: str
+    share: str
+    over: bool
+    rules: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ReducedView:
+    kpi: str
+    share: str
+
+
+@dataclass(frozen=True)
+class QualityView:
+    """The data-quality report as the appendix prints it (DOMAIN.md §7)."""
+
+    passed: bool | None
+    accepted: bool
+    reason: str
+    max_share: str
+    tables: tuple[QualityTableView, ...]
+    n_reduced: tuple[ReducedView, ...]
+
+
+@dataclass(frozen=True)
+class ManualView:
+    period: str
+    node: str
+    kpi: str
+    computed: str
+    value: str
+    n: str
+    author: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class MethodView:
+    name: str
+    perspective: str
+    definition: str
+    unit: str
+    direction: str
+    kind: str
+    version: int
+    min_n: str
+    weight: str
+    owner: str
+    responsible: str
+    interval: str
+
+
+@dataclass(frozen=True)
+class DefinitionView:
+    name: str
+    version: str
+    effective_from: str
+    note: str
+    min_n: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class RaciView:
+    name: str
+    accountable: str
+    responsible: str
+    consulted: str
+    informed: str
+
+
+@dataclass(frozen=True)
+class TableCell:
+    text: str
+    numeric: bool
+    """Right-aligned with tabular figures."""
+
+
+@dataclass(frozen=True)
+class PageTable:
+    """A table an analyst added, every cell already text (numbers grouped, missing as a dash)."""
+
+    header: tuple[TableCell, ...]
+    rows: tuple[tuple[TableCell, ...], ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page an analyst added from the notebook: a title, then a chart or a table (or both).
+
+    Rendered after the escalations, listed in the contents and the PDF bookmarks.
+    """
+
+    id: str
+    """The page's anchor in the document (`page-<slug of the title>`)."""
+    title: str
+    image: str = ""
+    """The chart as a `data:` URI of its SVG, or ""."""
+    table: PageTable | None = None
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class ContentsEntry:
+    href: str
+    title: str
+    sub: bool = False
+
+
+# --- the sections -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Head:
+    """The document's title and metadata (the PDF's title, author, keywords and dates)."""
+
+    title: str
+    company: str
+    node_id: str
+    node_name: str
+    period: str
+    period_name: str
+    generator: str
+    created: str
+
+
+@dataclass(frozen=True)
+class Cover:
+    company: str
+    node_name: str
+    is_company: bool
+    period_name: str
+    prev_name: str
+    classification: str
+    overall: Score
+    as_of: str
+    as_of_recorded: bool
+    restated: str | None
+    generator: str
+
+
+@dataclass(frozen=True)
+class Contents:
+    entries: tuple[ContentsEntry, ...]
+    statuses: tuple[tuple[Status, StatusStyle], ...]
+    escalate_after: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    overall: Score
+    groups: tuple[PerspectiveView, ...]
+    counts: dict[str, int]
+    n_kpis: int
+    escalations: int
+    escalate_after: int
+    overview: str
+    movers: tuple[MoverView, ...]
+    prev_name: str
+    period_name: str
+    commentary: Markup | None
+    draft: bool
+    stale: bool
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    period_name: str
+    prev_name: str
+    groups: tuple[PerspectiveView, ...]
+
+
+@dataclass(frozen=True)
+class Perspectives:
+    groups: tuple[PerspectiveView, ...]
+    trend_months: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    title: str
+    node_name: str
+    children: tuple[str, ...]
+    groups: tuple[PerspectiveView, ...]
+    shown: bool
+    """In the pack only for a node with children (and their charts)."""
+
+
+@dataclass(frozen=True)
+class Escalations:
+    period_name: str
+    escalate_after: int
+    escalations: tuple[EscalationView, ...]
+    approaching: tuple[EscalationView, ...]
+    resolved: tuple[EscalationView, ...]
+    history_months: tuple[str, ...]
+    status_history: tuple[StatusHistoryRow, ...]
+
+
+@dataclass(frozen=True)
+class Appendix:
+    node_name: str
+    quality: QualityView | None
+    methodology: tuple[MethodView, ...]
+    definition_history: tuple[DefinitionView, ...]
+    raci: tuple[RaciView, ...]
+    manual: tuple[ManualView, ...]
+
+
+@dataclass(frozen=True)
+class PackView:
+    """Every section of one pack, in order (the comparison only when `comparison.shown`)."""
+
+    head: Head
+    cover: Cover
+    contents: Contents
+    summary: Summary
+    scorecard: Scorecard
+    perspectives: Perspectives
+    comparison: Comparison
+    escalations: Escalations
+    pages: tuple[Page, ...]
+    appendix: Appendix
+
+    def variables(self) -> dict[str, object]:
+        """The template's variables: one per section, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

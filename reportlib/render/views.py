@@ -1,0 +1,478 @@
+"""From a node's figures, charts and commentary to the records each pack section prints.
+
+`pack_view` is the one entry: it formats every figure once (through `formatting`) and
+returns a `PackView`, one frozen record per section (see `records`).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import logging
+from datetime import UTC, datetime
+from typing import cast
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from markupsafe import Markup
+
+from .. import __version__, periods
+from .. import commentary as commentary_mod
+from .. import scorecard as sc
+from ..charts import ADDITIVE_UNITS, Charts
+from ..commentary import SUMMARY, Commentary, KpiNote, is_stale
+from ..config import KpiDef, Project
+from ..formatting import (
+    DASH,
+    favourable,
+    format_delta,
+    format_n,
+    format_score,
+    format_value,
+    missing,
+    status_style,
+)
+from ..packdata import (
+    PackContext,
+    below_min_n,
+    movers,
+    node_rows,
+    perspectives,
+    row,
+    status_counts,
+    version_breaks,
+)
+from . import appendix
+from .records import (
+    Cell,
+    Comparison,
+    Contents,
+    ContentsEntry,
+    Cover,
+    Escalations,
+    EscalationView,
+    Head,
+    KpiView,
+    MoverView,
+    NoteView,
+    PackView,
+    Page,
+    Perspectives,
+    PerspectiveView,
+    Score,
+    Scorecard,
+    Status,
+    StatusCell,
+    StatusHistoryRow,
+    Summary,
+    Tone,
+)
+
+log = logging.getLogger(__name__)
+
+HISTORY_MONTHS = 6
+"""Months of status history on the escalations page."""
+
+KEY_STATUSES: tuple[Status, ...] = ("green", "amber", "red", "insufficient", "no-target")
+"""The statuses the contents page explains."""
+
+
+def svg_uri(svg: str | None) -> str:
+    """An SVG string as a `data:` URI for an <img>, or "" when there is no chart."""
+    if not svg:
+        return ""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def as_of_text(as_of: str | None, timezone: str | None = None) -> str:
+    """`1 November 2026, 06:00 UTC` for an ISO timestamp; "not recorded" when there is none.
+
+    A timestamp without a zone is in the project's time zone (DOMAIN.md §1), named when given.
+    """
+    if not as_of:
+        return "not recorded"
+    try:
+        d = datetime.fromisoformat(as_of)
+    except ValueError:
+        return as_of
+    zone = d.tzname() if d.tzinfo else timezone
+    return f"{d.day} {d:%B %Y, %H:%M}" + (f" {zone}" if zone else "")
+
+
+def created(as_of: str | None, timezone: str = "UTC") -> str:
+    """Document date: the data cut-off when recorded (the pack describes that snapshot), else now."""
+    if as_of:
+        try:
+            d = datetime.fromisoformat(as_of)
+            return (d if d.tzinfo else d.replace(tzinfo=ZoneInfo(timezone))).isoformat(
+                timespec="seconds"
+            )
+        except ValueError:
+            pass
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _status(value: object) -> Status:
+    return cast(Status, str(value))
+
+
+def _tone(good: bool | None) -> Tone:
+    return "flat" if good is None else ("good" if good else "bad")
+
+
+def _delta(r: pd.Series, which: str, k: KpiDef, currency: str) -> Cell:
+    d = r[f"{which}_delta"]
+    if missing(d):
+        return Cell(DASH, "none", "")
+    sig = r[f"{which}_significant"]
+    mark = "n.s." if k.sample and not missing(sig) and not bool(sig) else ""
+    return Cell(
+        format_delta(d, k.unit, currency), "ns" if mark else _tone(favourable(d, k.direction)), mark
+    )
+
+
+def score_view(ctx: PackContext, key: str) -> Score:
+    """A score row (`score:overall`, `score:<perspective>`) with its change on last month."""
+    r = row(ctx, key)
+    if r is None:
+        return Score(DASH, status_style(None), "no-data", "")
+    change = ""
+    if not missing(r["mom_delta"]):
+        d = round(float(r["mom_delta"]), 1)
+        change = (
+            "unchanged on last month" if d == 0 else f"{format_delta(d, 'score')} on last month"
+        )
+    st: Status = "no-data" if missing(r["value"]) else _status(r["status"])
+    return Score(format_score(r["value"]), status_style(st), st, change)
+
+
+def kpi_view(
+    ctx: PackContext, k: KpiDef, rows: pd.DataFrame, charts: Charts, manual: set[str]
+) -> KpiView:
+    """One KPI of the node: figures, status, deltas, interval, and its charts as data URIs."""
+    cur = ctx.project.settings.currency
+    r = cast(pd.Series, rows.loc[k.id]) if k.id in rows.index else None
+    base = {
+        "id": k.id,
+        "name": k.name,
+        "kind": k.kind,
+        "owner": k.owner,
+        "responsible": k.responsible or "",
+        "sample": k.sample,
+        "min_n": k.in_force(ctx.period).min_n,
+        "manual": k.id in manual,
+        "breaks": tuple(
+            (periods.long_name(p), old, new) for p, old, new in version_breaks(ctx, k.id)
+        ),
+        "spark": svg_uri(charts.sparklines.get(k.id)),
+        "trend": svg_uri(charts.trends.get(k.id)),
+        "comparison": svg_uri(charts.comparison.get(k.id)),
+        "additive": k.unit in ADDITIVE_UNITS,
+    }
+    if r is None:
+        none = Cell(DASH, "none", "")
+        return KpiView(
+            **base,  # type: ignore[arg-type]
+            value=DASH,
+            target=DASH,
+            has_target=False,
+            threshold="",
+            status=status_style(None),
+            status_id="no-data",
+            mom=none,
+            yoy=none,
+            n=DASH,
+            low_n=False,
+            interval="",
+        )
+    interval = ""
+    if k.sample and not missing(r["ci_low"]) and not missing(r["ci_high"]):
+        interval = (
+            f"{format_value(r['ci_low'], k.unit, cur)} to {format_value(r['ci_high'], k.unit, cur)}"
+        )
+    side = "<" if k.direction == "up" else ">"
+    return KpiView(
+        **base,  # type: ignore[arg-type]
+        value=format_value(r["value"], k.unit, cur),
+        target=format_value(r["target"], k.unit, cur),
+        has_target=not missing(r["target"]),
+        threshold=""
+        if missing(r["threshold"])
+        else f"{side} {format_value(r['threshold'], k.unit, cur)}",
+        status=status_style(str(r["status"])),
+        status_id=_status(r["status"]),
+        mom=_delta(r, "mom", k, cur),
+        yoy=_delta(r, "yoy", k, cur),
+        n=format_n(r["n"]),
+        low_n=below_min_n(k, r["n"], ctx.period) and not missing(r["value"]),
+        interval=interval,
+    )
+
+
+def _manual_now(ctx: PackContext) -> set[str]:
+    """KPIs of this node with a manual value or override this month."""
+    mv = ctx.manual_values
+    if mv is None or mv.empty:
+        return set()
+    mine = (mv["node"].astype(str) == ctx.node.id) & (mv["period"].astype(str) == ctx.period)
+    return set(mv[mine]["kpi"].astype(str))
+
+
+def perspective_views(
+    ctx: PackContext, charts: Charts, commentary: Commentary
+) -> tuple[PerspectiveView, ...]:
+    """Each perspective with its score, KPIs and commentary section."""
+    rows = node_rows(ctx)
+    manual = _manual_now(ctx)
+    return tuple(
+        PerspectiveView(
+            id=p.id,
+            name=p.name,
+            weight=p.weight,
+            score=score_view(ctx, f"score:{p.id}"),
+            kpis=tuple(kpi_view(ctx, k, rows, charts, manual) for k in kpis),
+            commentary=Markup(commentary.sections[p.id]) if p.id in commentary.sections else None,
+        )
+        for p, kpis in perspectives(ctx.project)
+    )
+
+
+def perspective_name(project: Project, k: KpiDef) -> str:
+    return next(p.name for p in project.hierarchy.perspectives if p.id == k.perspective)
+
+
+def mover_views(ctx: PackContext) -> tuple[MoverView, ...]:
+    cur = ctx.project.settings.currency
+    return tuple(
+        MoverView(
+            kpi=m.kpi.name,
+            perspective=perspective_name(ctx.project, m.kpi),
+            prev=format_value(m.prev, m.kpi.unit, cur),
+            value=format_value(m.value, m.kpi.unit, cur),
+            delta=format_delta(m.delta, m.kpi.unit, cur),
+            tone=_tone(m.good),
+            basis="significant at 95%" if m.kpi.sample else "material change",
+        )
+        for m in movers(ctx)
+    )
+
+
+def note_view(ctx: PackContext, k: KpiDef, since: str, note: KpiNote | None) -> NoteView:
+    """The latest commentary on an escalated KPI, or an honest line saying there is none (§8)."""
+    if note is None:
+        when = (
+            f"in {periods.long_name(ctx.period)}"
+            if since == ctx.period
+            else f"since {periods.long_name(since)}"
+        )
+        return NoteView(None, "", (), "", f"No commentary on {k.name} {when}.")
+    section = (
+        "Summary"
+        if note.section == SUMMARY
+        else next(p.name for p in ctx.project.hierarchy.perspectives if p.id == note.section)
+    )
+    flags: tuple[str, ...] = ("Draft, not yet reviewed",) if note.draft else ()
+    if note.stale:
+        flags += ("Written against earlier figures",)
+    more = (
+        f"and {note.more} more passage{'s' if note.more != 1 else ''} on {k.name}"
+        if note.more
+        else ""
+    )
+    return NoteView(
+        html=Markup(note.html),
+        source=f"Commentary of {periods.long_name(note.period)} · {section}",
+        flags=flags,
+        more=more,
+        none="",
+    )
+
+
+def escalation_view(
+    ctx: PackContext,
+    rows: pd.DataFrame,
+    e: pd.Series,
+    notes: dict[str, KpiNote | None] | None = None,
+) -> EscalationView:
+    """A KPI on a red streak with its figures (and, given `notes`, its latest commentary)."""
+    cur = ctx.project.settings.currency
+    k = ctx.project.kpi(str(e["kpi"]))
+    r = rows.loc[k.id] if k.id in rows.index else None
+    return EscalationView(
+        kpi=k.name,
+        perspective=perspective_name(ctx.project, k),
+        owner=k.owner,
+        responsible=k.responsible or "",
+        since=periods.long_name(str(e["since"])),
+        streak=int(e["streak"]),
+        value=DASH if r is None else format_value(r["value"], k.unit, cur),
+        target=DASH if r is None else format_value(r["target"], k.unit, cur),
+        threshold=DASH if r is None else format_value(r["threshold"], k.unit, cur),
+        note=None if notes is None else note_view(ctx, k, str(e["since"]), notes.get(k.id)),
+    )
+
+
+def escalations_view(ctx: PackContext, commentary: Commentary) -> Escalations:
+    """Escalated, approaching and resolved KPIs, and the status history (DOMAIN.md §6, §8)."""
+    project = ctx.project
+    rows = node_rows(ctx)
+    mine = ctx.history[ctx.history["node"] == ctx.node.id]
+    streaks = sc.red_streaks(mine, ctx.period)
+    approaching = streaks[
+        (streaks["streak"] > 0) & (streaks["streak"] < project.settings.escalate_after)
+    ]
+    # The latest commentary on each escalated or approaching KPI (DOMAIN.md §8).
+    notes = commentary_mod.kpi_notes(
+        project,
+        ctx.period,
+        ctx.node.id,
+        {
+            str(e["kpi"]): str(e["since"])
+            for frame in (ctx.escalations, approaching)
+            for _, e in frame.iterrows()
+        },
+        current=commentary,
+    )
+    resolved = sc.resolved_escalations(mine, ctx.period, project.settings.escalate_after)
+    recent = periods.span(periods.shift(ctx.period, -(HISTORY_MONTHS - 1)), ctx.period)
+    by_key = dict(zip(zip(mine["kpi"], mine["period"], strict=True), mine["status"], strict=True))
+    history = tuple(
+        StatusHistoryRow(
+            kpi=k.name,
+            cells=tuple(
+                StatusCell(i, status_style(i))
+                for i in (str(by_key.get((k.id, p), "no-data")) for p in recent)
+            ),
+        )
+        for k in project.kpis
+    )
+    return Escalations(
+        period_name=periods.long_name(ctx.period),
+        escalate_after=project.settings.escalate_after,
+        escalations=tuple(
+            escalation_view(ctx, rows, e, notes) for _, e in ctx.escalations.iterrows()
+        ),
+        approaching=tuple(escalation_view(ctx, rows, e, notes) for _, e in approaching.iterrows()),
+        resolved=tuple(
+            _with_status(escalation_view(ctx, rows, e), str(e["status"]))
+            for _, e in resolved.iterrows()
+        ),
+        history_months=tuple(periods.first_day(p).strftime("%b %Y") for p in recent),
+        status_history=history,
+    )
+
+
+def _with_status(view: EscalationView, status: str) -> EscalationView:
+    return dataclasses.replace(view, status=status_style(status))
+
+
+def _restated(ctx: PackContext) -> str | None:
+    if ctx.version <= 1:
+        return None
+    return f"v{ctx.version}, restated" + (f" on {ctx.restated_on}" if ctx.restated_on else "")
+
+
+def _comparison_title(ctx: PackContext) -> str:
+    levels = ctx.project.hierarchy.levels
+    has_children = bool(ctx.tree.children(ctx.node.id))
+    level = levels[ctx.node.level] if has_children and ctx.node.level < len(levels) else ""
+    return f"{level.replace('_', ' ').capitalize()} comparison" if level else "Comparison"
+
+
+def contents_view(
+    ctx: PackContext,
+    groups: tuple[PerspectiveView, ...],
+    comparison: Comparison,
+    pages: tuple[Page, ...],
+) -> Contents:
+    """The contents page: every section and page in order, and the key to the statuses."""
+    entries = [
+        ContentsEntry("#summary", "Executive summary"),
+        ContentsEntry("#scorecard", "Scorecard"),
+    ]
+    entries += [ContentsEntry(f"#perspective-{g.id}", g.name, sub=True) for g in groups]
+    if comparison.shown:
+        entries.append(ContentsEntry("#comparison", comparison.title))
+    entries.append(ContentsEntry("#escalations", "Escalations"))
+    entries += [ContentsEntry(f"#{p.id}", p.title) for p in pages]
+    entries += [
+        ContentsEntry("#appendix", "Appendix"),
+        ContentsEntry("#quality", "Data quality", sub=True),
+        ContentsEntry("#methodology", "Methodology", sub=True),
+        ContentsEntry("#manual", "Manual values and overrides", sub=True),
+    ]
+    return Contents(
+        entries=tuple(entries),
+        statuses=tuple((s, status_style(s)) for s in KEY_STATUSES),
+        escalate_after=ctx.project.settings.escalate_after,
+    )
+
+
+def pack_view(
+    ctx: PackContext, charts: Charts, commentary: Commentary, pages: tuple[Page, ...] = ()
+) -> PackView:
+    """Everything the templates print, section by section, already formatted."""
+    project = ctx.project
+    settings = project.settings
+    when = periods.long_name(ctx.period)
+    prev_name = periods.long_name(periods.shift(ctx.period, -1))
+    overall = score_view(ctx, "score:overall")
+    groups = perspective_views(ctx, charts, commentary)
+    children = ctx.tree.children(ctx.node.id)
+    comparison = Comparison(
+        title=_comparison_title(ctx),
+        node_name=ctx.node.name,
+        children=tuple(c.name for c in children),
+        groups=groups,
+        shown=bool(children) and bool(charts.comparison),
+    )
+    counts = status_counts(ctx)
+    return PackView(
+        head=Head(
+            title=f"{ctx.node.name}: customer-experience scorecard, {when}",
+            company=project.hierarchy.company,
+            node_id=ctx.node.id,
+            node_name=ctx.node.name,
+            period=ctx.period,
+            period_name=when,
+            generator=f"reportlib {__version__}",
+            created=created(ctx.as_of, settings.timezone),
+        ),
+        cover=Cover(
+            company=project.hierarchy.company,
+            node_name=ctx.node.name,
+            is_company=ctx.node.id == "all",
+            period_name=when,
+            prev_name=prev_name,
+            classification=settings.classification,
+            overall=overall,
+            as_of=as_of_text(ctx.as_of, settings.timezone),
+            as_of_recorded=bool(ctx.as_of),
+            restated=_restated(ctx),
+            generator=f"reportlib {__version__}",
+        ),
+        contents=contents_view(ctx, groups, comparison, pages),
+        summary=Summary(
+            overall=overall,
+            groups=groups,
+            counts=counts,
+            n_kpis=sum(counts.values()),
+            escalations=len(ctx.escalations),
+            escalate_after=settings.escalate_after,
+            overview=svg_uri(charts.overview),
+            movers=mover_views(ctx),
+            prev_name=prev_name,
+            period_name=when,
+            commentary=Markup(commentary.sections[SUMMARY])
+            if SUMMARY in commentary.sections
+            else None,
+            draft=commentary.draft,
+            stale=is_stale(commentary.front_matter, ctx.scorecard_hash),
+        ),
+        scorecard=Scorecard(period_name=when, prev_name=prev_name, groups=groups),
+        perspectives=Perspectives(groups=groups, trend_months=settings.trend_months),
+        comparison=comparison,
+        escalations=escalations_view(ctx, commentary),
+        pages=pages,
+        appendix=appendix.appendix_view(ctx),
+    )
