@@ -18,7 +18,6 @@ notebooks in one warm kernel, so a pack never depends on the notebook run before
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import sys
 import time

@@ -230,7 +230,6 @@ def compute(
 # executes them.
 
 
-
 def open_project(config: str | Path | None = None, output_dir: str | Path | None = None) -> Project:
     """The project for a notebook: `config` or the one found from the working directory."""
     from .config import load_project

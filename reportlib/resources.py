@@ -39,7 +39,9 @@ def find(root: Path, kind: Kind, name: str) -> Path:
     """
     path = folder(root, kind, name) / name
     if not path.is_file():
-        raise FileNotFoundError(f"{kind[:-1]} {name} not found in {root / kind} or {packaged(kind)}")
+        raise FileNotFoundError(
+            f"{kind[:-1]} {name} not found in {root / kind} or {packaged(kind)}"
+        )
     return path
 
 

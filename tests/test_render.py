@@ -238,7 +238,11 @@ def test_added_pages_are_listed_in_the_contents(project: Project) -> None:
     assert "<td>email</td>" in html and "data:image/svg+xml;base64," in html
     assert [c.text for c in pages[0].table.rows[0]] == ["email", "120", "60"]
     mixed = render.page_table(pd.DataFrame({"x": [1234.25, -0.5, None], "y": ["a", "b", None]}))
-    assert [[c.text for c in r] for r in mixed.rows] == [["1,234.25", "a"], ["−0.50", "b"], ["–", "–"]]
+    assert [[c.text for c in r] for r in mixed.rows] == [
+        ["1,234.25", "a"],
+        ["−0.50", "b"],
+        ["–", "–"],
+    ]
     assert [c.numeric for c in mixed.header] == [True, False]
     with pytest.raises(RenderError, match="give a figure or a table"):
         render.add_page((), "Empty")

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from reportlib import layout, quality, tables
-from reportlib.quality import QualityReport
 from reportlib.config import Project, load_project
 from reportlib.pipeline import compute
+from reportlib.quality import QualityReport
 
 from .conftest import write_project
 
@@ -75,7 +75,12 @@ def test_quality_table_leaves_out_rules_without_rows_and_says_passed() -> None:
             {
                 "period": "2026-03",
                 "as_of": "2026-03-31T12:00:00",
-                "gate": {"passed": True, "max_reject_share": 0.05, "accepted": False, "reason": None},
+                "gate": {
+                    "passed": True,
+                    "max_reject_share": 0.05,
+                    "accepted": False,
+                    "reason": None,
+                },
                 "tables": {
                     "t": {
                         "file": "t.csv",
