@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reportlib import cli, notebook
+from reportlib import cli
+from reportlib import notebook as rl
 from reportlib.config import load_project
 from reportlib.run import NodeOutcome, fanout
 from reportlib.run.executor import Failed, Finished
@@ -76,7 +77,7 @@ def test_a_cell_over_the_timeout_fails_only_its_node(
         settings='timezone = "UTC"\nas_of = "2026-03-31T12:00:00"\ncell_timeout_seconds = 2\n',
     )
     params = 'period = None\nnode = "all"\nconfig = None\noutput_dir = None'
-    notebook.scorecard_step(load_project(config), PERIOD)
+    rl.scorecard_step(load_project(config), PERIOD)
     notebook(tmp_path / "notebooks" / "scorecard.ipynb", params + "\naccept_quality = None")
     notebook(
         tmp_path / "notebooks" / "board_pack.ipynb",
