@@ -1,0 +1,312 @@
+"""The `reportlib` commands: each parses its options, calls the package, and hands the
+result to `show` to print. No figures are made here and nothing is printed elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from .. import __version__, layout
+from ..config import load_project
+from . import show
+from .options import accept_quality_option, config_option, console, latest_computed, period_option
+from .progress import RunProgress
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reportlib")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
+    """Customer-experience balanced scorecard: compute, render and send the monthly packs."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+@cli.command("sample-data")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data/sample"),
+    show_default=True,
+)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--months", type=int, default=24, show_default=True)
+@click.option("--customers", type=int, default=5000, show_default=True)
+@click.option(
+    "--end", default="2026-10", show_default=True, help="Last month of the data, YYYY-MM."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
+)
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write default kpis.yaml, targets.csv, segments.yaml, distribution.yaml "
+    "when missing (default: the parent of --out).",
+)
+@click.option(
+    "--late-responses",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Instead of generating, append N late NPS answers for the last month to the sample "
+    "in --out, so that the next run restates that month.",
+)
+def sample_data(
+    out: Path,
+    seed: int,
+    months: int,
+    customers: int,
+    end: str,
+    fmt: str,
+    config_dir: Path | None,
+    late_responses: int | None,
+) -> None:
+    """Write a deterministic, realistic sample company (same seed, same bytes)."""
+    from ..sample import add_late_responses, generate_sample
+
+    if late_responses is not None:
+        month, n = add_late_responses(out, late_responses)
+        console().print(f"appended {n} late NPS responses for {month} to {out}")
+        return
+    report = generate_sample(
+        out,
+        seed=seed,
+        months=months,
+        customers=customers,
+        end=end,
+        fmt=fmt,  # type: ignore[arg-type]
+        config_dir=config_dir if config_dir is not None else out.parent,
+    )
+    show.sample_report(report)
+
+
+@cli.command()
+@period_option()
+@config_option
+@accept_quality_option
+def compute(period: str | None, config: Path | None, accept_quality: str | None) -> None:
+    """Validate the data, compute every KPI for every node and write output/<period>/."""
+    from ..layout import PeriodOutput
+    from ..pipeline import compute as run_compute
+
+    project = load_project(config)
+    result = run_compute(project, period, accept_quality)
+    out = PeriodOutput(project.settings.output_path, result.period)
+    show.compute_summary(result, project, out.quality_dir)
+
+
+@cli.command("kpis")
+@click.option("--history", is_flag=True, help="List each KPI's definition versions instead.")
+@config_option
+def kpis_cmd(history: bool, config: Path | None) -> None:
+    """List the KPI catalogue."""
+    project = load_project(config)
+    if history:
+        show.kpi_history(project)
+    else:
+        show.kpi_catalogue(project)
+
+
+@cli.command("latest-period")
+@config_option
+def latest_period(config: Path | None) -> None:
+    """Print the latest complete month of the data (YYYY-MM)."""
+    from ..sources import latest_complete_period, load
+
+    click.echo(latest_complete_period(load(load_project(config))))
+
+
+@cli.command("run")
+@period_option()
+@click.option(
+    "--node",
+    "nodes",
+    multiple=True,
+    metavar="NODE",
+    help="Only this node's pack (repeatable), e.g. enterprise/emea.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: settings, else the number of cores).",
+)
+@click.option("--force", is_flag=True, help="Redo the scorecard and every pack even when current.")
+@accept_quality_option
+@click.option(
+    "--fresh-kernels",
+    is_flag=True,
+    help="A new kernel for every pack (slower; no state shared between packs).",
+)
+@config_option
+def run_cmd(
+    period: str | None,
+    nodes: tuple[str, ...],
+    workers: int | None,
+    force: bool,
+    accept_quality: str | None,
+    fresh_kernels: bool,
+    config: Path | None,
+) -> None:
+    """Run the monthly job: scorecard.ipynb, then board_pack.ipynb for every node, in parallel."""
+    from ..errors import NotebookExecutionError
+    from ..run import run
+
+    project = load_project(config)
+    with RunProgress(console(stderr=True)) as progress:
+        result = run(
+            project,
+            period,
+            nodes=nodes or None,
+            workers=workers,
+            force=force,
+            accept_quality=accept_quality,
+            fresh_kernels=fresh_kernels,
+            on_event=progress,
+        )
+    out = layout.PeriodOutput(project.settings.output_path, result.period)
+    if out.scorecard_parquet.is_file():
+        show.scores(project, result.period, pd.read_parquet(out.scorecard_parquet))
+    show.run_summary(result)
+    if result.failed:
+        names = ", ".join(o.node for o in result.failed)
+        first = result.failed[0].error()
+        raise NotebookExecutionError(
+            f"{len(result.failed)} of {len(result.nodes)} board packs failed: {names}",
+            **(first.context if first is not None else {}),
+        )
+
+
+@cli.command("validate")
+@period_option()
+@config_option
+@accept_quality_option
+def validate_cmd(period: str | None, config: Path | None, accept_quality: str | None) -> None:
+    """Apply the data-quality rules; write output/<period>/quality/; exit 2 if the gate fails."""
+    from .. import quality
+    from ..layout import PeriodOutput
+    from ..pipeline import validate
+
+    project = load_project(config)
+    checked, _files = validate(project, period, accept_quality)
+    report = checked.report
+    out = PeriodOutput(project.settings.output_path, report.period)
+    show.quality(report, out.quality_dir)
+    quality.enforce(report, out)
+
+
+@cli.group()
+def commentary() -> None:
+    """Analysts' commentary files (data/commentary/<period>/<node>.md)."""
+
+
+@commentary.command("draft")
+@period_option()
+@click.option("--node", "nodes", multiple=True, help="Node id (repeatable; default: every node).")
+@config_option
+def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -> None:
+    """Write a Markdown draft from the figures for each node without commentary; never overwrites."""
+    from ..commentary import path_for, write_drafts
+
+    project = load_project(config)
+    period = period or latest_computed(project)
+    written = write_drafts(project, period, list(nodes) or None)
+    con = console()
+    for p in written:
+        con.print(f"wrote {p}")
+    kept = [n for n in nodes if path_for(project, period, n) not in written]
+    for n in kept:
+        con.print(f"kept {path_for(project, period, n)} (exists)")
+    if not written:
+        con.print("no drafts written: every node already has a commentary file")
+
+
+@cli.command("diff")
+@period_option()
+@config_option
+def diff_cmd(period: str | None, config: Path | None) -> None:
+    """Show how the last restatement changed the figures of a period (DOMAIN.md §8).
+
+    The period defaults to the latest one computed in the output folder.
+    """
+    from .. import restate
+
+    project = load_project(config)
+    period = period or latest_computed(project)
+    changed = restate.last_diff(layout.checked(project.settings.output_path, period))
+    if changed is None or changed.empty:
+        click.echo("no restatement")
+        return
+    click.echo("node,kpi,old,new,delta")
+    for r in changed.itertuples(index=False):
+        cells = (r.node, r.kpi, r.old, r.new, r.delta)
+        click.echo(",".join(show.diff_cell(c) for c in cells))
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The audit log output/audit.jsonl of manual values and overrides (DOMAIN.md §8)."""
+
+
+@audit_group.command("verify")
+@config_option
+def audit_verify(config: Path | None) -> None:
+    """Recompute the audit log's hash chain; exit 2 naming the first broken line."""
+    from .. import audit
+
+    project = load_project(config)
+    n = audit.check(audit.path(project.settings.output_path))
+    click.echo(f"audit log intact ({n} entr{'y' if n == 1 else 'ies'})")
+
+
+@cli.command("send")
+@period_option(required=True)
+@click.option(
+    "--dry-run", is_flag=True, help="Write each email to output/<period>/outbox/; send nothing."
+)
+@click.option(
+    "--only", "only", multiple=True, metavar="EMAIL", help="Only this recipient (repeatable)."
+)
+@click.option("--resend", is_flag=True, help="Send even packs already delivered or changed since.")
+@click.option(
+    "--escalations",
+    is_flag=True,
+    help="Instead of the packs, email each KPI owner a list of their escalated KPIs.",
+)
+@config_option
+def send_cmd(
+    period: str | None,
+    dry_run: bool,
+    only: tuple[str, ...],
+    resend: bool,
+    escalations: bool,
+    config: Path | None,
+) -> None:
+    """Email each recipient of data/distribution.yaml the board packs of their nodes."""
+    from ..deliver import send, send_escalations
+    from ..errors import ConfigError, DeliveryError
+
+    if period is None:
+        raise ConfigError("send needs --period YYYY-MM (not 'latest')")
+    project = load_project(config)
+    action = send_escalations if escalations else send
+    result = action(project, period, dry_run=dry_run, only=only, resend=resend)
+    show.send_summary(result, dry_run)
+    if result.failed:
+        raise DeliveryError(
+            f"{len(result.failed)} of {len(result.outcomes)} recipients failed: "
+            + ", ".join(o.email for o in result.failed)
+        )
