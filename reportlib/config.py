@@ -57,6 +57,8 @@ class SmtpSettings(Frozen):
     username: str | None = None
     security: Literal["none", "starttls", "ssl"] = "none"
     timeout_seconds: float = 30
+    allow_insecure_auth: bool = False
+    """Log in over `security = "none"` (the password crosses the network in clear)."""
 
 
 class Settings(Frozen):

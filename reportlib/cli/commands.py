@@ -280,7 +280,12 @@ def audit_verify(config: Path | None) -> None:
 @click.option(
     "--only", "only", multiple=True, metavar="EMAIL", help="Only this recipient (repeatable)."
 )
-@click.option("--resend", is_flag=True, help="Send even packs already delivered or changed since.")
+@click.option(
+    "--resend",
+    is_flag=True,
+    help="Send even packs already delivered, changed since, or whose outcome is unknown "
+    "(again with the same Message-ID).",
+)
 @click.option(
     "--escalations",
     is_flag=True,
@@ -305,8 +310,12 @@ def send_cmd(
     action = send_escalations if escalations else send
     result = action(project, period, dry_run=dry_run, only=only, resend=resend)
     show.send_summary(result, dry_run)
-    if result.failed:
+    if result.failed or result.unknown:
         raise DeliveryError(
-            f"{len(result.failed)} of {len(result.outcomes)} recipients failed: "
-            + ", ".join(o.email for o in result.failed)
+            "; ".join(
+                f"{len(group)} of {len(result.outcomes)} recipients {what}: "
+                + ", ".join(o.email for o in group)
+                for what, group in (("failed", result.failed), ("unknown", result.unknown))
+                if group
+            )
         )

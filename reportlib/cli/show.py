@@ -222,13 +222,20 @@ def send_summary(result: SendResult, dry_run: bool) -> None:
         con.print(f"{o.status:<8} {o.email}: {o.detail}", markup=False)
     counts = ", ".join(
         f"{result.count(s)} {s}"
-        for s in ("sent", "dry-run", "skipped", "changed", "failed")
+        for s in ("sent", "dry-run", "skipped", "changed", "unknown", "failed")
         if result.count(s)
     )
     con.print(
         f"{periods.long_name(result.period)}: {len(result.outcomes)} recipients: {counts or 'none'}",
         markup=False,
     )
+    if result.count("unknown"):
+        con.print(
+            "unknown: the server may have received these emails and they are not sent again on "
+            "their own; check with the recipient or the mail server, then "
+            "`reportlib send --resend --only EMAIL`",
+            markup=False,
+        )
     if result.count("changed"):
         con.print(
             "some packs changed since they were sent: use --resend to send them", markup=False

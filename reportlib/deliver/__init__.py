@@ -20,7 +20,7 @@ from .inventory import (
     require_current,
     split_packs,
 )
-from .log import AttemptOutcome, DeliveryLog, LogEntry, SmtpReply
+from .log import AttemptOutcome, DeliveryLog, LogEntry, LogNotWritable, SmtpReply
 from .message import (
     Email,
     Escalation,
@@ -42,7 +42,14 @@ from .models import (
     select_nodes,
 )
 from .send import RecipientOutcome, SendResult, Status, outbox_name, send, send_escalations
-from .transport import PASSWORD_ENV, Reply, Transport, send_with_retries, smtp_transport
+from .transport import (
+    PASSWORD_ENV,
+    OutcomeUnknown,
+    Reply,
+    Transport,
+    send_with_retries,
+    smtp_transport,
+)
 
 __all__ = [
     "MB",
@@ -55,7 +62,9 @@ __all__ = [
     "Email",
     "Escalation",
     "LogEntry",
+    "LogNotWritable",
     "NodeRef",
+    "OutcomeUnknown",
     "Pack",
     "PackView",
     "Person",

@@ -1,8 +1,12 @@
 """The packs of a period as they are on disk, and whether the period may be sent at all.
 
 A period is sendable when its run finished without a failed step, its data-quality gate
-passed (or was accepted, DOMAIN.md §7) and every pack to send is newer than the scorecard
-it shows. Packs are grouped into emails under the attachment limit as sent (base64).
+passed (or was accepted, DOMAIN.md §7), every pack to send is newer than the scorecard it
+shows and is byte for byte the file the run recorded (same sha256 as in the manifest), and
+the inputs and configuration the figures come from are unchanged since the run (same
+hashes). Who receives the packs (distribution.yaml) and the settings file (which holds the
+mail server's) are not compared: editing them must not block sending. Packs are grouped
+into emails under the attachment limit as sent (base64).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from .. import fileio, manifest, quality
 from ..config import Project
 from ..errors import DeliveryError
 from ..layout import PeriodOutput
+from .models import distribution_path
 
 MB = 1024 * 1024
 
@@ -94,6 +99,7 @@ def require_current(project: Project, output: PeriodOutput, nodes: Iterable[str]
             f"the run of {period} failed for {', '.join(failed)}: fix and re-run before sending"
         )
     quality.require_sendable(output)
+    _require_same_inputs(project, m, period)
     card = output.scorecard_parquet
     built = card.stat().st_mtime
     for node in nodes:
@@ -102,6 +108,36 @@ def require_current(project: Project, output: PeriodOutput, nodes: Iterable[str]
             raise DeliveryError(f"{pdf} is missing: run `reportlib run --period {period}` first")
         if pdf.stat().st_mtime < built:
             raise DeliveryError(f"{pdf} is older than {card}: re-run the period before sending")
+        recorded = m.files.get(pdf.relative_to(output.dir).as_posix(), {}).get("sha256")
+        if recorded != fileio.sha256(pdf):
+            state = "is not in" if recorded is None else "differs from the sha256 in"
+            raise DeliveryError(
+                f"{pdf} {state} {output.manifest.name}: re-run the period before sending"
+            )
+
+
+def _require_same_inputs(project: Project, m: manifest.Manifest, period: str) -> None:
+    """Refuse when an input data or configuration file changed (or appeared, or went) since the run."""
+    root = project.settings.root
+    ignored = {
+        manifest.hash_files([p], root).popitem()[0]
+        for p in (project.config_file, distribution_path(project))
+        if p.is_file()
+    }
+
+    def hashes(entries: Mapping[str, Mapping[str, object]]) -> dict[str, object]:
+        return {k: v.get("sha256") for k, v in entries.items() if k not in ignored}
+
+    before = {**hashes(m.inputs), **hashes(m.config)}
+    now = {
+        **hashes(manifest.hash_files(manifest.input_files(project), root)),
+        **hashes(manifest.hash_files(manifest.config_files(project), root)),
+    }
+    changed = sorted(k for k in {*before, *now} if before.get(k) != now.get(k))
+    if changed:
+        raise DeliveryError(
+            f"inputs changed since the run of {period}: re-run ({', '.join(changed)})"
+        )
 
 
 def packs(output: PeriodOutput, nodes: Iterable[str], names: Mapping[str, str]) -> dict[str, Pack]:

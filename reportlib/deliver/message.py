@@ -27,7 +27,7 @@ from ..config import Project
 from ..errors import ConfigError
 from ..formatting import format_delta, format_score, format_value, status_text
 from .inventory import Pack
-from .models import Distribution, Person
+from .models import Distribution, Person, checked_address, header_safe
 
 ESCALATION_TEMPLATE = "escalation.txt.j2"
 """The body of an escalation email (plain text)."""
@@ -180,6 +180,7 @@ def escalation_lists(
             if address is None:
                 unknown.append(k.owner)
                 continue
+            address = _owner_address(k.id, k.owner, address)
             owners.setdefault(address, []).append(
                 Escalation(
                     node=node,
@@ -192,6 +193,25 @@ def escalation_lists(
                 )
             )
     return owners, sorted(set(unknown))
+
+
+def check_owners(project: Project, dist: Distribution) -> None:
+    """Check every KPI owner's name and address (kpis.yaml or the distribution's `owners:`)
+    before any escalation email is sent; a ConfigError names the first bad one."""
+    for k in project.kpis:
+        address = k.owner_email or dist.owners.get(k.owner)
+        if address is not None:
+            _owner_address(k.id, k.owner, address)
+
+
+def _owner_address(kpi: str, owner: str, address: str) -> str:
+    """The owner's checked address; a ConfigError (before anything is sent) when the owner's
+    name or address is not fit for an email header."""
+    try:
+        header_safe(owner)
+        return checked_address(address)
+    except ValueError as e:
+        raise ConfigError(f"kpis.yaml: KPI {kpi}: owner {owner!r}: {e}") from e
 
 
 def escalation_keys(items: Sequence[Escalation]) -> tuple[str, ...]:
@@ -263,14 +283,19 @@ def _address(p: Person) -> Address:
     return Address(display_name=p.name, username=user, domain=domain)
 
 
-def _message(sender: Person, to: Person, subject: str) -> tuple[EmailMessage, str]:
-    """A message with its headers (Subject, From, To, Date, Message-ID) and its Message-ID."""
+def _message(
+    sender: Person, to: Person, subject: str, message_id: str | None = None
+) -> tuple[EmailMessage, str]:
+    """A message with its headers (Subject, From, To, Date, Message-ID) and its Message-ID.
+
+    `message_id` is given when the message is sent again after an unknown outcome: the same
+    Message-ID lets receiving servers drop the copy if the first one did arrive."""
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = _address(sender)
     msg["To"] = _address(to)
     msg["Date"] = format_datetime(datetime.now(UTC))
-    message_id = make_msgid(domain=sender.domain)
+    message_id = message_id or make_msgid(domain=sender.domain)
     msg["Message-ID"] = message_id
     return msg, message_id
 
@@ -283,6 +308,7 @@ def build_email(
     packs: Sequence[Pack],
     part: int = 1,
     parts: int = 1,
+    message_id: str | None = None,
 ) -> Email:
     """The email for one recipient (one part of it): subject, HTML and text bodies, the PDFs."""
     variables = {
@@ -298,7 +324,7 @@ def build_email(
     folder = resources.folder(project.settings.root, "templates", dist.html_template)
     html = _render(folder, dist.html_template, variables, html=True)
     text = _render(folder, dist.text_template, variables, html=False)
-    msg, message_id = _message(dist.sender, recipient, subject)
+    msg, message_id = _message(dist.sender, recipient, subject, message_id)
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     for p in packs:
@@ -314,6 +340,7 @@ def escalation_email(
     address: str,
     period: str,
     items: Sequence[Escalation],
+    message_id: str | None = None,
 ) -> Email:
     """The email telling one KPI owner which of their KPIs are escalated (plain text)."""
     owner = items[0].owner
@@ -336,6 +363,6 @@ def escalation_email(
     text = _render(folder, ESCALATION_TEMPLATE, variables, html=False)
     to = Person(name=owner, email=address)
     subject = f"CX scorecard escalations, {periods.long_name(period)}: {len(items)} KPIs"
-    msg, message_id = _message(dist.sender, to, subject)
+    msg, message_id = _message(dist.sender, to, subject, message_id)
     msg.set_content(text)
     return Email(to, msg, message_id, kind="escalation", escalations=escalation_keys(items))

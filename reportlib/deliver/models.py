@@ -29,17 +29,31 @@ _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-
 
 def checked_address(v: str) -> str:
     """`v` without surrounding blanks; a ValueError when it is not a plain email address."""
+    header_safe(v.strip(" "))
     v = v.strip()
     if not _ADDRESS.match(v):
         raise ValueError(f"malformed email address {v!r}")
     return v
 
 
+def header_safe(v: str) -> str:
+    """`v` unchanged; a ValueError when it holds a line break or another control character,
+    which would end an email header early (or smuggle in another one)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in v):
+        raise ValueError(f"{v!r} contains a line break or control character")
+    return v
+
+
 class Person(Frozen):
-    """A name and an email address."""
+    """A name and an email address, both safe to put in a header."""
 
     name: str
     email: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return header_safe(v)
 
     @field_validator("email")
     @classmethod

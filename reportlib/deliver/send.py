@@ -1,10 +1,16 @@
 """`reportlib send`: email each recipient the packs of their nodes, or each KPI owner their escalations.
 
-Both commands run the same loop over recipients: decide what a recipient gets (or why
-they get nothing: already delivered, changed since sent, no packs), then deliver each of
-their emails (write it to the outbox in a dry run, else send it with retries, logging
-every attempt), then say what happened. Only the deciding differs between packs and
-escalations (`_pack_delivery`, `_escalation_delivery`).
+Both commands hold the period's lock for their whole duration (a second `send` at the
+same moment stops at once), then run the same loop over recipients: decide what every
+recipient gets (or why they get nothing: already delivered, changed since sent, outcome
+unknown, no packs), which builds and so checks every email before the first one leaves,
+check that the delivery log can be written, then deliver each email (write it to the
+outbox in a dry run, else send it with retries, logging the intent before the body is
+handed over and every attempt's outcome), then say what happened. Only the deciding
+differs between packs and escalations (`_pack_delivery`, `_escalation_delivery`).
+
+An email whose outcome is unknown (the server may have stored it) is never sent again
+on its own: `--resend` sends it again with the same Message-ID.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .. import audit, fileio, periods
+from .. import audit, fileio, lock, periods
 from ..config import Project
 from ..errors import ConfigError
 from ..layout import OutputRoot, PeriodOutput
@@ -29,6 +35,7 @@ from .message import (
     Email,
     Escalation,
     build_email,
+    check_owners,
     email_view,
     escalation_email,
     escalation_keys,
@@ -47,8 +54,15 @@ from .transport import Reply, Transport, redact, send_with_retries, smtp_transpo
 
 log = logging.getLogger(__name__)
 
-Status = Literal["sent", "failed", "skipped", "changed", "dry-run"]
-"""What `send` did for a recipient."""
+Status = Literal["sent", "failed", "unknown", "skipped", "changed", "dry-run"]
+"""What `send` did for a recipient (`unknown`: an email may or may not have arrived)."""
+
+
+def unknown_hint(address: str) -> str:
+    """What to tell the operator about an email whose outcome is unknown."""
+    return (
+        f"the server may have received it; check, then `reportlib send --resend --only {address}`"
+    )
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,10 @@ class SendResult:
     @property
     def failed(self) -> tuple[RecipientOutcome, ...]:
         return tuple(o for o in self.outcomes if o.status == "failed")
+
+    @property
+    def unknown(self) -> tuple[RecipientOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == "unknown")
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -121,6 +139,8 @@ class Delivery:
     written: str
     """The outcome's detail in a dry run."""
     refused: tuple[Refusal, ...] = ()
+    held: str = ""
+    """Why some of the recipient's emails are held back (their outcome is unknown)."""
 
 
 # --------------------------------------------------------------------------- the commands
@@ -140,6 +160,21 @@ def send(
     periods.parse(period)
     output = PeriodOutput(project.settings.output_path, period)
     nodes = period_nodes(output)
+    with lock.hold(output.lock, output.lock_holder):
+        return _send_packs(project, output, nodes, dry_run, only, resend, transport, sleep)
+
+
+def _send_packs(
+    project: Project,
+    output: PeriodOutput,
+    nodes: Sequence[str],
+    dry_run: bool,
+    only: Sequence[str],
+    resend: bool,
+    transport: Transport | None,
+    sleep: Callable[[float], None],
+) -> SendResult:
+    """`send` under the period's lock."""
     dist = load_distribution(project, nodes)
     wanted = {e.lower() for e in only}
     unknown = sorted(wanted - {r.email.lower() for r in dist.recipients})
@@ -155,10 +190,10 @@ def send(
     found = packs(output, needed, titles)
     ctx = _context(project, output, dist, dry_run, resend, transport, sleep)
     done = ctx.log.delivered()
-    plans = (
+    plans = [
         _pack_delivery(ctx, r, [found[n] for n in selection[r.email]], titles, done)
         for r in recipients
-    )
+    ]
     return _run(ctx, plans)
 
 
@@ -176,20 +211,39 @@ def send_escalations(
     periods.parse(period)
     output = PeriodOutput(project.settings.output_path, period)
     nodes = period_nodes(output)
+    with lock.hold(output.lock, output.lock_holder):
+        return _send_escalations(project, output, nodes, dry_run, only, resend, transport, sleep)
+
+
+def _send_escalations(
+    project: Project,
+    output: PeriodOutput,
+    nodes: Sequence[str],
+    dry_run: bool,
+    only: Sequence[str],
+    resend: bool,
+    transport: Transport | None,
+    sleep: Callable[[float], None],
+) -> SendResult:
+    """`send --escalations` under the period's lock."""
+    period = output.period
     dist = load_distribution(project, nodes)
+    check_owners(project, dist)
     require_current(project, output, ())
     owners, unknown = escalation_lists(project, period, nodes, dist)
     wanted = {e.lower() for e in only}
     ctx = _context(project, output, dist, dry_run, resend, transport, sleep, connect=bool(owners))
     before = ctx.log.escalations_sent()
     no_address = "no email address (owner_email or owners: in distribution)"
-    plans = itertools.chain(
-        (RecipientOutcome(o, "skipped", no_address) for o in unknown),
-        (
-            _escalation_delivery(ctx, address, items, before)
-            for address, items in owners.items()
-            if not wanted or address.lower() in wanted
-        ),
+    plans = list(
+        itertools.chain(
+            (RecipientOutcome(o, "skipped", no_address) for o in unknown),
+            (
+                _escalation_delivery(ctx, address, items, before)
+                for address, items in owners.items()
+                if not wanted or address.lower() in wanted
+            ),
+        )
     )
     return _run(ctx, plans)
 
@@ -230,7 +284,17 @@ def _pack_delivery(
     """
     if not mine:
         return RecipientOutcome(r.email, "skipped", "no packs for their nodes")
-    sent = done.get(r.email.lower(), {})
+    pending = [
+        e
+        for e in ctx.log.pending()
+        if str(e.get("recipient", "")).lower() == r.email.lower() and e.get("kind") is None
+    ]
+    unsure = {str(a.get("node")): str(a.get("sha256")) for e in pending for a in e["attachments"]}
+    ids = {
+        frozenset(str(a.get("node")) for a in e["attachments"]): e["message_id"] for e in pending
+    }
+    sent = {**done.get(r.email.lower(), {}), **unsure}
+    held = ""
     if not ctx.resend:
         changed = [p.node for p in mine if p.node in sent and sent[p.node] != p.sha256]
         if changed:
@@ -240,8 +304,12 @@ def _pack_delivery(
                 f"pack{'s' if len(changed) > 1 else ''} {', '.join(changed)} changed since "
                 "sent (restated figures?): use --resend to send again",
             )
+        if any(p.node in unsure for p in mine):
+            held = f"{', '.join(p.node for p in mine if p.node in unsure)}: {unknown_hint(r.email)}"
         mine = [p for p in mine if sent.get(p.node) != p.sha256]
         if not mine:
+            if held:
+                return RecipientOutcome(r.email, "unknown", held)
             return RecipientOutcome(r.email, "skipped", "already delivered")
     settings = ctx.settings
     parts, refused = split_packs(mine, int(settings.max_attachment_mb * MB))
@@ -258,7 +326,16 @@ def _pack_delivery(
         view, node_names=names([titles.get(n.node, n.node) for n in r.nodes])
     )
     emails = tuple(
-        build_email(ctx.project, ctx.distribution, r, view, part, i, len(parts))
+        build_email(
+            ctx.project,
+            ctx.distribution,
+            r,
+            view,
+            part,
+            i,
+            len(parts),
+            message_id=ids.get(frozenset(p.node for p in part)),
+        )
         for i, part in enumerate(parts, start=1)
     )
     n = f"{len(emails)} email{'s' if len(emails) != 1 else ''}"
@@ -268,6 +345,7 @@ def _pack_delivery(
         sent=f"{n}: {', '.join(p.node for p in mine)}",
         written=f"{n} written to the outbox",
         refused=refusals,
+        held=held,
     )
 
 
@@ -277,10 +355,21 @@ def _escalation_delivery(
     items: Sequence[Escalation],
     before: Mapping[str, tuple[str, ...]],
 ) -> RecipientOutcome | Delivery:
-    """An owner's escalation email, or "already delivered" when the same list was sent before."""
-    if not ctx.resend and before.get(address.lower()) == escalation_keys(items):
-        return RecipientOutcome(address, "skipped", "already delivered")
-    email = escalation_email(ctx.project, ctx.distribution, address, ctx.period, items)
+    """An owner's escalation email, or "already delivered" when the same list was sent before,
+    or "unknown" when an escalation email to them may or may not have arrived."""
+    pending = [
+        e
+        for e in ctx.log.pending()
+        if str(e.get("recipient", "")).lower() == address.lower() and e.get("kind") == "escalation"
+    ]
+    if not ctx.resend:
+        if pending:
+            return RecipientOutcome(address, "unknown", unknown_hint(address))
+        if before.get(address.lower()) == escalation_keys(items):
+            return RecipientOutcome(address, "skipped", "already delivered")
+    same = [e for e in pending if tuple(e.get("escalations") or ()) == escalation_keys(items)]
+    message_id = same[-1]["message_id"] if same else None
+    email = escalation_email(ctx.project, ctx.distribution, address, ctx.period, items, message_id)
     detail = f"{len(items)} escalations"
     return Delivery(address, (email,), sent=detail, written=detail)
 
@@ -289,7 +378,9 @@ def _escalation_delivery(
 
 
 def _run(ctx: SendContext, plans: Iterable[RecipientOutcome | Delivery]) -> SendResult:
-    """Deliver each recipient's emails in turn (deciding the next only after the last is done)."""
+    """Deliver each recipient's emails in turn, once the log is known to be writable."""
+    if not ctx.dry_run:
+        ctx.log.check_writable()
     outcomes = tuple(p if isinstance(p, RecipientOutcome) else _deliver(ctx, p) for p in plans)
     where = ctx.output.outbox if ctx.dry_run else ctx.log.path
     return SendResult(ctx.period, outcomes, where, ctx.dry_run)
@@ -298,6 +389,7 @@ def _run(ctx: SendContext, plans: Iterable[RecipientOutcome | Delivery]) -> Send
 def _deliver(ctx: SendContext, d: Delivery) -> RecipientOutcome:
     """Write or send one recipient's emails; failed if any pack was refused or any email failed."""
     problems = [_refuse(ctx, d.address, r) for r in d.refused]
+    unsure = [d.held] if d.held else []
     done = 0
     for email in d.emails:
         if ctx.dry_run:
@@ -307,11 +399,15 @@ def _deliver(ctx: SendContext, d: Delivery) -> RecipientOutcome:
         reply = _send(ctx, email)
         if reply.ok:
             done += 1
+        elif reply.unknown:
+            unsure.append(f"{email.label}{redact(reply.text)}: {unknown_hint(d.address)}")
         else:
             problems.append(f"{email.label}{reply.code or ''} {redact(reply.text)}".strip())
     if ctx.dry_run:
         status: Status = "failed" if problems else "dry-run"
         return RecipientOutcome(d.address, status, "; ".join([d.written, *problems]), done)
+    if unsure:
+        return RecipientOutcome(d.address, "unknown", "; ".join([*unsure, *problems]), done)
     if problems:
         return RecipientOutcome(d.address, "failed", "; ".join(problems), done)
     return RecipientOutcome(d.address, "sent", d.sent, done)
@@ -368,7 +464,7 @@ def _attempt_entry(
         outcome=outcome,
         attachments=tuple(p.attachment() for p in email.packs),
         message_id=email.message_id,
-        smtp_reply=SmtpReply(reply.code, reply.text),
+        smtp_reply=None if outcome == "intent" else SmtpReply(reply.code, reply.text),
         attempt=attempt,
         part=email.part if pack else None,
         parts=email.parts if pack else None,

@@ -22,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from reportlib import audit, cli, deliver
+from reportlib import audit, cli, deliver, manifest
 from reportlib.config import load_project
 from reportlib.errors import QualityGateError
 from reportlib.layout import OutputRoot, PeriodOutput
@@ -132,6 +132,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, server: tuple[Handler, int]) -
     settings = (
         'timezone = "UTC"\nas_of = "2026-03-31T12:00:00"\nescalate_after = 1\n'
         f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nusername = "{USER}"\ntimeout_seconds = 10\n'
+        "allow_insecure_auth = true\n"
     )
     write_project(root, settings=settings)
     (root / "data" / "distribution.yaml").write_text(DISTRIBUTION, encoding="utf-8")
@@ -202,7 +203,11 @@ def test_send_delivers_each_recipient_exactly_their_packs(
     html = ent.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "Overall score" in html and "Enterprise · Europe" in html
     entries = _log(root)
-    assert [e["outcome"] for e in entries] == ["sent"] * 3
+    # Each email: its intent, written before the body was handed over, then its outcome.
+    assert [e["outcome"] for e in entries] == ["intent", "sent"] * 3
+    assert [e["message_id"] for e in entries[::2]] == [e["message_id"] for e in entries[1::2]]
+    assert all(e["smtp_reply"] is None for e in entries[::2])
+    entries = entries[1::2]
     for e in entries:
         assert e["message_id"].startswith("<") and e["smtp_reply"]["code"] == 250
         assert (e["attempt"], e["part"], e["parts"]) == (1, 1, 1)
@@ -244,7 +249,9 @@ def test_transient_451_is_retried_and_succeeds(root: Path, handler: Handler) -> 
     handler.transient["board@example.com"] = 2
     assert _send(root, "--only", "board@example.com") == 0
     assert list(handler.arrived()) == ["board@example.com"]
-    mine = [e for e in _log(root) if e["recipient"] == "board@example.com"]
+    mine = [
+        e for e in _log(root) if e["recipient"] == "board@example.com" and e["outcome"] != "intent"
+    ]
     assert [e["outcome"] for e in mine] == ["retry", "retry", "sent"]
     assert [e["attempt"] for e in mine] == [1, 2, 3]
     assert [e["smtp_reply"]["code"] for e in mine] == [451, 451, 250]
@@ -271,6 +278,7 @@ def test_changed_pack_is_sent_only_with_resend(
     handler.messages.clear()
     pdf = _out(root).pack_pdf("ent/eu")
     pdf.write_bytes(pdf.read_bytes() + b"\n% restated\n")
+    _record_in_manifest(root, "ent/eu")  # as a re-run after a restatement would
     capsys.readouterr()
     assert _send(root) == 0
     assert handler.messages == []
@@ -279,6 +287,15 @@ def test_changed_pack_is_sent_only_with_resend(
     assert _send(root, "--resend", "--only", "eu@example.com") == 0
     (msg,) = handler.arrived()["eu@example.com"]
     assert _attachments(msg)[_name("ent/eu")] == pdf.read_bytes()
+
+
+def _record_in_manifest(root: Path, node: str) -> None:
+    """Record the pack's current sha256 in the manifest, as the run that rendered it does."""
+    out = _out(root)
+    data = json.loads(out.manifest.read_text(encoding="utf-8"))
+    pdf = out.pack_pdf(node)
+    data["files"][pdf.relative_to(out.dir).as_posix()] = manifest.file_entry(pdf)
+    out.manifest.write_text(json.dumps(data), encoding="utf-8")
 
 
 def test_oversize_packs_are_split_or_refused(root: Path, handler: Handler) -> None:

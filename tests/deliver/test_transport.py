@@ -24,11 +24,19 @@ class Server:
     def __init__(self, *errors: Exception) -> None:
         self.errors = list(errors)
         self.calls = 0
+        self.handed: list[int] = []
+        """The calls that handed a message body over (an OutcomeUnknown, or a 250)."""
 
-    def __call__(self, email: Email) -> transport.Reply:
+    def __call__(self, email: Email, handing_over) -> transport.Reply:
         self.calls += 1
         if self.errors:
-            raise self.errors.pop(0)
+            error = self.errors.pop(0)
+            if isinstance(error, transport.OutcomeUnknown):
+                handing_over()
+                self.handed.append(self.calls)
+            raise error
+        handing_over()
+        self.handed.append(self.calls)
         return transport.Reply(250, "2.0.0 queued")
 
 
@@ -38,6 +46,10 @@ def _send(server: Server) -> tuple[transport.Reply, list[tuple], list[float]]:
     reply = transport.send_with_retries(
         EMAIL, server, SETTINGS, lambda *a: attempts.append(a), slept.append
     )
+    intents = [a[0] for a in attempts if a[2] == "intent"]
+    attempts = [a for a in attempts if a[2] != "intent"]
+    # An intent is recorded just before each body handed over, by that attempt's number.
+    assert intents == server.handed
     return reply, attempts, slept
 
 
@@ -85,3 +97,25 @@ def test_a_username_without_password_is_refused(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(ConfigError, match="REPORTLIB_SMTP_PASSWORD is not"):
         transport.smtp_transport(SmtpSettings(username="reporter"), "cx@example.com")
     assert callable(transport.smtp_transport(SmtpSettings(), "cx@example.com"))
+
+
+def test_no_reply_after_the_body_is_unknown_and_not_retried() -> None:
+    server = Server(transport.OutcomeUnknown(smtplib.SMTPServerDisconnected("closed")))
+    reply, attempts, slept = _send(server)
+    assert server.calls == 1 and slept == []
+    assert reply.unknown and not reply.ok and reply.code is None
+    assert [(n, outcome) for n, _, outcome in attempts] == [(1, "unknown")]
+    assert "SMTPServerDisconnected: closed" in reply.text
+
+
+def test_a_password_over_plain_smtp_needs_allow_insecure_auth(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(transport.PASSWORD_ENV, "pw")
+    plain = SmtpSettings(username="u", security="none")
+    with pytest.raises(ConfigError, match="allow_insecure_auth"):
+        transport.smtp_transport(plain, "cx@example.com")
+    transport.smtp_transport(
+        plain.model_copy(update={"allow_insecure_auth": True}), "cx@example.com"
+    )
+    transport.smtp_transport(SmtpSettings(username="u", security="starttls"), "cx@example.com")
