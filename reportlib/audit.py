@@ -325,14 +325,12 @@ def _anchor_problem(
     must be a prefix of it, since entries are only ever added after it.
     """
     n = anchor.entries
+    records = f"{label} records {n} entr{'y' if n == 1 else 'ies'}, the log has {len(lines)}"
     if len(lines) < n:
         how = "deleted" if missing else "emptied" if not lines else "cut at its end"
-        return (
-            f"{label} records {n} entr{'y' if n == 1 else 'ies'}, the log has {len(lines)}: "
-            f"it was {how}"
-        )
+        return f"{records}: it was {how}"
     if exact and len(lines) > n:
-        return f"{label} records {n} entries, the log has {len(lines)}: lines were added behind its back"
+        return f"{records}: lines were added behind its back"
     if n and _sha(lines[n - 1]) != anchor.last_hash:
         return f"entry {n} is not the one {label} records: the chain was rewritten or restarted"
     return None

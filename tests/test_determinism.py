@@ -75,3 +75,21 @@ def test_sums_of_amounts_are_exact_to_the_cent(tmp_path: Path) -> None:
     assert 0.1 + 0.2 != 0.3  # what float addition gives
     assert m.frame.loc[("all", month), "revenue"] == 0.3
     assert m.frame.loc[("all", month), "invoices"] == 2
+
+
+@pytest.mark.slow
+def test_two_renders_of_a_pack_give_identical_bytes(tiny: Path, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    from reportlib import render
+
+    project = load_project(tiny)
+    pipeline.compute(project, PERIOD, accept_quality="fixture: the planted errors")
+    first = render.build_pack(project, PERIOD, "all", tmp_path / "first.pdf")
+    second = render.build_pack(project, PERIOD, "all", tmp_path / "second.pdf")
+    assert fileio.sha256(first) == fileio.sha256(second)
+    # The dates are the data cut-off (settings as_of 2026-03-31 12:00 UTC), not the render time.
+    info = PdfReader(first).metadata
+    assert info is not None
+    assert info["/CreationDate"].startswith("D:20260331120000")
+    assert info["/ModDate"].startswith("D:20260331120000")
