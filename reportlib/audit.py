@@ -199,8 +199,8 @@ def append(
     $REPORTLIB_AUDIT_KEY) signs each new entry and the head.
     """
     events = list(events)
-    if not events:
-        return 0
+    if not events and (head_path(log).is_file() or not log.is_file()):
+        return 0  # nothing to add, and nothing to anchor (a log from before heads gets its head)
     key = key if key is not None else secret()
     when = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     head = head_path(log)
@@ -263,13 +263,16 @@ def verify(
     *,
     anchors: Mapping[str, Anchor] | None = None,
     key: bytes | None = None,
+    require_head: bool = True,
 ) -> Verified:
     """Recompute the chain, then check its end against the head and the manifests' `anchors`.
 
     The first problem is reported: a line whose content or link does not match (its number),
     an HMAC that does not match when `key` is given, a log shorter than its head or than an
     anchor (cut, emptied, deleted), or a last entry other than the recorded one (rewritten or
-    restarted). `anchors` are labelled, e.g. {"2026-03 manifest": Anchor(...)}.
+    restarted). `anchors` are labelled, e.g. {"2026-03 manifest": Anchor(...)}. A log
+    without a head (written before heads existed) is a problem unless `require_head` is
+    False, as for the check before a compute, whose append then writes the head.
     """
     prev = GENESIS
     lines = log.read_bytes().splitlines() if log.is_file() else []
@@ -303,7 +306,7 @@ def verify(
         if key is not None and not recorded.mac_ok(key):
             return Verified(count, None, "the head's HMAC does not match: it was forged", keyed)
         checks = {"its head": recorded, **checks}
-    elif count:
+    elif count and require_head:
         return Verified(
             count, None, f"no head file {head_path(log).name}: its end is not anchored", keyed
         )
@@ -337,10 +340,14 @@ def _anchor_problem(
 
 
 def check(
-    log: Path, *, anchors: Mapping[str, Anchor] | None = None, key: bytes | None = None
+    log: Path,
+    *,
+    anchors: Mapping[str, Anchor] | None = None,
+    key: bytes | None = None,
+    require_head: bool = True,
 ) -> int:
     """`reportlib audit verify`: the number of entries, or AuditError naming the problem."""
-    v = verify(log, anchors=anchors, key=key)
+    v = verify(log, anchors=anchors, key=key, require_head=require_head)
     if v.problem is not None:
         where = f"line {v.broken_line}: " if v.broken_line is not None else ""
         raise AuditError(

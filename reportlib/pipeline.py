@@ -214,8 +214,13 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
     out = layout.checked(project.settings.output_path, result.period)
     audit_log = audit.path(project.settings.output_path)
     # A cut, emptied or deleted audit log is refused before anything is written, rather than
-    # continued or restarted as a fresh chain that would verify (DOMAIN.md §8).
-    audit.check(audit_log, anchors=manifest.audit_anchors(project.settings.output_path))
+    # continued or restarted as a fresh chain that would verify (DOMAIN.md §8). A log from
+    # before heads existed passes: the append below writes its head.
+    audit.check(
+        audit_log,
+        anchors=manifest.audit_anchors(project.settings.output_path),
+        require_head=False,
+    )
     current = result.scorecard.period(result.period)
     history = result.scorecard.window(result.period, project.settings.trend_months)
     # Restated figures: keep the previous files under versions/<n>/ first (DOMAIN.md §8).

@@ -298,3 +298,21 @@ def test_with_a_key_a_forged_head_is_detected(
     assert audit.verify(log, key=audit.secret()).problem == (
         "HMAC does not match: the entry was forged"
     )
+
+
+def test_a_log_from_before_heads_is_reported_then_anchored_by_the_next_compute(
+    computed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = _output(computed) / "audit.jsonl"
+    audit.head_path(log).unlink()
+    manifest_file = _output(computed) / "2026-03" / "manifest.json"
+    recorded = json.loads(manifest_file.read_text())
+    recorded["audit"] = None
+    manifest_file.write_text(json.dumps(recorded))
+    code, said = _verify(computed, capsys)
+    assert code == 2 and "no head file audit.head.json: its end is not anchored" in said
+    args = ["compute", "--period", "2026-03", "--config", str(computed)]
+    assert main([*args, "--accept-quality", "credit note is genuine"]) == 0
+    code, said = _verify(computed, capsys)
+    assert code == 0 and "audit log intact (3 entries)" in said
+    assert json.loads(audit.head_path(log).read_text())["entries"] == 3
