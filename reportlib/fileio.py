@@ -83,13 +83,19 @@ def append_line(path: Path, line: str) -> None:
         _append(fh, [line])
 
 
-def append_lines_locked(path: Path, make: Callable[[list[bytes]], Sequence[str]]) -> int:
+def append_lines_locked(
+    path: Path,
+    make: Callable[[list[bytes]], Sequence[str]],
+    *,
+    then: Callable[[], None] | None = None,
+) -> int:
     """Append the lines `make(existing)` returns, under an exclusive lock from read to fsync.
 
     `existing` is the file's non-blank lines when the lock is taken, so a log whose next
     record depends on the ones before it (a hash chain, a dedup key) cannot be interleaved
     by two writers. The lines are appended as `append_line` does (fresh line, fsync);
-    returns how many were written.
+    `then()`, if given, runs after the append, still under the lock (e.g. to rewrite a file
+    that records the log's end). Returns how many lines were written.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+b") as fh:
@@ -100,6 +106,8 @@ def append_lines_locked(path: Path, make: Callable[[list[bytes]], Sequence[str]]
             _check_lines(lines)
             if lines:
                 _append(fh, lines)
+            if then is not None:
+                then()
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
     return len(lines)

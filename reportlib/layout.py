@@ -39,6 +39,7 @@ PACK_PDF = "board-pack.pdf"
 SCORECARD_NOTEBOOK = "scorecard.ipynb"
 BOARD_PACK_NOTEBOOK = "board_pack.ipynb"
 AUDIT_LOG = "audit.jsonl"
+AUDIT_HEAD = "audit.head.json"
 LOCK_FILE = ".lock"
 LOCK_HOLDER = ".lock.json"
 
@@ -178,6 +179,11 @@ class OutputRoot:
     @property
     def audit_log(self) -> Path:
         return self.root / AUDIT_LOG
+
+    @property
+    def audit_head(self) -> Path:
+        """The audit log's anchor: its entry count and last line's hash, kept outside it."""
+        return self.root / AUDIT_HEAD
 
     def periods(self) -> Iterator[str]:
         """Every period folder under the output folder, in calendar order."""

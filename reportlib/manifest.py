@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from . import __version__, fileio, layout
+from . import __version__, audit, fileio, layout
 from .config import Project
 from .errors import ReportlibError
 from .layout import PeriodOutput
@@ -36,6 +36,12 @@ SCHEMA_VERSION = 1
 
 CONFIG_FILES = ("kpis.yaml", "segments.yaml", "targets.csv", "distribution.yaml")
 """The configuration files under data/ whose hashes the manifest records."""
+
+FIGURE_CONFIG_FILES = ("kpis.yaml", "segments.yaml", "targets.csv")
+"""The configuration files the figures and packs depend on (not who receives them)."""
+
+DELIVERY_SETTINGS = frozenset({"smtp", "workers", "cell_timeout_seconds", "root"})
+"""Settings that change how or to whom a run or send works, never what a pack shows."""
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 """The reportlib package itself: the code whose version a fingerprint covers."""
@@ -101,6 +107,8 @@ class Manifest:
     """The quality gate's outcome (see `quality_outcome`), None without a report."""
     files: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """sha256 and size of every file under output/<period>/ the manifest lists."""
+    audit: Mapping[str, Any] | None = None
+    """The audit log's anchor after this period's last compute (`audit.Anchor.to_json`)."""
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -135,6 +143,7 @@ class Manifest:
             },
             "quality": dict(self.quality) if self.quality is not None else None,
             "files": {k: dict(v) for k, v in self.files.items()},
+            "audit": dict(self.audit) if self.audit is not None else None,
         }
 
     def dumps(self) -> str:
@@ -161,6 +170,7 @@ class Manifest:
         nodes = _mapping(steps.pop("nodes", None))
         run = data.get("run")
         quality = data.get("quality")
+        anchor = data.get("audit")
         return cls(
             period=str(data.get("period", "")),
             as_of=data.get("as_of"),
@@ -174,6 +184,7 @@ class Manifest:
             nodes={k: dict(v) for k, v in nodes.items() if isinstance(v, Mapping)},
             quality=dict(quality) if isinstance(quality, Mapping) else None,
             files=_mapping(data.get("files")),
+            audit=dict(anchor) if isinstance(anchor, Mapping) else None,
             schema_version=SCHEMA_VERSION,
         )
 
@@ -271,6 +282,19 @@ def config_files(project: Project) -> list[Path]:
     """The settings file and the configuration files under data/."""
     data = project.settings.data_path
     return [project.config_file, *(data / name for name in CONFIG_FILES if (data / name).is_file())]
+
+
+def figure_config(project: Project) -> dict[str, Any]:
+    """The configuration the figures and packs depend on, for the run's fingerprints.
+
+    The settings without those of delivery and execution (`[smtp]`, workers, timeouts), and
+    kpis.yaml, segments.yaml, targets.csv: editing distribution.yaml or `[smtp]` must not
+    make every pack stale, since no pack shows them.
+    """
+    data = project.settings.data_path
+    files = [data / name for name in FIGURE_CONFIG_FILES if (data / name).is_file()]
+    settings = project.settings.model_dump(mode="json", exclude=set(DELIVERY_SETTINGS))
+    return {"settings": settings, "files": hash_files(files, project.settings.root)}
 
 
 def input_files(project: Project) -> list[Path]:
@@ -410,6 +434,25 @@ def record_compute(project: Project, result: Any, *, seconds: float | None = Non
 
     _update(out, change)
     return out.manifest
+
+
+def record_audit(out: PeriodOutput, anchor: audit.Anchor) -> Manifest:
+    """Record where the audit log ended after this period's compute (its anchor)."""
+    return _update(out, lambda m: replace(m, audit=anchor.to_json()))
+
+
+def audit_anchors(root: Path) -> dict[str, audit.Anchor]:
+    """The audit anchors recorded in every period's manifest under the output folder `root`."""
+    anchors: dict[str, audit.Anchor] = {}
+    for period in layout.OutputRoot(root).periods():
+        out = PeriodOutput(root, period)
+        m = load(out)
+        if m is not None and m.audit:
+            try:
+                anchors[f"{period}/{out.manifest.name}"] = audit.Anchor.from_json(m.audit)
+            except (KeyError, TypeError, ValueError):
+                raise ReportlibError(f"{out.manifest}: its audit anchor is not valid") from None
+    return anchors
 
 
 def record_run_start(out: PeriodOutput, *, parameters: Mapping[str, Any]) -> Manifest:

@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 NPS_PROMOTER_MIN = 9
 NPS_DETRACTOR_MAX = 6
 
+EXACT = "decimal(38, 6)"
+"""Amounts (revenue, training hours) are summed as decimals, exact to a millionth: a sum of
+floats depends on the order DuckDB's threads add them, and the same inputs must give the
+same bytes (DOMAIN.md §8: a restatement is a change of inputs, never of summation order)."""
+
 ADDITIVE = (
     "customers_active_start",
     "customers_retained",
@@ -284,7 +289,7 @@ def _revenue(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table
         rev.mutate(month=month)
         .filter(ibis._.month.between(lo - 12, hi))
         .group_by("customer_id", "month")
-        .aggregate(cur=ibis._.amount.sum(), invoices=ibis._.count())
+        .aggregate(cur=ibis._.amount.cast(EXACT).sum(), invoices=ibis._.count())
     )
     prev = cm.select("customer_id", month=cm.month + 12, base=cm.cur)
     j = cm.outer_join(prev, ["customer_id", "month"])
@@ -349,7 +354,7 @@ def _workforce(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Tab
         return {
             "headcount": t.headcount.sum(),
             "leavers": t.leavers.sum(),
-            "training_hours": t.training_hours.sum(),
+            "training_hours": t.training_hours.cast(EXACT).sum(),
             "enps_promoters": t.enps_promoters.sum(),
             "enps_passives": t.enps_passives.sum(),
             "enps_detractors": t.enps_detractors.sum(),
@@ -434,9 +439,13 @@ def compute(
             continue
         used.append(table)
         for expr in build():
+            # Rows in a fixed order: DuckDB returns groups in any order, and the sums below
+            # (coarser nodes from the finest groups) must add the same numbers in the same order.
             df = expr.execute()
             for col in df.columns.difference([*levels, "month"]):
                 df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+            df = df.sort_values([*levels, "month", *df.columns.difference([*levels, "month"])])
+            df = df.reset_index(drop=True)
             medians = [c for c in df.columns if c in MEDIANS]
             if not medians:
                 df = _add_up(df, levels)

@@ -17,7 +17,20 @@ from typing import Any
 
 import pandas as pd
 
-from . import audit, fileio, kpis, layout, measures, periods, quality, reconcile, restate, sources
+from . import (
+    audit,
+    fileio,
+    kpis,
+    layout,
+    lock,
+    manifest,
+    measures,
+    periods,
+    quality,
+    reconcile,
+    restate,
+    sources,
+)
 from . import hierarchy as hier
 from . import scorecard as sc
 from .config import Project, load_manual_values
@@ -121,13 +134,18 @@ def _with_n_reduced(
 
 
 def compute_scorecard(
-    project: Project, period: str | None = None, accept_quality: str | None = None
+    project: Project,
+    period: str | None = None,
+    accept_quality: str | None = None,
+    *,
+    src: sources.Source | None = None,
 ) -> ComputeResult:
     """Load and validate the data, then compute every KPI for every node and month up to `period`."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     kpis.check_catalogue(project.kpis)
-    src = sources.load(project)
+    if src is None:
+        src = sources.load(project)
     timings["load"] = time.perf_counter() - t0
 
     period = _checked_period(project, src, period)
@@ -195,6 +213,14 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
     t = time.perf_counter()
     out = layout.checked(project.settings.output_path, result.period)
     audit_log = audit.path(project.settings.output_path)
+    # A cut, emptied or deleted audit log is refused before anything is written, rather than
+    # continued or restarted as a fresh chain that would verify (DOMAIN.md §8). A log from
+    # before heads existed passes: the append below writes its head.
+    audit.check(
+        audit_log,
+        anchors=manifest.audit_anchors(project.settings.output_path),
+        require_head=False,
+    )
     current = result.scorecard.period(result.period)
     history = result.scorecard.window(result.period, project.settings.trend_months)
     # Restated figures: keep the previous files under versions/<n>/ first (DOMAIN.md §8).
@@ -214,15 +240,35 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
             *audit.quality_events(result.quality.to_dict() if result.quality else None),
         ],
     )
+    manifest.record_audit(out, audit.current_anchor(audit_log))
     timings = {**result.timings, "write": time.perf_counter() - t}
     return dataclasses.replace(result, files=files, timings=timings)
 
 
 def compute(
-    project: Project, period: str | None = None, accept_quality: str | None = None
+    project: Project,
+    period: str | None = None,
+    accept_quality: str | None = None,
+    *,
+    lock_command: str | None = None,
 ) -> ComputeResult:
-    """`reportlib compute`: validate, compute and write the scorecard and quality files."""
-    return write_scorecard(project, compute_scorecard(project, period, accept_quality))
+    """`reportlib compute`: validate, compute and write the scorecard and quality files.
+
+    With `lock_command` (the CLI's `compute`), the period's lock is held from before the
+    first file is written to the end, so a compute never writes under a running `run`.
+    Without it the caller holds the lock already (the scorecard notebook inside `run`).
+    """
+    if lock_command is None:
+        return write_scorecard(project, compute_scorecard(project, period, accept_quality))
+    t = time.perf_counter()
+    src = sources.load(project)
+    loaded = time.perf_counter() - t
+    period = _checked_period(project, src, period)
+    out = layout.checked(project.settings.output_path, period)
+    with lock.hold(out.lock, out.lock_holder, command=lock_command):
+        result = compute_scorecard(project, period, accept_quality, src=src)
+        result = dataclasses.replace(result, timings={**result.timings, "load": loaded})
+        return write_scorecard(project, result)
 
 
 # --------------------------------------------------------------------------- for the notebooks

@@ -189,7 +189,11 @@ def test_manifest_round_trips_through_json(project: Project) -> None:
         "steps",
         "quality",
         "files",
+        "audit",
     }
+    assert data["audit"] is None
+    anchored = dataclasses.replace(record, audit={"entries": 2, "last_hash": "ab", "hmac": None})
+    assert manifest.Manifest.from_json(json.loads(anchored.dumps())) == anchored
     assert data["steps"]["nodes"] == {"ent": {"status": "done", "inputs": {"node": "d1"}}}
     assert data["run"]["timings"] == {"packs": 1.25} and data["run"]["seconds"] == 3.0
     # A copy changes only what it names.

@@ -100,10 +100,11 @@ def sample_data(
 def compute(period: str | None, config: Path | None, accept_quality: str | None) -> None:
     """Validate the data, compute every KPI for every node and write output/<period>/."""
     from ..layout import PeriodOutput
+    from ..lock import command_line
     from ..pipeline import compute as run_compute
 
     project = load_project(config)
-    result = run_compute(project, period, accept_quality)
+    result = run_compute(project, period, accept_quality, lock_command=command_line())
     out = PeriodOutput(project.settings.output_path, result.period)
     show.compute_summary(result, project, out.quality_dir)
 
@@ -264,12 +265,21 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @config_option
 def audit_verify(config: Path | None) -> None:
-    """Recompute the audit log's hash chain; exit 2 naming the first broken line."""
-    from .. import audit
+    """Check the audit log's hash chain and its anchors; exit 2 naming the first problem."""
+    from .. import audit, manifest
 
     project = load_project(config)
-    n = audit.check(audit.path(project.settings.output_path))
+    root = project.settings.output_path
+    key = audit.secret()
+    n = audit.check(audit.path(root), anchors=manifest.audit_anchors(root), key=key)
     click.echo(f"audit log intact ({n} entr{'y' if n == 1 else 'ies'})")
+    if key:
+        click.echo("every entry's HMAC checked")
+    else:
+        click.echo(
+            f"{audit.KEY_ENV} not set: HMACs not checked; the log and its head could be "
+            "rewritten together by anyone who can write them"
+        )
 
 
 @cli.command("send")

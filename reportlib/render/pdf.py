@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -11,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from .. import commentary, fileio, layout
+from .. import commentary, fileio, layout, periods
 from ..charts import all_charts
 from ..config import Project
 from ..errors import RenderError
@@ -47,8 +51,40 @@ class RestrictedFetcher(URLFetcher):
         return super().fetch(url, headers)
 
 
+def stamp_time(ctx: PackContext) -> datetime:
+    """The time a pack is stamped with: the data cut-off (else the period's first day), in UTC.
+
+    The same figures must give the same bytes, so nothing in the PDF may carry the time it
+    was rendered: its creation and modification dates and the subset fonts' timestamps are
+    this time instead.
+    """
+    if ctx.as_of:
+        when = datetime.fromisoformat(ctx.as_of.replace("Z", "+00:00"))
+    else:
+        when = datetime.combine(periods.first_day(ctx.period), datetime.min.time())
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+@contextmanager
+def source_date(when: datetime) -> Iterator[None]:
+    """$SOURCE_DATE_EPOCH set to `when` for the block (and restored after).
+
+    fontTools stamps the 'head' table of every font it subsets with the current time unless
+    this variable says otherwise (reproducible-builds.org's convention).
+    """
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(when.timestamp()))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = before
+
+
 def write_pdf(html: str, out: Path, *, ctx: PackContext) -> Path:
-    """Render the HTML to an A4 landscape PDF at `out` (atomically), offline."""
+    """Render the HTML to an A4 landscape PDF at `out` (atomically), offline and reproducibly."""
     templates = templates_dir(ctx.project)
     fetcher = RestrictedFetcher([ctx.project.settings.root, templates])
     t = time.perf_counter()
@@ -58,7 +94,10 @@ def write_pdf(html: str, out: Path, *, ctx: PackContext) -> Path:
         raise RenderError(
             f"could not render the board pack for {ctx.node.id} {ctx.period}: {type(e).__name__}: {e}"
         ) from e
-    fileio.write_with(out, lambda p: doc.write_pdf(p))
+    when = stamp_time(ctx)
+    doc.metadata.created = doc.metadata.modified = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    with source_date(when):
+        fileio.write_with(out, lambda p: doc.write_pdf(p))
     log.info("wrote %s (%d pages, %.1f s)", out, len(doc.pages), time.perf_counter() - t)
     return out
 

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from .. import manifest
+from .. import lock, manifest
 from ..commentary import stale_commentaries
 from ..config import Project
 from . import executor as executors
@@ -62,6 +62,20 @@ def run(
         accept_quality=accept_quality,
         fresh_kernels=fresh_kernels,
     )
+    # The period's lock, held for the whole run and taken before anything is written to the
+    # period folder: a second run (or a compute) on the period stops at once, naming this one.
+    with lock.hold(options.out.lock, options.out.lock_holder, command=lock.command_line()):
+        return _locked_run(options, emit, executor, t_run)
+
+
+def _locked_run(
+    options: plan.RunOptions,
+    emit: Emit,
+    executor: str | ExecutorFactory,
+    t_run: float,
+) -> RunResult:
+    """The run proper, under the period's lock."""
+    project = options.project
     out = options.out
     previous = manifest.load(out)
     manifest.record_run_start(out, parameters=options.parameters())

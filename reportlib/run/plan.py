@@ -49,7 +49,8 @@ class RunOptions:
     scorecard_notebook: Path
     pack_notebook: Path
     common: Mapping[str, object]
-    """The inputs every step's fingerprint includes: period, code, configuration, output folder."""
+    """The inputs every step's fingerprint includes: period, code, the figures' configuration
+    (not distribution.yaml nor `[smtp]`: no pack shows them), output folder."""
 
     @property
     def period(self) -> str:
@@ -110,7 +111,7 @@ def resolve(
         common={
             "period": period,
             "code": manifest.code_fingerprint(),
-            "config": manifest.hash_files(manifest.config_files(project), settings.root),
+            "config": manifest.figure_config(project),
             "output_dir": str(settings.output_path),
         },
     )

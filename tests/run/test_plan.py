@@ -153,3 +153,39 @@ def test_packs_are_rendered_until_their_stamp_is_current(project: Project) -> No
     assert [(t.node, t.reason) for t in stale.tasks] == [("ent/eu", "changed: commentary")]
     forced = plan.plan_packs(_options(project, force=True), recorded)
     assert [t.reason for t in forced.tasks] == ["forced"] * len(NODES)
+
+
+def _done(options: plan.RunOptions) -> manifest.Manifest | None:
+    """Every pack of `options` rendered and stamped current."""
+    out = options.out
+    for t in plan.plan_packs(options, None).tasks:
+        manifest.record_nodes(out, {t.node: {**t.stamp, "seconds": 1.0}})
+        t.pdf.parent.mkdir(parents=True, exist_ok=True)
+        t.pdf.write_bytes(b"%PDF")
+        t.executed.write_text("{}")
+    return manifest.load(out)
+
+
+def test_distribution_and_smtp_are_not_part_of_a_packs_fingerprint(tmp_path: Path) -> None:
+    config = write_project(tmp_path)
+    data = tmp_path / "data"
+    (data / "distribution.yaml").write_text("recipients: []\n")
+    project = load_project(config)
+    _computed(_options(project).out)
+    recorded = _done(_options(project))
+    # Who receives the packs, and how they are sent: no pack shows either.
+    (data / "distribution.yaml").write_text(
+        "recipients:\n  - name: Ann\n    email: ann@example.com\n    nodes: [all]\n"
+    )
+    with config.open("a") as f:
+        f.write('\n[smtp]\nhost = "mail.example.com"\nport = 2525\n')
+    edited = load_project(config)
+    assert edited.settings.smtp.port == 2525
+    again = plan.plan_packs(_options(edited), recorded)
+    assert again.tasks == () and [o.node for o in again.skipped] == NODES
+    # What a pack shows does count: the targets.
+    targets = data / "targets.csv"
+    targets.write_text(targets.read_text() + "\n")
+    changed = plan.plan_packs(_options(load_project(config)), recorded)
+    assert {t.reason for t in changed.tasks} == {"changed: config"}
+    assert len(changed.tasks) == len(NODES)
