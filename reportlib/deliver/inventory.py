@@ -134,10 +134,26 @@ def _require_same_inputs(project: Project, m: manifest.Manifest, period: str) ->
         **hashes(manifest.hash_files(manifest.config_files(project), root)),
     }
     changed = sorted(k for k in {*before, *now} if before.get(k) != now.get(k))
+    if not changed and _settings_changed(project, m):
+        changed = [f"the settings in {project.config_file.name}"]
     if changed:
         raise DeliveryError(
             f"inputs changed since the run of {period}: re-run ({', '.join(changed)})"
         )
+
+
+def _settings_changed(project: Project, m: manifest.Manifest) -> bool:
+    """True when the settings the figures depend on differ from those the run recorded.
+
+    The settings file as a whole is not compared (its `[smtp]` section may change freely);
+    the scorecard step's stamp records a digest of the figure settings alone
+    (`manifest.figure_config`), which is what is compared here.
+    """
+    recorded = (manifest.stamp(m).get("inputs") or {}).get("config")
+    if recorded is None:  # computed without `reportlib run`: nothing recorded to compare
+        return False
+    now = manifest.input_digests({"config": manifest.figure_config(project)})["config"]
+    return bool(recorded != now)
 
 
 def packs(output: PeriodOutput, nodes: Iterable[str], names: Mapping[str, str]) -> dict[str, Pack]:

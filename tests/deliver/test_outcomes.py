@@ -220,3 +220,22 @@ def test_changed_inputs_are_refused_but_a_changed_distribution_is_not(
     dist.write_text(dist.read_text(encoding="utf-8").replace("Ann Board", "Ann Chair"))
     assert _send(project) == 0
     assert handler.copies(ANN) == 1 and handler.copies(BOB) == 0
+
+
+def test_changed_figure_settings_are_refused_but_smtp_settings_are_not(
+    project: Path, handler: Misbehaving, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = project / "reportlib.toml"
+    original = settings.read_text(encoding="utf-8")
+    assert "[smtp]" in original and "timeout_seconds = 1\n" in original
+    settings.write_text("escalate_after = 5\n" + original, encoding="utf-8")  # a top-level key
+    assert _send(project) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"inputs changed since the run of {PERIOD}: re-run (the settings in reportlib.toml)" in err
+    )
+    assert handler.messages == []
+    smtp_only = original.replace("timeout_seconds = 1\n", "timeout_seconds = 2\n")
+    settings.write_text(smtp_only, encoding="utf-8")
+    assert _send(project) == 0
+    assert handler.copies(ANN) == 1
