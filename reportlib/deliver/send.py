@@ -146,6 +146,17 @@ class Delivery:
 # --------------------------------------------------------------------------- the commands
 
 
+@dataclass(frozen=True)
+class Request:
+    """What the operator asked of `send`: the options of the command line."""
+
+    dry_run: bool = False
+    only: Sequence[str] = ()
+    resend: bool = False
+    transport: Transport | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+
 def send(
     project: Project,
     period: str,
@@ -157,44 +168,8 @@ def send(
     sleep: Callable[[float], None] = time.sleep,
 ) -> SendResult:
     """`reportlib send`: email each recipient their packs, log every attempt, skip what was delivered."""
-    periods.parse(period)
-    output = PeriodOutput(project.settings.output_path, period)
-    nodes = period_nodes(output)
-    with lock.hold(output.lock, output.lock_holder):
-        return _send_packs(project, output, nodes, dry_run, only, resend, transport, sleep)
-
-
-def _send_packs(
-    project: Project,
-    output: PeriodOutput,
-    nodes: Sequence[str],
-    dry_run: bool,
-    only: Sequence[str],
-    resend: bool,
-    transport: Transport | None,
-    sleep: Callable[[float], None],
-) -> SendResult:
-    """`send` under the period's lock."""
-    dist = load_distribution(project, nodes)
-    wanted = {e.lower() for e in only}
-    unknown = sorted(wanted - {r.email.lower() for r in dist.recipients})
-    if unknown:
-        raise ConfigError(
-            f"--only {', '.join(unknown)}: not a recipient in {distribution_path(project)}"
-        )
-    recipients = [r for r in dist.recipients if not wanted or r.email.lower() in wanted]
-    selection = {r.email: select_nodes(r, nodes) for r in recipients}
-    needed = list(dict.fromkeys(n for sel in selection.values() for n in sel))
-    require_current(project, output, needed)
-    titles = node_names(output)
-    found = packs(output, needed, titles)
-    ctx = _context(project, output, dist, dry_run, resend, transport, sleep)
-    done = ctx.log.delivered()
-    plans = [
-        _pack_delivery(ctx, r, [found[n] for n in selection[r.email]], titles, done)
-        for r in recipients
-    ]
-    return _run(ctx, plans)
+    request = Request(dry_run, only, resend, transport, sleep)
+    return _under_lock(project, period, _send_packs, request)
 
 
 def send_escalations(
@@ -208,22 +183,50 @@ def send_escalations(
     sleep: Callable[[float], None] = time.sleep,
 ) -> SendResult:
     """`reportlib send --escalations`: each KPI owner gets one short email listing their escalated KPIs."""
+    request = Request(dry_run, only, resend, transport, sleep)
+    return _under_lock(project, period, _send_escalations, request)
+
+
+Body = Callable[[Project, PeriodOutput, Sequence[str], Request], SendResult]
+
+
+def _under_lock(project: Project, period: str, body: Body, request: Request) -> SendResult:
+    """Run `body` holding the period's lock: one `send` (or `run`) per output folder at a time."""
     periods.parse(period)
     output = PeriodOutput(project.settings.output_path, period)
     nodes = period_nodes(output)
     with lock.hold(output.lock, output.lock_holder):
-        return _send_escalations(project, output, nodes, dry_run, only, resend, transport, sleep)
+        return body(project, output, nodes, request)
+
+
+def _send_packs(
+    project: Project, output: PeriodOutput, nodes: Sequence[str], request: Request
+) -> SendResult:
+    """`send` under the period's lock."""
+    dist = load_distribution(project, nodes)
+    wanted = {e.lower() for e in request.only}
+    unknown = sorted(wanted - {r.email.lower() for r in dist.recipients})
+    if unknown:
+        raise ConfigError(
+            f"--only {', '.join(unknown)}: not a recipient in {distribution_path(project)}"
+        )
+    recipients = [r for r in dist.recipients if not wanted or r.email.lower() in wanted]
+    selection = {r.email: select_nodes(r, nodes) for r in recipients}
+    needed = list(dict.fromkeys(n for sel in selection.values() for n in sel))
+    require_current(project, output, needed)
+    titles = node_names(output)
+    found = packs(output, needed, titles)
+    ctx = _context(project, output, dist, request)
+    done = ctx.log.delivered()
+    plans = [
+        _pack_delivery(ctx, r, [found[n] for n in selection[r.email]], titles, done)
+        for r in recipients
+    ]
+    return _run(ctx, plans)
 
 
 def _send_escalations(
-    project: Project,
-    output: PeriodOutput,
-    nodes: Sequence[str],
-    dry_run: bool,
-    only: Sequence[str],
-    resend: bool,
-    transport: Transport | None,
-    sleep: Callable[[float], None],
+    project: Project, output: PeriodOutput, nodes: Sequence[str], request: Request
 ) -> SendResult:
     """`send --escalations` under the period's lock."""
     period = output.period
@@ -231,8 +234,8 @@ def _send_escalations(
     check_owners(project, dist)
     require_current(project, output, ())
     owners, unknown = escalation_lists(project, period, nodes, dist)
-    wanted = {e.lower() for e in only}
-    ctx = _context(project, output, dist, dry_run, resend, transport, sleep, connect=bool(owners))
+    wanted = {e.lower() for e in request.only}
+    ctx = _context(project, output, dist, request, connect=bool(owners))
     before = ctx.log.escalations_sent()
     no_address = "no email address (owner_email or owners: in distribution)"
     plans = list(
@@ -252,18 +255,23 @@ def _context(
     project: Project,
     output: PeriodOutput,
     dist: Distribution,
-    dry_run: bool,
-    resend: bool,
-    transport: Transport | None,
-    sleep: Callable[[float], None],
+    request: Request,
     *,
     connect: bool = True,
 ) -> SendContext:
     """The shared record; SMTP is set up (and the password checked) only when sending for real."""
-    if connect and not dry_run and transport is None:
+    transport = request.transport
+    if connect and not request.dry_run and transport is None:
         transport = smtp_transport(project.settings.smtp, dist.sender.email)
     return SendContext(
-        project, output, dist, DeliveryLog(output.deliveries), transport, dry_run, resend, sleep
+        project,
+        output,
+        dist,
+        DeliveryLog(output.deliveries),
+        transport,
+        request.dry_run,
+        request.resend,
+        request.sleep,
     )
 
 
