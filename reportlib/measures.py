@@ -18,11 +18,13 @@ from typing import cast
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from . import hierarchy as hier
 from . import periods
 from .config import TOP_BOX_DEFAULT, KpiDef
+from .errors import DataError
 from .hierarchy import Hierarchy
 from .sources import Source
 
@@ -411,6 +413,27 @@ def _by_node(df: pd.DataFrame, tree: Hierarchy) -> pd.DataFrame:
     return df.groupby(["node", "month"]).sum(min_count=1)
 
 
+def require_finite(wide: pd.DataFrame) -> None:
+    """Refuse measures holding ±inf: no figure may rest on an impossible value.
+
+    The quality rules (DOMAIN.md §7 non_finite, sla_range, workforce_range) quarantine
+    the inputs that could make one; this is the backstop, naming the first measure,
+    node and month, so a run never ends well with an infinite figure.
+    """
+    numbers = wide.select_dtypes("number")
+    bad = np.isinf(numbers.to_numpy(dtype="float64"))
+    if not bad.any():
+        return
+    row, col = (int(i[0]) for i in np.nonzero(bad))
+    node, month = numbers.index[row]
+    name = str(numbers.columns[col])
+    value = float(numbers.iat[row, col])
+    raise DataError(
+        f"measure {name} is {value} for node {node} in {periods.label(int(month))}: "
+        "an input value is not a finite number; refusing to compute figures from it"
+    )
+
+
 def compute(
     src: Source, tree: Hierarchy, first_month: int, last_month: int, rules: Rules | None = None
 ) -> Measures:
@@ -452,5 +475,6 @@ def compute(
             for col, series in _by_node(df, tree).items():
                 series = series.reindex(index)
                 wide[col] = series.fillna(0) if col in ADDITIVE else series
+    require_finite(wide)
     log.info("measures: %d nodes × %d months from %s", len(tree.ids), hi - lo + 1, ", ".join(used))
     return Measures(frame=wide, first_month=lo, last_month=hi, tables=tuple(used))

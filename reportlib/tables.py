@@ -42,10 +42,12 @@ def summary_by_node(project: Project, current: pd.DataFrame, decimals: int = 1) 
 
 
 def quality_table(report: QualityReport) -> pd.DataFrame:
-    """Rows in, kept and quarantined per table, the quarantined share (%) and the rules that hit.
+    """Rows in, kept and quarantined per table, the quarantined share (%) and the rule hits.
 
-    Indexed by table name in the report's order; `by rule` reads "repeat_response 1, ..."
-    (rules with no rejected row are left out). Empty without tables.
+    Indexed by table name in the report's order; rows in = kept + quarantined rows, each
+    quarantined row once; `rule hits` reads "repeat_response 1, ..." and counts a row
+    under every rule it broke, so its sum may exceed the rows quarantined (rules with
+    no hit are left out). Empty without tables.
     """
     rows = [
         {
@@ -54,7 +56,7 @@ def quality_table(report: QualityReport) -> pd.DataFrame:
             "kept": t.rows_kept,
             "quarantined": t.rows_quarantined,
             "share %": round(100 * t.reject_share, 2),
-            "by rule": ", ".join(f"{r} {n:,}" for r, n in t.by_rule.items() if n),
+            "rule hits": ", ".join(f"{r} {n:,}" for r, n in t.by_rule.items() if n),
         }
         for name, t in report.tables.items()
     ]

@@ -56,12 +56,12 @@ def test_quality_table_and_gate_line_from_the_report(project: Project) -> None:
     raw = json.loads(out.quality_report.read_text(encoding="utf-8"))
     report = quality.read(out)
     table = tables.quality_table(report)
-    assert list(table.columns) == ["rows in", "kept", "quarantined", "share %", "by rule"]
+    assert list(table.columns) == ["rows in", "kept", "quarantined", "share %", "rule hits"]
     revenue = raw["tables"]["revenue"]
     assert table.at["revenue", "rows in"] == revenue["rows_in"]
     assert table.at["revenue", "quarantined"] == revenue["rows_quarantined"] == 1
     assert table.at["revenue", "share %"] == round(100 * revenue["reject_share"], 2)
-    assert table.at["revenue", "by rule"] == "negative_amount 1"
+    assert table.at["revenue", "rule hits"] == "negative_amount 1"
     line = tables.gate_line(report)
     assert line.startswith("quality gate overridden: tiny fixture: the credit note is planted")
     assert line.endswith(
@@ -98,7 +98,7 @@ def test_quality_table_leaves_out_rules_without_rows_and_says_passed() -> None:
         "report.json",
     )
     table = tables.quality_table(report)
-    assert list(table.index) == ["t"] and table.at["t", "by rule"] == "b 2"
+    assert list(table.index) == ["t"] and table.at["t", "rule hits"] == "b 2"
     assert table.at["t", "share %"] == 66.67
     assert tables.gate_outcome(report) == "passed"
     assert tables.gate_line(report) == "quality gate passed (limit 5% quarantined per table)"

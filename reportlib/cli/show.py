@@ -134,9 +134,9 @@ def quality(report: QualityReport, quality_dir: Path) -> None:
         ("table", False),
         ("rows in", True),
         ("kept", True),
-        ("quarantined", True),
+        ("quarantined rows", True),
         ("share", True),
-        ("by rule", False),
+        ("rule hits (a row may break several rules)", False),
     ):
         grid.add_column(col, justify="right" if right else "left")
     for name, t in tables.quality_table(report).iterrows():
@@ -146,7 +146,7 @@ def quality(report: QualityReport, quality_dir: Path) -> None:
             f"{t['kept']:,}",
             f"{t['quarantined']:,}",
             f"{t['share %']:.2f}%",
-            t["by rule"],
+            t["rule hits"],
         )
     con = console()
     con.print(grid)
@@ -178,8 +178,10 @@ def quality_notes(report: QualityReport | None, quality_dir: Path) -> None:
         else "FAILED"
     )
     rows = "row" if quarantined == 1 else "rows"
+    hits = sum(t.rule_hits for t in report.tables.values())
     con.print(
-        f"data quality: {quarantined:,} {rows} quarantined; gate {outcome}; see {quality_dir}",
+        f"data quality: {quarantined:,} {rows} quarantined ({hits:,} rule "
+        f"hit{'' if hits == 1 else 's'}); gate {outcome}; see {quality_dir}",
         markup=False,
     )
 

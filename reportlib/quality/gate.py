@@ -54,7 +54,7 @@ def decide(
 
 
 def message(report: QualityReport, out: PeriodOutput) -> str:
-    """One line: which tables failed, by which rules and how many rows, and where to look."""
+    """One line: which tables failed, how many rows (each once), the rule hits, where to look."""
     gate = report.gate
     parts = []
     for f in gate.failures:
@@ -65,7 +65,8 @@ def message(report: QualityReport, out: PeriodOutput) -> str:
         rules = ", ".join(f"{r} {n:,}" for r, n in (f.by_rule or {}).items())
         parts.append(
             f"{f.table}: {f.rows_quarantined or 0:,} of {f.rows_in:,} rows quarantined "
-            f"({100 * (f.reject_share or 0.0):.1f}% > {100 * gate.max_reject_share:g}%; {rules}), "
+            f"({100 * (f.reject_share or 0.0):.1f}% > {100 * gate.max_reject_share:g}%; "
+            f"rule hits: {rules}), "
             f"see {where}"
         )
     return (

@@ -40,6 +40,15 @@ REPEAT_CHAIN = "q_chain"
 REPEATS = "q_rep"
 
 
+def number(column: str) -> str:
+    """The column of `q_typed_<t>` holding `column` read as a DOUBLE (NaN and ±inf kept), quoted.
+
+    A whole-number column cannot hold `inf` once typed, so the non_finite rule (DOMAIN.md §7)
+    reads this one instead.
+    """
+    return engine.quote("__num_" + column)
+
+
 @dataclass(frozen=True)
 class TableRelations:
     """The quality stage's relations for one input table, quoted for SQL."""

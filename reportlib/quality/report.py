@@ -1,7 +1,8 @@
 """The quality report (output/<period>/quality/report.json) as typed, frozen records.
 
 `QualityReport` holds the period, the cut-off, the gate, one `TableReport` per table
-(rows in = kept + quarantined, hits per rule, notes) and the KPIs whose n the quarantine
+(rows in = kept + quarantined, each quarantined row once; rule hits in total and per
+rule, a row counted under every rule it broke; notes) and the KPIs whose n the quarantine
 reduced. `to_json` writes the same keys in the same order the file has always had, plus
 `schema_version` (the way dbt versions its run artefacts), so the readers of the file
 (the manifest, the pack, the notebooks) keep working; `from_json` reads it back and
@@ -46,7 +47,8 @@ class TableReport:
     rows_kept: int
     rows_quarantined: int
     by_rule: Mapping[str, int]
-    """Rule hits per rule id, in rule order (a row breaking two rules counts under both)."""
+    """Rule hits per rule id, in rule order (a row breaking two rules counts under both, so
+    they may add up to more than `rows_quarantined`, where it counts once)."""
     reject_share: float
     rejected_file: str
     """The quarantine file, relative to the period folder (`quality/<table>.rejected.csv`)."""
@@ -54,12 +56,18 @@ class TableReport:
     notes: tuple[str, ...] = ()
     """Things worth saying that are not rejections (ignored columns, encoding, late rows)."""
 
+    @property
+    def rule_hits(self) -> int:
+        """Rule hits over every rule: at least `rows_quarantined` (a row may break several)."""
+        return sum(self.by_rule.values())
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "rows_in": self.rows_in,
             "rows_kept": self.rows_kept,
             "rows_quarantined": self.rows_quarantined,
+            "rule_hits": self.rule_hits,
             "by_rule": dict(self.by_rule),
             "reject_share": self.reject_share,
             "rejected_file": self.rejected_file,

@@ -8,7 +8,7 @@ returns, in the order of `REGISTRY` (the order a row's broken rules are listed i
 Kinds of rule:
 
 - `row`: decided on the row alone (score_range, response_window, speeder, time_order,
-  negative_amount). Adding such a rule is one function and one `Rule(...)` line here.
+  negative_amount, non_finite, sla_range, workforce_range). Adding such a rule is one function and one `Rule(...)` line here.
 - `key` (duplicate_id): a repeated primary key; the first row in file order is kept.
 - `identity` (unknown_customer): the customer id after identity mapping is not a kept
   customer's (`identity.py` builds the mapping).
@@ -36,6 +36,14 @@ The rules:
   (a decision of this module) a customer's churned_on before its acquired_on; that
   customer's rows then fall under unknown_customer, whose detail says why.
 - negative_amount: amount < 0 in revenue unless `allow_credit_notes`.
+- non_finite: a number that is NaN, ±inf or beyond ±1e12 (`FINITE_LIMIT`) in revenue's
+  amount or workforce's headcount, leavers, training_hours and eNPS counts, in any month.
+  It is read from the value as a DOUBLE (`names.number`), so `inf` in a whole-number
+  column is quarantined here rather than refused by the schema.
+- sla_range: a ticket's sla_hours missing, zero, negative or (a decision of this module,
+  since NaN would count as met) not a finite number.
+- workforce_range: headcount not positive; leavers, training_hours or an eNPS count
+  negative; leavers more than headcount.
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..config import SURVEY_SCALES, QualitySettings
-from ..sources import engine
+from ..sources import FINITE_LIMIT, engine
 from . import names
 
 RuleKind = Literal["row", "key", "identity", "sequence"]
@@ -73,6 +81,8 @@ class Context:
     settings: QualitySettings
     has_aliases: bool
     """True when the load has a customer_aliases table (changes unknown_customer's wording)."""
+    finite: tuple[str, ...] = ()
+    """The table's columns that must be finite numbers (the spec's `finite` columns)."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +249,72 @@ def _negative_amount(ctx: Context) -> Check | None:
     )
 
 
+LIMIT_TEXT = f"{FINITE_LIMIT:.0e}".replace("e+", "e")
+"""The non_finite limit as the details write it (`1e12`)."""
+
+
+def _non_finite(ctx: Context) -> Check | None:
+    if not ctx.finite:
+        return None
+    parts = []
+    for col in ctx.finite:
+        num = names.number(col)
+        bad = f"({num} IS NOT NULL AND (NOT isfinite({num}) OR abs({num}) > {FINITE_LIMIT!r}))"
+        why = (
+            f"CASE WHEN isfinite({num}) THEN ' is beyond ±{LIMIT_TEXT}' "
+            "ELSE ' is not a finite number' END"
+        )
+        parts.append((bad, f"'{col} ' || CAST({num} AS VARCHAR) || {why}"))
+    return _row(
+        "non_finite",
+        " OR ".join(bad for bad, _ in parts),
+        "concat_ws('; ', " + ", ".join(f"CASE WHEN {b} THEN {d} END" for b, d in parts) + ")",
+    )
+
+
+def _sla_range(ctx: Context) -> Check:
+    return _row(
+        "sla_range",
+        "sla_hours IS NULL OR NOT isfinite(sla_hours) OR sla_hours <= 0",
+        "CASE WHEN sla_hours IS NULL THEN 'sla_hours is missing' "
+        "WHEN NOT isfinite(sla_hours) THEN 'sla_hours ' || CAST(sla_hours AS VARCHAR) "
+        "|| ' is not a finite number' "
+        "ELSE 'sla_hours ' || printf('%g', sla_hours) || ' is not positive' END",
+    )
+
+
+WORKFORCE_COUNTS = (
+    "leavers",
+    "training_hours",
+    "enps_promoters",
+    "enps_passives",
+    "enps_detractors",
+)
+"""Workforce columns that cannot be negative (workforce_range, DOMAIN.md §7)."""
+
+
+def _workforce_range(ctx: Context) -> Check:
+    def text(col: str) -> str:
+        return f"CAST({engine.quote(col)} AS VARCHAR)"
+
+    parts = [("headcount <= 0", f"'headcount ' || {text('headcount')} || ' is not positive'")]
+    parts += [
+        (f"{engine.quote(c)} < 0", f"'{c} ' || {text(c)} || ' is negative'")
+        for c in WORKFORCE_COUNTS
+    ]
+    parts.append(
+        (
+            "leavers > headcount",
+            f"'leavers ' || {text('leavers')} || ' exceed headcount ' || {text('headcount')}",
+        )
+    )
+    return _row(
+        "workforce_range",
+        " OR ".join(f"coalesce({w}, false)" for w, _ in parts),
+        "concat_ws('; ', " + ", ".join(f"CASE WHEN {w} THEN {d} END" for w, d in parts) + ")",
+    )
+
+
 # --------------------------------------------------------------------------- the registry
 
 REGISTRY: tuple[Rule, ...] = (
@@ -262,6 +338,9 @@ REGISTRY: tuple[Rule, ...] = (
     Rule("repeat_response", "sequence", ("survey_responses",), None),
     Rule("time_order", "row", ("customers", "tickets"), _time_order),
     Rule("negative_amount", "row", ("revenue",), _negative_amount),
+    Rule("non_finite", "row", ("revenue", "workforce"), _non_finite),
+    Rule("sla_range", "row", ("tickets",), _sla_range),
+    Rule("workforce_range", "row", ("workforce",), _workforce_range),
 )
 """Every rule of DOMAIN.md §7 that reportlib applies, in the order a row's rules are listed."""
 

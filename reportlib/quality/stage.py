@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..config import Project
-from ..sources import TABLES, Source, engine, table_specs
+from ..sources import TABLES, Source, TableSpec, engine, out_of_range, table_specs
 from . import accounting, gate, identity, names, reject, repeats, rules, suspects
 from .report import NReduced, QualityReport, TableReport
 
@@ -70,6 +70,7 @@ def validate(
             key=rules.key_columns(name, spec.key, levels),
             settings=qs,
             has_aliases=identity.ALIASES in specs,
+            finite=tuple(c.name for c in spec.columns if c.finite),
         )
         checks = rules.checks(ctx)
         walk = "repeat_response" in rules.sequence_rules(name)
@@ -86,8 +87,8 @@ def validate(
         )
         engine.execute(
             src.con,
-            f"CREATE OR REPLACE TEMP VIEW {rel.dropped} AS SELECT {cols} FROM {rel.captured} "
-            f"WHERE {names.ROW} IN (SELECT {names.ROW} FROM {rel.rejections})",
+            f"CREATE OR REPLACE TEMP VIEW {rel.dropped} AS SELECT {dropped_columns(src, spec)} "
+            f"FROM {rel.captured} WHERE {names.ROW} IN (SELECT {names.ROW} FROM {rel.rejections})",
         )
         if name == "customers":
             identity.keep_customers(src)
@@ -115,6 +116,23 @@ def validate(
         quarantined=dataclasses.replace(src, tables={**src.tables, **dropped}),
         report=report,
         rejected=rejected,
+    )
+
+
+def dropped_columns(src: Source, spec: TableSpec) -> str:
+    """The SELECT list of `dropped_<t>`: the typed columns, a non-finite number as NULL.
+
+    The quarantined rows are counted for `n_reduced` by the same measures as the kept
+    ones; a value that broke non_finite (DOMAIN.md §7) would make those sums fail or be
+    infinite, and only the row counts matter there.
+    """
+    finite = {c.name for c in spec.columns if c.finite}
+    return ", ".join(
+        f"CASE WHEN NOT coalesce({out_of_range(engine.quote(c))}, false) THEN {engine.quote(c)} "
+        f"END AS {engine.quote(c)}"
+        if c in finite
+        else engine.quote(c)
+        for c in src.tables[spec.name].columns
     )
 
 

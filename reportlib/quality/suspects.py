@@ -37,6 +37,8 @@ def numbered(src: Source, table: str) -> str:
 def typed_sql(src: Source, spec: TableSpec, rows: str) -> str:
     """Typed rows of `rows` (raw columns + __rn): raw values kept as __raw_<i>, ids resolved.
 
+    The `finite` columns are also read as DOUBLE (`names.number`) for the non_finite rule.
+
     A fact row's customer_id becomes its customer's id when it is a kept customer's or a
     kept alias's (`identity.resolved`); `__resolved` says whether it was either.
     """
@@ -47,6 +49,11 @@ def typed_sql(src: Source, spec: TableSpec, rows: str) -> str:
         ", NULLIF(TRIM(CAST(score AS VARCHAR)), '') AS __score_text"
         if name == "survey_responses"
         else ""
+    )
+    extra += "".join(
+        f", TRY_CAST({engine.quote(c.name)} AS DOUBLE) AS {names.number(c.name)}"
+        for c in spec.columns
+        if c.finite
     )
     sql = f"SELECT {names.ROW}, {raw}, {typed}{extra} FROM {rows}"
     if name == "survey_responses":

@@ -12,10 +12,12 @@ from .engine import connect
 from .files import line_numbers, rows_are_lines
 from .loader import Source, latest_complete_period, load, parse_as_of
 from .schema import (
+    FINITE_LIMIT,
     TABLES,
     ColType,
     Column,
     TableSpec,
+    out_of_range,
     raw_view,
     table_specs,
     typed_select_sql,
@@ -23,6 +25,7 @@ from .schema import (
 )
 
 __all__ = [
+    "FINITE_LIMIT",
     "TABLES",
     "ColType",
     "Column",
@@ -32,6 +35,7 @@ __all__ = [
     "latest_complete_period",
     "line_numbers",
     "load",
+    "out_of_range",
     "parse_as_of",
     "raw_view",
     "rows_are_lines",

@@ -43,11 +43,18 @@ SQL_TYPES = {
 }
 
 
+FINITE_LIMIT = 1e12
+"""A number beyond ±this (or NaN, ±inf) in a `finite` column is impossible (DOMAIN.md §7 non_finite)."""
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     type: ColType
     nullable: bool = True
+    finite: bool = False
+    """Checked by the non_finite rule (DOMAIN.md §7): a value that reads as NaN, ±inf or a
+    number beyond ±FINITE_LIMIT is quarantined with its line, not refused by the schema."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,7 @@ def table_specs(levels: tuple[str, ...]) -> tuple[TableSpec, ...]:
                 Column("invoice_id", s, False),
                 Column("customer_id", s, False),
                 Column("invoice_date", d, False),
-                Column("amount", f, False),
+                Column("amount", f, False, finite=True),
             ),
             key="invoice_id",
         ),
@@ -133,15 +140,24 @@ def table_specs(levels: tuple[str, ...]) -> tuple[TableSpec, ...]:
             (
                 Column("period", "period", False),
                 *(Column(level, s) for level in levels),
-                Column("headcount", i, False),
-                Column("leavers", i),
-                Column("training_hours", f),
-                Column("enps_promoters", i),
-                Column("enps_passives", i),
-                Column("enps_detractors", i),
+                Column("headcount", i, False, finite=True),
+                Column("leavers", i, finite=True),
+                Column("training_hours", f, finite=True),
+                Column("enps_promoters", i, finite=True),
+                Column("enps_passives", i, finite=True),
+                Column("enps_detractors", i, finite=True),
             ),
         ),
     )
+
+
+def out_of_range(expr: str) -> str:
+    """SQL: `expr` (text or a number) reads as NaN, ±inf or a number beyond ±FINITE_LIMIT.
+
+    NULL when it does not read as a number at all (then it is missing, or a schema error).
+    """
+    d = f"TRY_CAST({expr} AS DOUBLE)"
+    return f"(NOT isfinite({d}) OR abs({d}) > {FINITE_LIMIT!r})"
 
 
 def raw_view(table: str) -> str:
@@ -248,11 +264,13 @@ def check_schema(
         if not col.nullable:
             checks.append((col, "is empty", f"{txt} IS NULL"))
         if col.type in SQL_TYPES and col.type != "score" and not native:
+            # A whole-number column holding inf, NaN or 1e13 is left to the non_finite rule.
+            impossible = f" AND NOT coalesce({out_of_range(q)}, false)" if col.finite else ""
             checks.append(
                 (
                     col,
                     f"is not a valid {col.type}",
-                    f"{txt} IS NOT NULL AND TRY_CAST({q} AS {SQL_TYPES[col.type]}) IS NULL",
+                    f"{txt} IS NOT NULL AND TRY_CAST({q} AS {SQL_TYPES[col.type]}) IS NULL{impossible}",
                 )
             )
         if col.type == "period":

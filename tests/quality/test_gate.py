@@ -28,7 +28,7 @@ def test_gate_stops_the_run_and_says_where_to_look(
     err = capsys.readouterr().err
     qdir = tmp_path / "output" / "2026-03" / "quality"
     assert "data-quality gate failed" in err
-    assert "survey_responses: 2 of 17 rows quarantined (11.8% > 5%; speeder 2)" in err
+    assert "survey_responses: 2 of 17 rows quarantined (11.8% > 5%; rule hits: speeder 2)" in err
     assert str(qdir / "survey_responses.rejected.csv") in err and "--accept-quality" in err
     assert "Traceback" not in err
     # The quarantine and the report were written before stopping; no scorecard was.
