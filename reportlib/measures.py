@@ -427,7 +427,7 @@ def require_finite(wide: pd.DataFrame) -> None:
     row, col = (int(i[0]) for i in np.nonzero(bad))
     node, month = numbers.index[row]
     name = str(numbers.columns[col])
-    value = float(numbers.iat[row, col])
+    value = float(numbers.to_numpy(dtype="float64")[row, col])
     raise DataError(
         f"measure {name} is {value} for node {node} in {periods.label(int(month))}: "
         "an input value is not a finite number; refusing to compute figures from it"

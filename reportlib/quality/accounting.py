@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..config import Project
 from ..errors import QualityGateError
-from ..sources import Source, TableSpec, engine, raw_view, typed_view
+from ..sources import Source, TableSpec, encoding_note, engine, raw_view, typed_view
 from . import names, reject
 from .report import NReduced, TableReport, rejected_file
 from .rules import rule_ids
@@ -127,8 +127,9 @@ def notes(src: Source, spec: TableSpec, late: int) -> tuple[str, ...]:
     extra = [c for c in src.raw[name].columns if c not in known]
     if extra:
         out.append(f"column(s) {', '.join(extra)} not used by reportlib: ignored")
-    if src.encodings.get(name, "utf-8") != "utf-8":
-        out.append(f"not valid UTF-8: read as {src.encodings[name]}")
+    read_as = encoding_note(src.encodings.get(name, "utf-8"))
+    if read_as:
+        out.append(read_as)
     if late:
         out.append(
             f"{late:,} row(s) with {DEFINING[name]} after the cut-off as_of "

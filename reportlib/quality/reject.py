@@ -65,7 +65,8 @@ def rejected_rows(src: Source, table: str, rows_in: int, shown_path: str) -> pa.
     path = src.files[table]
     rel = names.TableRelations(table)
     rej = rel.rejections
-    if path.endswith(".csv") and not rows_are_lines(path, rows_in):
+    encoding = src.encodings.get(table, "utf-8")
+    if path.endswith(".csv") and not rows_are_lines(path, rows_in, encoding):
         wanted = [
             int(r[0])
             for r in engine.rows(
@@ -74,7 +75,7 @@ def rejected_rows(src: Source, table: str, rows_in: int, shown_path: str) -> pa.
                 f"UNION SELECT repeat_ref FROM {rej} WHERE repeat_ref IS NOT NULL",
             )
         ]
-        lines = line_numbers(path, wanted, src.encodings.get(table, "utf-8"))
+        lines = line_numbers(path, wanted, encoding)
         numbers = pa.table(
             {
                 "rn": pa.array(list(lines), pa.int64()),

@@ -1,13 +1,15 @@
 """The input tables (DESIGN.md "Inputs"): their schema, the files they come from, loading.
 
 - `schema`: the canonical tables, their columns and the SQL that types them;
-- `files`: finding and reading CSV/Parquet files, encodings, physical line numbers;
+- `files`: finding a table's one file (confined to the folder), reading it, line numbers;
+- `encoding`: telling a CSV's text encoding, and a UTF-8 copy for the engine;
 - `loader`: `load(project)` → a `Source` of typed Ibis tables and the data cut-off;
 - `engine`: the SQL engine's specifics (DuckDB), shared with the quality stage.
 """
 
 from __future__ import annotations
 
+from .encoding import note as encoding_note
 from .engine import connect
 from .files import line_numbers, rows_are_lines
 from .loader import Source, latest_complete_period, load, parse_as_of
@@ -32,6 +34,7 @@ __all__ = [
     "Source",
     "TableSpec",
     "connect",
+    "encoding_note",
     "latest_complete_period",
     "line_numbers",
     "load",

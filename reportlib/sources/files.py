@@ -1,61 +1,118 @@
 """The input files: finding a table's file, reading CSV/Parquet as a raw view, and lines.
 
-A CSV is read with every column as text under the names of its own header (so a value
-that does not parse is reported, not guessed), in UTF-8 or, failing that, Latin-1. The
-quality stage reports rejected rows by their physical line, which differs from the row
-number when a quoted value spans lines: `line_numbers` re-reads the file only then.
+A table's file is `<name>.csv` or `<name>.parquet` in the source folder: both at once is
+an error naming the two (reportlib never picks one silently), and a file that is a link
+resolving outside the folder is refused. A CSV is read with every column as text under
+the names of its own header (so a value that does not parse is reported, not guessed),
+in the encoding `encoding.detect` found: the engine reads UTF-8 itself and other
+encodings from a UTF-8 copy. The quality stage reports rejected rows by their physical
+line, which differs from the row number when a quoted value spans lines: `line_numbers`
+re-reads the file only then.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
-import itertools
 import logging
 from pathlib import Path
 
 import ibis
 
 from ..errors import DataError
+from . import encoding as enc
 from . import engine
 
 log = logging.getLogger(__name__)
 
+EXTENSIONS = (".parquet", ".csv")
+"""The file types a table may come as."""
+
 
 def locate(folder: Path, name: str) -> Path | None:
-    """A table's file in a folder: `<name>.parquet`, else `<name>.csv`, else None."""
-    for ext in (".parquet", ".csv"):
-        p = folder / f"{name}{ext}"
-        if p.is_file():
-            return p
-    return None
+    """A table's file in a folder (`<name>.parquet` or `<name>.csv`), None when there is none.
+
+    Two files for one table is a DataError naming both; so is a file that resolves (through
+    a link) outside the folder or to nothing.
+    """
+    found = [p for p in (folder / f"{name}{ext}" for ext in EXTENSIONS) if _present(p)]
+    if len(found) > 1:
+        raise DataError(
+            f"table {name} is given as two files, {found[1]} and {found[0]}: "
+            "keep one (reportlib never picks one of them)"
+        )
+    return confined(found[0], folder) if found else None
 
 
-def register(con: ibis.BaseBackend, path: Path, view: str, encoding: str = "utf-8") -> str:
-    """Create `view` over a CSV (every column as text) or Parquet file; return its name."""
+def _present(path: Path) -> bool:
+    return path.is_file() or path.is_symlink()
+
+
+def confined(path: Path, folder: Path) -> Path:
+    """`path` when it resolves to a file inside `folder` (itself resolved); else a DataError.
+
+    The folder is the one the settings name, wherever it is; the files in it may be links
+    only to files inside it.
+    """
+    real = path.resolve()
+    if not real.is_relative_to(folder.resolve()):
+        raise DataError(
+            f"the file is a link to {real}, outside the source folder {folder}: refused "
+            "(copy the file into the folder instead)",
+            file=str(path),
+        )
+    if not real.is_file():
+        raise DataError(f"the file is a link to {real}, which is not a file", file=str(path))
+    return path
+
+
+def register(con: ibis.BaseBackend, path: Path, view: str, encoding: str = enc.UTF8) -> str:
+    """Make `view` hold a CSV (every column as text) or Parquet file; return its name.
+
+    Parquet and UTF-8 CSV are views over the file; a CSV in another encoding is read once
+    from a UTF-8 copy into a table of that name (the copy is removed at once).
+    """
     p = engine.literal(str(path))
     if path.suffix == ".parquet":
         sql = f"CREATE OR REPLACE VIEW {engine.quote(view)} AS SELECT * FROM read_parquet({p})"
-    else:
-        if path.stat().st_size == 0:
-            raise DataError("the file is empty (expected a header row)", file=str(path))
-        sql = (
-            f"CREATE OR REPLACE VIEW {engine.quote(view)} AS SELECT * FROM read_csv({p}, "
-            "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
-            "auto_detect = false, null_padding = false, max_line_size = 100000000, "
-            f"encoding = '{encoding}', columns = {csv_columns(path, encoding)})"
+        _run(con, sql, path)
+        return view
+    if path.stat().st_size == 0:
+        raise DataError("the file is empty (expected a header row)", file=str(path))
+    columns = csv_columns(path, encoding)
+    if encoding == enc.UTF8:
+        _run(
+            con, f"CREATE OR REPLACE VIEW {engine.quote(view)} AS {_read_csv(path, columns)}", path
         )
-    try:
-        engine.execute(con, sql)
-    except engine.Error as e:
-        raise DataError(engine.error_message(e), file=str(path)) from e
+        return view
+    with enc.utf8_copy(path, encoding) as copy:
+        sql = f"CREATE OR REPLACE TABLE {engine.quote(view)} AS {_read_csv(copy, columns)}"
+        _run(con, sql, path, copy)
     return view
 
 
-def csv_columns(path: Path, encoding: str = "utf-8") -> str:
+def _read_csv(path: Path, columns: str) -> str:
+    return (
+        f"SELECT * FROM read_csv({engine.literal(str(path))}, "
+        "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+        "auto_detect = false, null_padding = false, max_line_size = 100000000, "
+        f"encoding = 'utf-8', columns = {columns})"
+    )
+
+
+def _run(con: ibis.BaseBackend, sql: str, path: Path, copy: Path | None = None) -> None:
+    """Run a reading statement; an engine error names the file (the original, not a copy)."""
+    try:
+        engine.execute(con, sql)
+    except engine.Error as e:
+        message = engine.error_message(e)
+        if copy is not None:
+            message = message.replace(str(copy), str(path))
+        raise DataError(message, file=str(path)) from e
+
+
+def csv_columns(path: Path, encoding: str = enc.UTF8) -> str:
     """Read the header line ourselves so every column is text and names are kept exactly."""
-    encoding = "utf-8-sig" if encoding == "utf-8" else encoding
-    with path.open(newline="", encoding=encoding, errors="replace") as fh:
+    with path.open(newline="", encoding=enc.python_codec(encoding), errors="replace") as fh:
         header = next(csv.reader(fh), [])
     if not header or all(not h.strip() for h in header):
         raise DataError("the file has no header row", file=str(path))
@@ -88,11 +145,11 @@ def line_numbers(
     p = Path(path)
     if p.suffix != ".csv" or not p.is_file():
         return {r: r for r in rows}
-    if total is not None and rows_are_lines(path, total):
+    if total is not None and rows_are_lines(path, total, encoding):
         return {r: r + 1 for r in rows}
     wanted, last = set(rows), max(rows)
     out: dict[int, int] = {}
-    with p.open(newline="", encoding=python_encoding(encoding), errors="replace") as fh:
+    with p.open(newline="", encoding=enc.python_codec(encoding), errors="replace") as fh:
         reader = csv.reader(fh)
         next(reader, None)
         row, start = 0, reader.line_num + 1
@@ -107,48 +164,12 @@ def line_numbers(
     return out
 
 
-def rows_are_lines(path: str, total: int) -> bool:
+def rows_are_lines(path: str, total: int, encoding: str = enc.UTF8) -> bool:
     """True when a CSV holds its header and `total` rows on exactly one line each (row r on line r+1)."""
     p = Path(path)
-    return p.suffix == ".csv" and p.is_file() and physical_lines(p) == total + 1
+    return p.suffix == ".csv" and p.is_file() and physical_lines(p, encoding) == total + 1
 
 
-def python_encoding(encoding: str) -> str:
-    """Python's codec for an encoding name (UTF-8 with an optional byte-order mark)."""
-    return "utf-8-sig" if encoding == "utf-8" else encoding
-
-
-def physical_lines(path: Path) -> int:
+def physical_lines(path: Path, encoding: str = enc.UTF8) -> int:
     """Lines in a file: newlines, plus a last line without one."""
-    count, last = 0, b"\n"
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 23), b""):
-            count += chunk.count(b"\n")
-            last = chunk[-1:]
-    return count + (last != b"\n")
-
-
-def detect_encoding(path: Path) -> str:
-    """`utf-8` when the whole file decodes as UTF-8, else `latin-1` (which reads any byte), with a warning."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    seen = 0
-    with path.open("rb") as fh:
-        for chunk in itertools.chain(iter(lambda: fh.read(1 << 24), b""), [b""]):
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as e:
-                line = line_of_offset(path, seen + e.start)
-                log.warning(
-                    "%s is not valid UTF-8 (line %d): reading it as Latin-1; save it as UTF-8 to silence this",
-                    path,
-                    line,
-                )
-                return "latin-1"
-            seen += len(chunk)
-    return "utf-8"
-
-
-def line_of_offset(path: Path, offset: int) -> int:
-    """1-based line of a byte offset in a file."""
-    with path.open("rb") as fh:
-        return fh.read(offset).count(b"\n") + 1
+    return enc.count_lines(path, encoding)

@@ -1,7 +1,8 @@
 """Load the canonical input tables through Ibis on an embedded DuckDB (DESIGN.md "Inputs").
 
 `source` is a folder of CSV/Parquet files (one per table), a `.duckdb` file, or an
-Ibis connection URL. Every table's schema is checked on load (`schema.check_schema`):
+Ibis connection URL. A folder may be anywhere the settings say; the files in it are
+confined to it (`files.locate`). Every table's schema is checked on load (`schema.check_schema`):
 a missing file or column, or a value that does not parse, is a DataError naming file,
 column and row. The result is a `Source`: typed Ibis tables, the raw views beside them
 for the quality stage, where each table came from and the data cut-off.
@@ -21,7 +22,7 @@ import ibis.expr.types as ir
 from .. import periods
 from ..config import Project
 from ..errors import ConfigError, DataError
-from . import engine, files
+from . import encoding, engine, files
 from .schema import TABLES, check_schema, raw_view, table_specs, typed_select, typed_view
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class Source:
     raw: dict[str, ir.Table] = field(default_factory=dict)
     """The same tables before typing, all columns as text, for the quality stage."""
     encodings: dict[str, str] = field(default_factory=dict)
-    """Text encoding each CSV table was read with (`utf-8`, or `latin-1` as a fallback)."""
+    """Text encoding each CSV table was read in, a Python codec name (`encoding.detect`)."""
 
     @property
     def as_of_local(self) -> datetime:
@@ -48,14 +49,20 @@ class Source:
         return self.as_of.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(self.timezone))
 
 
-def _folder_tables(con: ibis.BaseBackend, folder: Path) -> dict[str, tuple[str, str]]:
-    """The tables of a folder: each one's raw view and file."""
-    found = {}
+def _folder_tables(
+    con: ibis.BaseBackend, folder: Path
+) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """The tables of a folder: each one's raw view and file, and each CSV's encoding."""
+    found, encodings = {}, {}
     for name in TABLES:
         path = files.locate(folder, name)
-        if path is not None:
-            found[name] = (files.register(con, path, raw_view(name)), str(path))
-    return found
+        if path is None:
+            continue
+        if path.suffix == ".csv":
+            encodings[name] = encoding.detect(path)
+        view = files.register(con, path, raw_view(name), encodings.get(name, encoding.UTF8))
+        found[name] = (view, str(path))
+    return found, encodings
 
 
 def _database_tables(con: ibis.BaseBackend, source: str) -> dict[str, tuple[str, str]]:
@@ -98,6 +105,7 @@ def load(project: Project) -> Source:
     tz = settings.timezone
     con = engine.connect(tz)
     src = settings.source
+    encodings: dict[str, str] = {}
     if "://" in src or src.endswith(".duckdb"):
         path_src = src if "://" in src else str(settings.path(src))
         found = _database_tables(con, path_src)
@@ -108,12 +116,11 @@ def load(project: Project) -> Source:
                 "the source folder does not exist (run `reportlib sample-data` for a sample)",
                 file=str(folder),
             )
-        found = _folder_tables(con, folder)
+        found, encodings = _folder_tables(con, folder)
 
     tables: dict[str, ir.Table] = {}
     raw: dict[str, ir.Table] = {}
     found_files: dict[str, str] = {}
-    encodings: dict[str, str] = {}
     for spec in table_specs(project.hierarchy.levels):
         if spec.name not in found:
             if spec.required:
@@ -121,10 +128,6 @@ def load(project: Project) -> Source:
                 raise DataError(f"required table {spec.name} is missing", file=where)
             continue
         view, where = found[spec.name]
-        if where.endswith(".csv"):
-            encodings[spec.name] = files.detect_encoding(Path(where))
-            if encodings[spec.name] != "utf-8":
-                files.register(con, Path(where), view, encodings[spec.name])
         raw_types = engine.column_types(con, view)
         check_schema(con, spec, view, where, raw_types, encodings.get(spec.name, "utf-8"))
         select = ", ".join(typed_select(spec, raw_types, tz))
