@@ -261,10 +261,10 @@ def _non_finite(ctx: Context) -> Check | None:
         num = names.number(col)
         bad = f"({num} IS NOT NULL AND (NOT isfinite({num}) OR abs({num}) > {FINITE_LIMIT!r}))"
         why = (
-            f"CASE WHEN isfinite({num}) THEN ' is beyond ±{LIMIT_TEXT}' "
-            "ELSE ' is not a finite number' END"
+            f"CASE WHEN isfinite({num}) THEN printf('%g', {num}) || ' is beyond ±{LIMIT_TEXT}' "
+            f"ELSE CAST({num} AS VARCHAR) || ' is not a finite number' END"
         )
-        parts.append((bad, f"'{col} ' || CAST({num} AS VARCHAR) || {why}"))
+        parts.append((bad, f"'{col} ' || {why}"))
     return _row(
         "non_finite",
         " OR ".join(bad for bad, _ in parts),
@@ -304,7 +304,7 @@ def _workforce_range(ctx: Context) -> Check:
     ]
     parts.append(
         (
-            "leavers > headcount",
+            "headcount IS NOT NULL AND leavers > greatest(headcount, 0)",
             f"'leavers ' || {text('leavers')} || ' exceed headcount ' || {text('headcount')}",
         )
     )

@@ -100,6 +100,7 @@ def test_json_keeps_the_keys_and_order_readers_rely_on() -> None:
         "rows_in",
         "rows_kept",
         "rows_quarantined",
+        "rule_hits",
         "by_rule",
         "reject_share",
         "rejected_file",

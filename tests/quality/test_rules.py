@@ -10,6 +10,7 @@ import pytest
 from reportlib import quality
 from reportlib.config import QualitySettings
 from reportlib.quality import rules
+from reportlib.sources import table_specs
 
 from ..conftest import CUSTOMERS, SURVEYS, TICKETS, write_project
 from .helpers import by_id, check, kept_ids, project, rejected, report_of, surveys
@@ -297,6 +298,9 @@ DOMAIN_RULES = {
     # DOMAIN.md lists tickets; a customer churned before it was acquired falls under it too.
     "time_order": {"tickets", "customers"},
     "negative_amount": {"revenue"},
+    "non_finite": {"revenue", "workforce"},
+    "sla_range": {"tickets"},
+    "workforce_range": {"workforce"},
 }
 
 
@@ -313,13 +317,18 @@ def test_every_rule_of_domain_section_7_is_registered_for_its_tables() -> None:
         "repeat_response",
         "time_order",
         "negative_amount",
+        "non_finite",
+        "sla_range",
+        "workforce_range",
     )
 
 
 @pytest.mark.parametrize("table", sorted({t for ts in DOMAIN_RULES.values() for t in ts}))
 def test_each_table_gets_the_checks_of_its_rules(table: str) -> None:
     key = rules.key_columns(table, "id", ("segment", "region"))
-    ctx = rules.Context(table, key, QualitySettings(), has_aliases=True)
+    (spec,) = [s for s in table_specs(("segment", "region")) if s.name == table]
+    finite = tuple(c.name for c in spec.columns if c.finite)
+    ctx = rules.Context(table, key, QualitySettings(), has_aliases=True, finite=finite)
     expected = [r for r, tables in DOMAIN_RULES.items() if table in tables]
     sequence = [r.id for r in rules.for_table(table) if r.kind == "sequence"]
     assert [c.rule for c in rules.checks(ctx)] == [r for r in expected if r not in sequence]
@@ -348,7 +357,7 @@ def test_keys_and_settings_shape_the_checks() -> None:
     )
     assert check is not None and "duration_seconds < 5.0" in check.when
     with pytest.raises(KeyError):
-        rules.rule("non_finite")
+        rules.rule("no_such_rule")
 
 
 def test_a_rule_added_to_the_registry_is_applied_and_accounted(
