@@ -228,9 +228,7 @@ def test_duplicate_key_names_file_line_and_column(tmp_path: Path) -> None:
     config = write_project(tmp_path, settings='timezone = "UTC"\ntimezone = "UTC"\n')
     with pytest.raises(ConfigError) as e:
         load_project(config)
-    assert str(e.value) == (
-        f"{config} line 5, column 16: not valid TOML: Cannot overwrite a value"
-    )
+    assert str(e.value) == (f"{config} line 5, column 17: not valid TOML: Cannot overwrite a value")
     assert e.value.context["row"] == 5
 
 
@@ -267,16 +265,16 @@ def test_reportlib_toml_accepts_the_tool_header(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     tool = load_project(config)
-    assert tool.settings.model_dump(exclude={"root"}) == flat.settings.model_dump(
-        exclude={"root"}
-    )
+    assert tool.settings.model_dump(exclude={"root"}) == flat.settings.model_dump(exclude={"root"})
     assert tool.settings.quality.allow_credit_notes is True
 
 
 def test_reportlib_toml_mixing_both_shapes_is_refused(tmp_path: Path) -> None:
     config = tmp_path / "reportlib.toml"
     config.write_text('timezone = "UTC"\n[tool.reportlib]\nsource = "data/src"\n')
-    with pytest.raises(ConfigError, match=r"both under \[tool.reportlib\] and outside it \(timezone\)"):
+    with pytest.raises(
+        ConfigError, match=r"both under \[tool.reportlib\] and outside it \(timezone\)"
+    ):
         load_project(config)
 
 

@@ -52,7 +52,9 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--months", type=click.IntRange(min=13), default=24, show_default=True)
 @click.option("--customers", type=click.IntRange(min=50), default=5000, show_default=True)
-@month_option("--end", default="2026-10", show_default=True, help="Last month of the data, YYYY-MM.")
+@month_option(
+    "--end", default="2026-10", show_default=True, help="Last month of the data, YYYY-MM."
+)
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
 )

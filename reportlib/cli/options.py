@@ -66,9 +66,7 @@ def _reason(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
     return value
 
 
-def _nodes(
-    _ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
-) -> tuple[str, ...]:
+def _nodes(_ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     """Node ids as typed: refused when empty or padded; whether they exist is checked later."""
     for node in value:
         if not node.strip():

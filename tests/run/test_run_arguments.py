@@ -80,7 +80,10 @@ def test_a_typo_after_a_finished_run_leaves_it_sendable(
     capsys.readouterr()
 
     bad = [
-        (["--node", "alll"], "error: --node 'alll': no such node in the hierarchy; did you mean all"),
+        (
+            ["--node", "alll"],
+            "error: --node 'alll': no such node in the hierarchy; did you mean all",
+        ),
         (["--node", "all", "--node", "ent/mars"], "error: --node 'ent/mars'"),
         (["--node", ""], "error: --node '': empty"),
         (["--workers", "0"], "error: Invalid value for '--workers'"),
