@@ -52,12 +52,12 @@ def problem(period: str) -> str | None:
         return "leading or trailing spaces are not allowed; give exactly YYYY-MM, e.g. 2026-10"
     two = re.fullmatch(r"([0-9]{2})-([0-9]{2})", text)
     if two:
-        return f"the year needs four digits, e.g. 20{two.group(1)}-{two.group(2)}"
+        return f"the year needs four digits: YYYY-MM, e.g. 20{two.group(1)}-{two.group(2)}"
     loose = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})", text)
     if loose and not 1 <= int(loose.group(2)) <= 12:
-        return "the month must be 01 to 12"
+        return "the month must be 01 to 12 in YYYY-MM"
     if loose:
-        return f"the month needs two digits, e.g. {loose.group(1)}-{int(loose.group(2)):02d}"
+        return f"the month needs two digits: YYYY-MM, e.g. {loose.group(1)}-{int(loose.group(2)):02d}"
     return "not a month in the form YYYY-MM (e.g. 2026-10)"
 
 

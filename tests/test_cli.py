@@ -210,9 +210,12 @@ BAD_ARGUMENTS = [
     (["send", "--period", "2026-03 ", "--dry-run"], "error: --period '2026-03 '"),
     (["send", "--period", "2026-03", "--only", "bob"], "error: --only 'bob': not an email"),
     (["diff", "--period", "2026-3"], "error: --period '2026-3': the month needs two digits"),
-    (["commentary", "draft", "--period", "2026-03", "--node", "smb/uss"], "did you mean smb/us"),
+    (
+        ["commentary", "draft", "--period", "2026-03", "--node", "smb/uss"],
+        "error: --node 'smb/uss': no such node in the hierarchy; did you mean smb/us",
+    ),
     (["validate", "--period", "2026-03", "--accept-quality", " "], "error: --accept-quality"),
-    (["compute", "--perod", "2026-03"], "error: No such option: --perod"),
+    (["compute", "--perod", "2026-03"], "error: No such option '--perod'"),
 ]
 
 

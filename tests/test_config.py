@@ -219,9 +219,9 @@ def test_period_problems_say_what_is_wrong() -> None:
         "leading or trailing spaces are not allowed; give exactly YYYY-MM, e.g. 2026-10"
     )
     assert periods.problem("") == "empty; give a month YYYY-MM, e.g. 2026-10"
-    assert periods.problem("26-10") == "the year needs four digits, e.g. 2026-10"
-    assert periods.problem("2026-13") == "the month must be 01 to 12"
-    assert periods.problem("2026-3") == "the month needs two digits, e.g. 2026-03"
+    assert periods.problem("26-10") == "the year needs four digits: YYYY-MM, e.g. 2026-10"
+    assert periods.problem("2026-13") == "the month must be 01 to 12 in YYYY-MM"
+    assert periods.problem("2026-3") == "the month needs two digits: YYYY-MM, e.g. 2026-03"
 
 
 def test_duplicate_key_names_file_line_and_column(tmp_path: Path) -> None:
