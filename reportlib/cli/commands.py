@@ -19,6 +19,7 @@ from .options import (
     address_option,
     config_option,
     console,
+    folder_option,
     latest_computed,
     month_option,
     node_option,
@@ -43,13 +44,8 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
 
 
 @cli.command("sample-data")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data/sample"),
-    show_default=True,
-)
-@click.option("--seed", type=int, default=7, show_default=True)
+@folder_option("--out", default=Path("data/sample"), show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=7, show_default=True)
 @click.option("--months", type=click.IntRange(min=13), default=24, show_default=True)
 @click.option("--customers", type=click.IntRange(min=50), default=5000, show_default=True)
 @month_option(
@@ -58,9 +54,8 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
 )
-@click.option(
+@folder_option(
     "--config-dir",
-    type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Where to write default kpis.yaml, targets.csv, segments.yaml, distribution.yaml "
     "when missing (default: the parent of --out).",

@@ -110,6 +110,25 @@ def address_option(*names: str, help: str) -> Callable[[F], F]:
     return click.option(*names, multiple=True, metavar="EMAIL", callback=_addresses, help=help)
 
 
+def _folder(_ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """A folder to write into, refused when empty (it would mean `.`), padded, or a file."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise ConfigError(f"{_name(param)} {value!r}: empty; give a folder")
+    if value != value.strip():
+        raise ConfigError(f"{_name(param)} {value!r}: leading or trailing spaces are not allowed")
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{_name(param)} {value!r}: is a file, not a folder")
+    return path
+
+
+def folder_option(*names: str, **kwargs: Any) -> Callable[[F], F]:
+    """An option naming a folder to write into, checked before anything is written."""
+    return click.option(*names, type=str, callback=_folder, metavar="FOLDER", **kwargs)
+
+
 accept_quality_option = click.option(
     "--accept-quality",
     metavar="REASON",
