@@ -246,6 +246,9 @@ def test_bad_arguments_change_nothing_in_output(tiny: Path) -> None:
         (["kpis", "--config", "missing.toml"], "error: --config 'missing.toml': config file"),
         (["sample-data", "--months", "3"], "error: Invalid value for '--months'"),
         (["sample-data", "--end", "2026-10 "], "error: --end '2026-10 ': leading or trailing"),
+        (["sample-data", "--out", ""], "error: --out '': empty; give a folder"),
+        (["sample-data", "--seed", "-1"], "error: Invalid value for '--seed'"),
+        (["compute", "--period", "2026-03", "stray"], "error: Got unexpected extra argument"),
     ],
 )
 def test_hostile_arguments_are_one_line(tiny: Path, args: list[str], message: str) -> None:
