@@ -57,7 +57,9 @@ def problem(period: str) -> str | None:
     if loose and not 1 <= int(loose.group(2)) <= 12:
         return "the month must be 01 to 12 in YYYY-MM"
     if loose:
-        return f"the month needs two digits: YYYY-MM, e.g. {loose.group(1)}-{int(loose.group(2)):02d}"
+        return (
+            f"the month needs two digits: YYYY-MM, e.g. {loose.group(1)}-{int(loose.group(2)):02d}"
+        )
     return "not a month in the form YYYY-MM (e.g. 2026-10)"
 
 
