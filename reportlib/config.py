@@ -1,7 +1,7 @@
 """Project configuration: settings, KPI catalogue, hierarchy, targets (DESIGN.md "Inputs").
 
 Everything here is an immutable pydantic model read from the project's files:
-`[tool.reportlib]` in pyproject.toml (or a reportlib.toml), `data/kpis.yaml`,
+`[tool.reportlib]` in pyproject.toml (or a reportlib.toml, read by `configfile`), `data/kpis.yaml`,
 `data/segments.yaml` and `data/targets.csv`. Problems become a ConfigError that
 names the file and the field.
 """
@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import itertools
 import math
-import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,10 +25,10 @@ from pydantic import (
     model_validator,
 )
 
-from . import periods
+from . import configfile, periods
 from .errors import ConfigError
 
-CONFIG_ENV = "REPORTLIB_CONFIG"
+CONFIG_ENV = configfile.CONFIG_ENV
 
 
 class Frozen(BaseModel):
@@ -364,44 +362,31 @@ def _pydantic_message(err: ValidationError) -> str:
 
 def find_config(explicit: Path | str | None = None, cwd: Path | None = None) -> Path:
     """The settings file: --config, $REPORTLIB_CONFIG, ./reportlib.toml, or ./pyproject.toml."""
-    if explicit is None:
-        explicit = os.environ.get(CONFIG_ENV) or None
-    if explicit is not None:
-        path = Path(explicit)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist")
-        return path.resolve()
-    here = (cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        for name in ("reportlib.toml", "pyproject.toml"):
-            candidate = folder / name
-            if candidate.is_file() and (name == "reportlib.toml" or _has_tool_table(candidate)):
-                return candidate
-    raise ConfigError(
-        "no configuration found: pass --config, or run inside a project with "
-        "reportlib.toml or [tool.reportlib] in pyproject.toml"
-    )
-
-
-def _has_tool_table(pyproject: Path) -> bool:
-    try:
-        return "reportlib" in tomllib.loads(pyproject.read_text()).get("tool", {})
-    except (tomllib.TOMLDecodeError, OSError):
-        return False
+    return configfile.find(explicit, cwd)
 
 
 def load_settings(config_file: Path) -> Settings:
-    """Read `[tool.reportlib]` (pyproject.toml) or the top level (reportlib.toml)."""
-    try:
-        raw = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{config_file}: not valid TOML: {e}", file=str(config_file)) from e
-    if config_file.name == "pyproject.toml":
-        raw = raw.get("tool", {}).get("reportlib", {})
+    """Read `[tool.reportlib]` (pyproject.toml) or reportlib.toml (flat or under that header).
+
+    A refused setting is named with its file, line (when found) and key, in one line.
+    """
+    raw = configfile.read(config_file)
     try:
         return Settings(root=config_file.parent.resolve(), **raw)
     except ValidationError as e:
-        raise ConfigError(f"{config_file}: {_pydantic_message(e)}", file=str(config_file)) from e
+        first = e.errors()[0]
+        loc = tuple(first["loc"])
+        line = configfile.key_line(config_file, loc)
+        where = f"{config_file} line {line}" if line else str(config_file)
+        key = ".".join(str(x) for x in loc)
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            msg = "unknown setting (see the README's configuration section)"
+        raise ConfigError(
+            f"{where}: {key}: {msg}" if key else f"{where}: {msg}",
+            file=str(config_file),
+            row=line,
+        ) from e
 
 
 def _read_yaml(path: Path) -> Any:
@@ -524,7 +509,7 @@ def load_manual_values(path: Path, kpis: tuple[KpiDef, ...]) -> tuple[ManualValu
         for line, row in enumerate(reader, start=2):
             where = f"{path} line {line}"
             try:
-                periods.parse(row["period"])
+                periods.parse((row["period"] or "").strip())
             except ConfigError as e:
                 raise ConfigError(f"{where}, column period: {e}", file=str(path)) from None
             if row["kpi"] not in ids:

@@ -8,8 +8,10 @@ notebook API (`reportlib.notebook`) share. Executing the notebooks is the `run` 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -287,11 +289,52 @@ def open_project(config: str | Path | None = None, output_dir: str | Path | None
     return project.model_copy(update={"settings": settings})
 
 
-def resolve_period(project: Project, period: str | None) -> str:
-    """`period`, or the latest complete month of the data when it is None."""
+def resolve_period(
+    project: Project, period: str | None, *, src: sources.Source | None = None
+) -> str:
+    """`period`, or the latest complete month of the data when it is None.
+
+    With `src` (the data, already loaded) a given period is also checked against the
+    data cut-off, so a caller can refuse a month after it before writing anything.
+    """
     if period is not None:
         periods.parse(period)
-        return period
-    latest = sources.latest_complete_period(sources.load(project))
+        return period if src is None else _checked_period(project, src, period)
+    if src is None:
+        src = sources.load(project)
+    latest = sources.latest_complete_period(src)
     log.info("no period given: using the latest complete month %s", latest)
     return latest
+
+
+def node_ids(project: Project, src: sources.Source | None = None) -> tuple[str, ...]:
+    """The node ids of the hierarchy the data makes (DOMAIN.md §2), company first."""
+    if src is None:
+        src = sources.load(project)
+    return hier.build(project.hierarchy, measures.combos(src, project.hierarchy.levels)).ids
+
+
+def check_nodes(
+    project: Project, nodes: Sequence[str], *, src: sources.Source | None = None
+) -> tuple[str, ...]:
+    """`nodes` without repeats, once each is a node of the hierarchy; ConfigError otherwise.
+
+    The error names the first unknown node and the closest known ids, so a typo in
+    `--node` is refused in one line before anything is written.
+    """
+    wanted = tuple(dict.fromkeys(nodes))
+    if not wanted:
+        return wanted
+    known = node_ids(project, src)
+    unknown = [n for n in wanted if n not in known]
+    if not unknown:
+        return wanted
+    first = unknown[0]
+    close = difflib.get_close_matches(first, known, n=3, cutoff=0.5)
+    hint = (
+        f"did you mean {' or '.join(close)}?"
+        if close
+        else f"the nodes are {', '.join(known[:12])}{', ...' if len(known) > 12 else ''}"
+    )
+    more = f" (and {len(unknown) - 1} more unknown)" if len(unknown) > 1 else ""
+    raise ConfigError(f"--node {first!r}: no such node in the hierarchy{more}; {hint}")

@@ -184,3 +184,79 @@ def test_run_lists_commentary_written_against_earlier_figures(
     assert "scorecard computed (changed: data)" in after and "board packs 1 done" in after
     stale = [line for line in after.splitlines() if "written against earlier figures" in line]
     assert stale == ["commentary written against earlier figures: ent"]
+
+
+def _snapshot(root: Path) -> dict[str, tuple[bytes, int] | None]:
+    """Every file under `root` (output/) with its bytes and modification time; folders as None."""
+    if not root.exists():
+        return {}
+    return {
+        p.relative_to(root).as_posix(): (
+            (p.read_bytes(), p.stat().st_mtime_ns) if p.is_file() else None
+        )
+        for p in sorted(root.rglob("*"))
+    }
+
+
+BAD_ARGUMENTS = [
+    (["compute", "--period", " 2026-03"], "error: --period ' 2026-03': leading or trailing"),
+    (["compute", "--period", "2026-03 "], "error: --period '2026-03 ': leading or trailing"),
+    (["validate", "--period", "2026-13"], "error: --period '2026-13': the month must be 01"),
+    (["validate", "--period", "26-03"], "error: --period '26-03': the year needs four digits"),
+    (["run", "--period", "2026-03", "--node", "ent/eux"], "error: --node 'ent/eux'"),
+    (["run", "--period", "2026-03", "--node", " ent"], "error: --node ' ent': leading"),
+    (["run", "--period", "2026-03", "--workers", "0"], "error: Invalid value for '--workers'"),
+    (["run", "--period", "2026-04"], "error: period 2026-04 is after the data cut-off"),
+    (["send", "--period", "2026-03 ", "--dry-run"], "error: --period '2026-03 '"),
+    (["send", "--period", "2026-03", "--only", "bob"], "error: --only 'bob': not an email"),
+    (["diff", "--period", "2026-3"], "error: --period '2026-3': the month needs two digits"),
+    (
+        ["commentary", "draft", "--period", "2026-03", "--node", "smb/uss"],
+        "error: --node 'smb/uss': no such node in the hierarchy; did you mean smb/us",
+    ),
+    (["validate", "--period", "2026-03", "--accept-quality", " "], "error: --accept-quality"),
+    (["compute", "--perod", "2026-03"], "error: No such option '--perod'"),
+]
+
+
+@pytest.mark.slow
+def test_bad_arguments_change_nothing_in_output(tiny: Path) -> None:
+    """Each bad argument: exit 2, one `error:` line, and output/ exactly as it was (bytes and times)."""
+    assert main(["compute", "--period", "2026-03", "--config", str(tiny)]) == 0
+    output = tiny.parent / "output"
+    before = _snapshot(output)
+    assert "2026-03/scorecard.csv" in before
+    for args, message in BAD_ARGUMENTS:
+        r = run_cli(*args, "--config", str(tiny))
+        lines = [line for line in r.stderr.splitlines() if line.strip()]
+        assert r.returncode == 2, (args, r.stderr)
+        assert len(lines) == 1 and lines[0].startswith(message), (args, r.stderr)
+        assert "Traceback" not in r.stderr
+        assert _snapshot(output) == before, args
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["comptue"], "error: No such command 'comptue'"),
+        (["compute", "--config"], "error: Option '--config' requires an argument"),
+        (["compute", "--config", ""], "error: --config is empty"),
+        (["kpis", "--config", "."], "error: --config '.' is a folder, not a settings file"),
+        (["kpis", "--config", "missing.toml"], "error: --config 'missing.toml': config file"),
+        (["sample-data", "--months", "3"], "error: Invalid value for '--months'"),
+        (["sample-data", "--end", "2026-10 "], "error: --end '2026-10 ': leading or trailing"),
+        (["sample-data", "--out", ""], "error: --out '': empty; give a folder"),
+        (["sample-data", "--seed", "-1"], "error: Invalid value for '--seed'"),
+        (["compute", "--period", "2026-03", "stray"], "error: Got unexpected extra argument"),
+    ],
+)
+def test_hostile_arguments_are_one_line(tiny: Path, args: list[str], message: str) -> None:
+    r = run_cli(*args, cwd=tiny.parent)
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert r.returncode == 2, r.stderr
+    assert len(lines) == 1 and lines[0].startswith(message), r.stderr
+    assert "Traceback" not in r.stderr and not (tiny.parent / "output").exists()
+    assert not (tiny.parent / "data" / "sample").exists()
+    r = run_cli("--debug", *args, cwd=tiny.parent)
+    assert r.returncode == 2

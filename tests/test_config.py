@@ -198,3 +198,122 @@ def test_definition_parameters_are_checked(
     next(k for k in raw["kpis"] if k["id"] == kpi_id).update(entry)
     with pytest.raises(ConfigError, match=rf"kpis.yaml: KPI {kpi_id}: .*{fragment}"):
         load_project(write_project(tmp_path, kpis=yaml.safe_dump(raw, sort_keys=False)))
+
+
+# --------------------------------------------------------------------------- the settings file
+
+
+@pytest.mark.parametrize(
+    "bad", [" 2026-10", "2026-10 ", "2026-10\n", "26-10", "2026-1", "0000-01", "２０２６-10"]
+)
+def test_periods_are_strict(bad: str) -> None:
+    """A period names an output folder: no spaces, no two-digit year, ASCII digits only."""
+    with pytest.raises(ConfigError, match="YYYY-MM"):
+        periods.parse(bad)
+    assert periods.problem(bad) is not None
+
+
+def test_period_problems_say_what_is_wrong() -> None:
+    assert periods.problem("2026-10") is None
+    assert periods.problem(" 2026-10") == (
+        "leading or trailing spaces are not allowed; give exactly YYYY-MM, e.g. 2026-10"
+    )
+    assert periods.problem("") == "empty; give a month YYYY-MM, e.g. 2026-10"
+    assert periods.problem("26-10") == "the year needs four digits: YYYY-MM, e.g. 2026-10"
+    assert periods.problem("2026-13") == "the month must be 01 to 12 in YYYY-MM"
+    assert periods.problem("2026-3") == "the month needs two digits: YYYY-MM, e.g. 2026-03"
+
+
+def test_duplicate_key_names_file_line_and_column(tmp_path: Path) -> None:
+    config = write_project(tmp_path, settings='timezone = "UTC"\ntimezone = "UTC"\n')
+    with pytest.raises(ConfigError) as e:
+        load_project(config)
+    assert str(e.value) == (f"{config} line 5, column 17: not valid TOML: Cannot overwrite a value")
+    assert e.value.context["row"] == 5
+
+
+def test_broken_pyproject_is_named_instead_of_no_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REPORTLIB_CONFIG", raising=False)
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "a"\nname = "b"\n\n[tool.reportlib]\nsource = "data/src"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"pyproject.toml line 3, column \d+: .*overwrite"):
+        find_config(cwd=tmp_path)
+
+
+def test_unrelated_broken_pyproject_is_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken pyproject.toml that is not a reportlib project's does not hide a project further up."""
+    monkeypatch.delenv("REPORTLIB_CONFIG", raising=False)
+    config = write_project(tmp_path)
+    inner = tmp_path / "other"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text('[project]\nname = "a"\nname = "b"\n')
+    assert find_config(cwd=inner) == config
+
+
+def test_reportlib_toml_accepts_the_tool_header(tmp_path: Path) -> None:
+    flat = load_project(write_project(tmp_path / "flat"))
+    config = write_project(tmp_path / "tool")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        "[tool.reportlib]\n" + text.replace("[quality]", "[tool.reportlib.quality]"),
+        encoding="utf-8",
+    )
+    tool = load_project(config)
+    assert tool.settings.model_dump(exclude={"root"}) == flat.settings.model_dump(exclude={"root"})
+    assert tool.settings.quality.allow_credit_notes is True
+
+
+def test_reportlib_toml_mixing_both_shapes_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "reportlib.toml"
+    config.write_text('timezone = "UTC"\n[tool.reportlib]\nsource = "data/src"\n')
+    with pytest.raises(
+        ConfigError, match=r"both under \[tool.reportlib\] and outside it \(timezone\)"
+    ):
+        load_project(config)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("max_reject_shar = 0.1", "line 9: quality.max_reject_shar: unknown setting"),
+        ("max_reject_share = 2", "line 9: quality.max_reject_share: Input should be less than"),
+    ],
+)
+def test_refused_setting_names_file_line_and_key(tmp_path: Path, extra: str, message: str) -> None:
+    config = write_project(tmp_path, quality=f"allow_credit_notes = true\n{extra}\n")
+    with pytest.raises(ConfigError) as e:
+        load_project(config)
+    assert str(e.value).startswith(f"{config} {message}"), str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_refused_top_level_setting_in_a_pyproject(tmp_path: Path) -> None:
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[project]\nname = "x"\n\n[tool.reportlib]\ntrend_months = 1\n')
+    with pytest.raises(ConfigError) as e:
+        load_project(config)
+    assert str(e.value).startswith(f"{config} line 5: trend_months: Input should be greater")
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("", "--config is empty"),
+        (".", "--config '.' is a folder, not a settings file (did you mean"),
+        ("nope.toml", "--config 'nope.toml': config file nope.toml does not exist"),
+    ],
+)
+def test_explicit_config_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str, message: str
+) -> None:
+    write_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as e:
+        find_config(given)
+    assert str(e.value).startswith(message), str(e.value)

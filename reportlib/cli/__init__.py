@@ -3,8 +3,9 @@
 `commands` holds the commands (each a thin parse → call → show), `show` what they print,
 `progress` the live display of `reportlib run`, `options` what they share. `main` turns a
 ReportlibError into one line and its exit code (2 for bad input or configuration, 1 for a
-failed notebook, render or delivery); anything else is an internal error, with the
-traceback only under `--debug`.
+failed notebook, render or delivery), and a usage error of click (unknown command or
+option, a missing or malformed value) into one `error: ...` line with exit 2; anything
+else is an internal error, with the traceback only under `--debug`.
 """
 
 from __future__ import annotations
@@ -30,8 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     except (click.exceptions.Abort, KeyboardInterrupt):
         console(stderr=True).print("interrupted")
         return 130
+    except click.exceptions.NoArgsIsHelpError as e:  # `reportlib` alone: the help, as asked
+        console(stderr=True).print(e.ctx.get_help() if e.ctx else str(e), markup=False)
+        return 2
     except click.ClickException as e:
-        e.show()
+        if debug:
+            traceback.print_exc()
+        console(stderr=True).print(f"error: {one_line(e)}", markup=False)
         return 2
     except ReportlibError as e:
         if debug:
@@ -48,3 +54,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 1
     return 0
+
+
+def one_line(e: click.ClickException) -> str:
+    """Click's message for a usage error on one line, with the command to ask for help."""
+    text = " ".join(e.format_message().split())
+    ctx = getattr(e, "ctx", None)
+    if isinstance(e, click.UsageError) and ctx is not None:
+        text += f" (see `{ctx.command_path} --help`)"
+    return text

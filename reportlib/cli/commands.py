@@ -14,7 +14,17 @@ import pandas as pd
 from .. import __version__, layout
 from ..config import load_project
 from . import show
-from .options import accept_quality_option, config_option, console, latest_computed, period_option
+from .options import (
+    accept_quality_option,
+    address_option,
+    config_option,
+    console,
+    folder_option,
+    latest_computed,
+    month_option,
+    node_option,
+    period_option,
+)
 from .progress import RunProgress
 
 
@@ -34,31 +44,25 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
 
 
 @cli.command("sample-data")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data/sample"),
-    show_default=True,
-)
-@click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--months", type=int, default=24, show_default=True)
-@click.option("--customers", type=int, default=5000, show_default=True)
-@click.option(
+@folder_option("--out", default=Path("data/sample"), show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=7, show_default=True)
+@click.option("--months", type=click.IntRange(min=13), default=24, show_default=True)
+@click.option("--customers", type=click.IntRange(min=50), default=5000, show_default=True)
+@month_option(
     "--end", default="2026-10", show_default=True, help="Last month of the data, YYYY-MM."
 )
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True
 )
-@click.option(
+@folder_option(
     "--config-dir",
-    type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Where to write default kpis.yaml, targets.csv, segments.yaml, distribution.yaml "
     "when missing (default: the parent of --out).",
 )
 @click.option(
     "--late-responses",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
     metavar="N",
     help="Instead of generating, append N late NPS answers for the last month to the sample "
@@ -132,13 +136,7 @@ def latest_period(config: Path | None) -> None:
 
 @cli.command("run")
 @period_option()
-@click.option(
-    "--node",
-    "nodes",
-    multiple=True,
-    metavar="NODE",
-    help="Only this node's pack (repeatable), e.g. enterprise/emea.",
-)
+@node_option("Only this node's pack (repeatable), e.g. enterprise/emea.")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -216,14 +214,16 @@ def commentary() -> None:
 
 @commentary.command("draft")
 @period_option()
-@click.option("--node", "nodes", multiple=True, help="Node id (repeatable; default: every node).")
+@node_option("Node id (repeatable; default: every node).")
 @config_option
 def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -> None:
     """Write a Markdown draft from the figures for each node without commentary; never overwrites."""
     from ..commentary import path_for, write_drafts
+    from ..pipeline import check_nodes
 
     project = load_project(config)
     period = period or latest_computed(project)
+    nodes = check_nodes(project, nodes)
     written = write_drafts(project, period, list(nodes) or None)
     con = console()
     for p in written:
@@ -287,9 +287,7 @@ def audit_verify(config: Path | None) -> None:
 @click.option(
     "--dry-run", is_flag=True, help="Write each email to output/<period>/outbox/; send nothing."
 )
-@click.option(
-    "--only", "only", multiple=True, metavar="EMAIL", help="Only this recipient (repeatable)."
-)
+@address_option("--only", "only", help="Only this recipient (repeatable).")
 @click.option(
     "--resend",
     is_flag=True,

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import fileio, layout, manifest, pipeline, resources
+from .. import fileio, layout, manifest, periods, pipeline, resources, sources
 from ..config import Project
 from ..errors import ConfigError
 from ..layout import PeriodOutput
@@ -94,13 +94,25 @@ def resolve(
     accept_quality: str | None,
     fresh_kernels: bool,
 ) -> RunOptions:
-    """The run's options: the period (latest complete month if None), workers, notebooks."""
+    """The run's options: the period (latest complete month if None), workers, notebooks.
+
+    Everything asked for is checked here, before the run takes the lock or touches the
+    manifest: the period (a real month, not after the data cut-off), each node (one of the
+    hierarchy's, else a one-line error naming close matches), the worker count and the
+    notebooks. A typo therefore leaves output/ exactly as it was, "finished" mark included.
+    """
     settings = project.settings
-    period = pipeline.resolve_period(project, period)
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers}: give at least 1")
+    if period is not None:
+        periods.parse(period)
+    src = sources.load(project)
+    period = pipeline.resolve_period(project, period, src=src)
+    asked = pipeline.check_nodes(project, nodes or (), src=src)
     return RunOptions(
         project=project,
         out=PeriodOutput(settings.output_path, period),
-        nodes=tuple(dict.fromkeys(nodes or ())),
+        nodes=asked,
         workers=workers or settings.workers or available_cores(),
         force=force,
         accept_quality=accept_quality,

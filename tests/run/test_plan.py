@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -111,8 +112,36 @@ def test_resolve_keeps_the_request(project: Project) -> None:
         )
 
 
+def test_resolve_refuses_unknown_nodes_with_close_matches(project: Project) -> None:
+    """Checked against the data's hierarchy before the run starts, so before any write."""
+    with pytest.raises(ConfigError) as e:
+        _options(project, nodes=["ent", "ent/eux", "mars"])
+    assert str(e.value) == (
+        "--node 'ent/eux': no such node in the hierarchy (and 1 more unknown); "
+        "did you mean ent/eu or ent/us or ent?"
+    )
+    with pytest.raises(ConfigError, match=r"--node 'zzz': .*; the nodes are all, ent, ent/eu"):
+        _options(project, nodes=["zzz"])
+    assert _options(project, nodes=["smb", "all", "smb"]).nodes == ("smb", "all")
+    assert not (project.settings.output_path).exists()
+
+
+def test_resolve_refuses_a_period_after_the_cut_off(project: Project) -> None:
+    with pytest.raises(ConfigError, match="period 2026-04 is after the data cut-off"):
+        plan.resolve(
+            project,
+            "2026-04",
+            nodes=None,
+            workers=1,
+            force=False,
+            accept_quality=None,
+            fresh_kernels=False,
+        )
+
+
 def test_unknown_nodes_are_named_with_the_known_ones(project: Project) -> None:
-    options = _options(project, nodes=["ent", "ent/mars", "mars"])
+    # The scorecard on disk is checked too (a second line of defence): past resolve's check.
+    options = dataclasses.replace(_options(project), nodes=("ent", "ent/mars", "mars"))
     _computed(options.out)
     with pytest.raises(ConfigError) as e:
         plan.selected_nodes(options)

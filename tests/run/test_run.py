@@ -401,6 +401,7 @@ def test_unknown_node_is_a_usage_error(
     root: Path, fixed: Rerun, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = str(root / "reportlib.toml")
+    recorded = (root / "output" / PERIOD / "manifest.json").read_bytes()
     code = cli.main(
         [
             "run",
@@ -416,8 +417,10 @@ def test_unknown_node_is_a_usage_error(
     )
     err = capsys.readouterr().err
     assert code == 2
-    assert "error: unknown node ent/mars; the nodes of 2026-03 are: all, ent, ent/eu" in err
-    assert "Traceback" not in err
+    assert err.startswith("error: --node 'ent/mars': no such node in the hierarchy; did you mean ")
+    assert "ent/us" in err and err.count("\n") == 1 and "Traceback" not in err
+    # Refused before the run started: the manifest is as the last run left it.
+    assert (root / "output" / PERIOD / "manifest.json").read_bytes() == recorded
 
 
 def test_manifest_stamps_are_what_the_skip_logic_reads(first: FirstRun) -> None:
