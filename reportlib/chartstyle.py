@@ -80,7 +80,7 @@ def literal_text() -> None:
     A Text reads `text.parse_math` when it is created, so this must run before a figure
     is built: it runs on import of this module (and so of `reportlib.notebook`).
     """
-    matplotlib.rcParams.update(LITERAL_TEXT)
+    matplotlib.rcParams.update(cast(Any, LITERAL_TEXT))
 
 
 literal_text()
