@@ -3,6 +3,14 @@
 The colours travel in a frozen `ChartStyle` passed to each chart function (default
 `DEFAULT_STYLE`), never through module state a notebook could change: a pack drawn in a
 warm kernel looks the same whatever the notebook before it did.
+
+Chart text is always literal: segment names, company and perspective names come from
+data and configuration, and a name like `Promo $\\x$ 2026` or `$5k-$10k` must be drawn as
+written, never read as mathtext (which fails on `\\x` and would stop the whole month).
+`literal_text()` turns matplotlib's mathtext off for every Text created after it
+(`text.parse_math`, matplotlib >= 3.5); it runs when this module is imported, so the
+notebooks (which import reportlib before they plot, seaborn included) get it too, and
+`rc()` repeats it for every figure the pack draws.
 """
 
 from __future__ import annotations
@@ -61,6 +69,21 @@ class ChartStyle:
 
 
 DEFAULT_STYLE = ChartStyle()
+
+LITERAL_TEXT: dict[str, Any] = {"text.parse_math": False, "text.usetex": False}
+"""Text is drawn as written: no mathtext (`$...$`) and no LaTeX, whatever the text holds."""
+
+
+def literal_text() -> None:
+    """Make every matplotlib Text created from now on literal (process-wide).
+
+    A Text reads `text.parse_math` when it is created, so this must run before a figure
+    is built: it runs on import of this module (and so of `reportlib.notebook`).
+    """
+    matplotlib.rcParams.update(cast(Any, LITERAL_TEXT))
+
+
+literal_text()
 
 
 @functools.lru_cache(maxsize=1)
@@ -126,6 +149,7 @@ def rc(style: ChartStyle = DEFAULT_STYLE) -> dict[str, Any]:
             "svg.image_inline": True,
             "figure.dpi": 100,
             "savefig.transparent": False,
+            **LITERAL_TEXT,
         }
     )
     return params

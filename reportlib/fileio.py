@@ -4,6 +4,9 @@ Writes go to a temporary file in the same folder, then a rename, so a reader nev
 half a file. Appends to a log are flushed and fsynced, and always start on a fresh line:
 a line torn by a crash is left as it is and never glued to the next record. These are the
 only write idioms in the package.
+
+Every CSV file goes through `write_csv`, which writes text a spreadsheet would run as a
+formula as text (`csvsafe.safe_cell`); Parquet keeps the raw value.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from . import csvsafe
 
 
 @contextmanager
@@ -63,9 +70,28 @@ def write_with(path: Path, writer: Callable[[Path], object]) -> Path:
 
 
 def write_frame(path: Path, frame: pd.DataFrame) -> Path:
-    """CSV or Parquet by suffix; CSV floats keep full precision (round trip exact)."""
+    """CSV or Parquet by suffix; CSV floats keep full precision (round trip exact).
+
+    Parquet keeps every value as it is; CSV goes through `write_csv` (spreadsheet-safe text).
+    """
     if path.suffix == ".parquet":
         return write_with(path, lambda p: frame.to_parquet(p, index=False))
+    return write_csv(path, frame)
+
+
+def write_csv(path: Path, data: pd.DataFrame | pa.Table) -> Path:
+    """Write a CSV file with a header, atomically, every text cell spreadsheet-safe.
+
+    Text a spreadsheet would evaluate as a formula (`=`, `+`, `-`, `@`, tab or CR first,
+    not a number) is written with a `'` in front (`csvsafe.safe_cell`); read such a file
+    back with `csvsafe.read_csv`. A pandas frame is written by pandas (floats at full
+    precision), an Arrow table by Arrow (quoted where needed), as before.
+    """
+    if isinstance(data, pa.Table):
+        table = csvsafe.safe_table(data)
+        options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+        return write_with(path, lambda p: pacsv.write_csv(table, p, options))
+    frame = csvsafe.safe_frame(data)
     return write_with(path, lambda p: frame.to_csv(p, index=False, lineterminator="\n"))
 
 

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import pandas as pd
 
-from . import fileio, layout, periods, restate
+from . import csvsafe, fileio, layout, periods, restate
 from . import scorecard as sc
 from .config import KpiDef, Perspective, Project
 from .errors import RenderError
@@ -103,7 +103,7 @@ def _manual_values(path: Path) -> pd.DataFrame:
     if not path.is_file() or path.stat().st_size == 0:
         return pd.DataFrame(columns=list(MANUAL_COLUMNS))
     try:
-        frame = pd.read_csv(path, dtype={"period": str, "node": str, "kpi": str})
+        frame = csvsafe.read_csv(path, dtype={"period": str, "node": str, "kpi": str})
     except pd.errors.EmptyDataError:
         return pd.DataFrame(columns=list(MANUAL_COLUMNS))
     for col in MANUAL_COLUMNS:

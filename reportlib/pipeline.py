@@ -211,7 +211,11 @@ def _overrides_frame(overrides: tuple[sc.Override, ...]) -> pd.DataFrame:
 
 
 def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
-    """Write scorecard.csv/.parquet and history.parquet under output/<period>/ atomically."""
+    """Write scorecard.csv/.parquet and history.parquet under output/<period>/ atomically.
+
+    The CSV files (scorecard, manual values, quarantine) are spreadsheet-safe
+    (`fileio.write_csv`); the Parquet files keep every value as computed.
+    """
     t = time.perf_counter()
     out = layout.checked(project.settings.output_path, result.period)
     audit_log = audit.path(project.settings.output_path)
@@ -228,10 +232,10 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
     # Restated figures: keep the previous files under versions/<n>/ first (DOMAIN.md §8).
     restate.keep_previous(out, current, audit_log)
     files: tuple[Path, ...] = (
-        fileio.write_frame(out.scorecard_csv, current),
+        fileio.write_csv(out.scorecard_csv, current),
         fileio.write_frame(out.scorecard_parquet, current),
         fileio.write_frame(out.history, history),
-        fileio.write_frame(out.manual_values, _overrides_frame(result.scorecard.overrides)),
+        fileio.write_csv(out.manual_values, _overrides_frame(result.scorecard.overrides)),
     )
     if result.quality:
         files += quality.write(out, result.quality, result.quarantine)

@@ -7,8 +7,13 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import matplotlib
 import numpy as np
+import pandas as pd
 import pytest
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from reportlib import charts, chartstyle, resources
 from reportlib.config import load_project
@@ -162,3 +167,113 @@ def test_chart_style_travels_with_the_call(ctx: PackContext) -> None:
     assert "#ff0000" in styled and "#ff0000" not in plain
     # The default is bound at definition: reassigning a module name changes nothing.
     assert charts.trend_chart(ctx, "fcr") == plain
+
+
+# --- text from data or configuration is drawn literally, never as mathtext ----------------
+
+DOLLAR_NAMES = {"ent": r"Promo $\x$ 2026", "smb": "$5k-$10k"}
+DOLLAR_COMPANY = r"Dollar $\frac$ Co"
+DOLLAR_PERSPECTIVE = r"Money $\y$ talks"
+
+
+@pytest.fixture(scope="module")
+def dollar_ctx(tmp_path_factory: pytest.TempPathFactory) -> PackContext:
+    """The tiny project with dollar signs in segment, company and perspective names."""
+    segments = (
+        f"company: '{DOLLAR_COMPANY}'\nlevels: [segment, region]\n"
+        f"names:\n  segment: {{ent: '{DOLLAR_NAMES['ent']}', smb: '{DOLLAR_NAMES['smb']}'}}\n"
+        "perspectives:\n"
+        f"  - {{id: financial, name: '{DOLLAR_PERSPECTIVE}', weight: 1}}\n"
+        "  - {id: customer, name: Customer, weight: 1}\n"
+        "  - {id: process, name: Internal process, weight: 1}\n"
+        "  - {id: learning, name: Learning and growth, weight: 1}\n"
+    )
+    config = write_project(tmp_path_factory.mktemp("dollars"), segments=segments)
+    p = load_project(config)
+    compute(p, "2026-03", accept_quality="tiny fixture: the rows are planted on purpose")
+    return load_context(p, "2026-03", "all")
+
+
+def texts(fig: Figure) -> list[str]:
+    """Every piece of text the figure draws (tick labels, legend, titles)."""
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def test_rc_and_the_process_keep_chart_text_literal() -> None:
+    assert chartstyle.rc()["text.parse_math"] is False
+    assert chartstyle.rc()["text.usetex"] is False
+    chartstyle.literal_text()
+    assert matplotlib.rcParams["text.parse_math"] is False
+
+
+@pytest.mark.parametrize("kind", ["trend", "sparkline", "comparison", "overview"])
+def test_every_chart_kind_draws_dollar_names_literally(dollar_ctx: PackContext, kind: str) -> None:
+    # Even where a notebook turned mathtext back on, the pack's charts are literal.
+    with matplotlib.rc_context({"text.parse_math": True}):
+        if kind == "overview":
+            fig = charts.overview_figure(dollar_ctx)
+            svg = charts.overview_chart(dollar_ctx)
+        elif kind == "comparison":
+            fig = charts.comparison_figure(dollar_ctx, "nps")
+            svg = charts.comparison_chart(dollar_ctx, "nps")
+        else:
+            make_fig = charts.trend_figure if kind == "trend" else charts.sparkline_figure
+            make_svg = charts.trend_chart if kind == "trend" else charts.sparkline
+            fig = make_fig(dollar_ctx, "nps")
+            svg = make_svg(dollar_ctx, "nps")
+        assert fig is not None
+        ids(svg)  # valid SVG
+        with tempfile.TemporaryFile() as fh:
+            fig.savefig(fh, format="png")
+    drawn = texts(fig)
+    if kind == "comparison":
+        assert set(DOLLAR_NAMES.values()) <= set(drawn)
+        for name in DOLLAR_NAMES.values():
+            assert name in svg
+    if kind == "overview":
+        assert DOLLAR_PERSPECTIVE in drawn and DOLLAR_PERSPECTIVE in svg
+    # Names were drawn inside the pack's style, so they stay literal even when the figure
+    # is drawn again where mathtext is on (the savefig above).
+    assert all(not t.get_parse_math() for t in fig.findobj(Text) if t.get_text().count("$") > 1)
+
+
+def test_all_charts_of_a_pack_with_dollar_names(dollar_ctx: PackContext) -> None:
+    made = charts.all_charts(dollar_ctx)
+    assert DOLLAR_NAMES["smb"] in made.comparison["nps"]
+    assert DOLLAR_PERSPECTIVE in made.overview
+
+
+def test_seaborn_titles_ticks_and_legends_honour_the_switch() -> None:
+    """What the scorecard notebook draws with seaborn (legend by node name, heatmap, title)."""
+    chartstyle.literal_text()  # as importing reportlib.notebook does
+    names = [*DOLLAR_NAMES.values(), DOLLAR_COMPANY]
+    frame = pd.DataFrame(
+        {
+            "period": ["2026-02", "2026-03"] * 3,
+            "value": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "node_name": [n for n in names for _ in range(2)],
+        }
+    )
+    with matplotlib.rc_context():  # set_theme changes the process: undone on exit
+        sns.set_theme(style="whitegrid")  # the notebook's theme does not turn math back on
+        line, heat = Figure(), Figure()
+        _draw_like_the_scorecard_notebook(line, heat, frame, names)
+
+
+def _draw_like_the_scorecard_notebook(
+    line: Figure, heat: Figure, frame: pd.DataFrame, names: list[str]
+) -> None:
+    ax = sns.lineplot(data=frame, x="period", y="value", hue="node_name", ax=line.add_subplot())
+    ax.legend(title=None)
+    ax.set_title(DOLLAR_COMPANY)
+    grid = frame.pivot(index="node_name", columns="period", values="value")
+    hx = sns.heatmap(grid, annot=True, ax=heat.add_subplot(), cbar=False)
+    hx.set(xlabel="", ylabel=DOLLAR_PERSPECTIVE)
+    for fig in (line, heat):
+        for fmt in ("png", "svg"):
+            with tempfile.TemporaryFile() as fh:
+                fig.savefig(fh, format=fmt)
+    assert set(names) <= {t.get_text() for t in ax.get_legend().get_texts()}
+    assert ax.get_title() == DOLLAR_COMPANY
+    assert set(names) <= {t.get_text() for t in hx.get_yticklabels()}
+    assert DOLLAR_PERSPECTIVE in texts(heat)

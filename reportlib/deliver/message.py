@@ -10,6 +10,7 @@ headers from one function, so both kinds of email are built the same way.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -247,6 +248,24 @@ def _render(folder: Path, name: str, variables: Mapping[str, Any], *, html: bool
         raise ConfigError(f"email template in {folder}: {e}") from e
 
 
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Characters that reorder the text shown after them (a subject could read backwards)."""
+
+
+def header_text(text: str) -> str:
+    """`text` as one header line: line breaks, control and bidi characters become spaces.
+
+    A subject is rendered from names in the data and settings (company, node names); a line
+    break in one would end the header early and could start another (`Bcc: ...`), and a
+    control character has no place in a header. Runs of blanks become one space.
+    """
+    kept = (
+        " " if c.isspace() or c in _BIDI_CONTROLS or unicodedata.category(c) == "Cc" else c
+        for c in text
+    )
+    return " ".join("".join(kept).split())
+
+
 def _variables(view: Any) -> dict[str, Any]:
     """A view record's fields as template variables (the records themselves, not dicts)."""
     return {f.name: getattr(view, f.name) for f in fields(view)}
@@ -318,7 +337,7 @@ def build_email(
         "parts": parts,
         "attachments": [p.filename for p in packs],
     }
-    subject = " ".join(_SUBJECTS.from_string(dist.subject).render(variables).split())
+    subject = header_text(_SUBJECTS.from_string(dist.subject).render(variables))
     if parts > 1:
         subject += f" (part {part} of {parts})"
     folder = resources.folder(project.settings.root, "templates", dist.html_template)

@@ -287,7 +287,7 @@ def write(
     out: PeriodOutput, report: QualityReport, rejected: Mapping[str, pa.Table]
 ) -> tuple[Path, ...]:
     """Write <table>.rejected.csv for every table and report.json, each atomically."""
-    files = [fileio.write_with(out.rejected(name), _csv(rows)) for name, rows in rejected.items()]
+    files = [fileio.write_csv(out.rejected(name), rows) for name, rows in rejected.items()]
     files.append(fileio.write_text(out.quality_report, report.to_json()))
     return tuple(files)
 
