@@ -425,10 +425,10 @@ def test_template_file_linked_outside_is_refused(fresh: Project) -> None:
 # --- layout-proof text --------------------------------------------------------------------
 
 
-def test_deep_block_quotes_keep_every_word(project: Project, caplog) -> None:
+def test_deep_block_quotes_keep_every_word(fresh: Project, caplog) -> None:
     text = "## Summary\n\n" + "".join("> " * i + f"level{i} words\n" for i in range(1, 201))
-    path = write(project, "smb/us", text)
-    c = commentary.load(project, PERIOD, "smb/us")
+    path = write(fresh, "smb/us", text)
+    c = commentary.load(fresh, PERIOD, "smb/us")
     html = c.sections[commentary.SUMMARY]
     assert all(f"level{i} words" in html for i in range(1, 201))
     assert html.count("<blockquote>") == commentary.MAX_QUOTE_DEPTH
@@ -439,7 +439,7 @@ def test_deep_block_quotes_keep_every_word(project: Project, caplog) -> None:
     assert "deep" in commentary.to_html(">" * 200 + " deep\n")
 
 
-def test_wide_and_long_tables_are_cut_visibly(project: Project) -> None:
+def test_wide_and_long_tables_are_cut_visibly(fresh: Project) -> None:
     head = "|" + "|".join(f"h{i}" for i in range(120)) + "|\n"
     rule = "|" + "---|" * 120 + "\n"
     rows = "".join("|" + "|".join(f"r{r}c{i}" for i in range(120)) + "|\n" for r in range(3))
@@ -457,11 +457,11 @@ def test_wide_and_long_tables_are_cut_visibly(project: Project) -> None:
     assert "truncated" not in small and small.count("<td>") == 2
 
 
-def test_bidi_controls_are_removed_from_commentary(project: Project, caplog) -> None:
+def test_bidi_controls_are_removed_from_commentary(fresh: Project, caplog) -> None:
     controls = "".join(sorted(commentary.BIDI_CONTROLS))
     assert len(controls) == 12
-    path = write(project, "ent/us", f"## Summary\n\nPay \u202e0001\u202c now {controls}end.\n")
-    c = commentary.load(project, PERIOD, "ent/us")
+    path = write(fresh, "ent/us", f"## Summary\n\nPay \u202e0001\u202c now {controls}end.\n")
+    c = commentary.load(fresh, PERIOD, "ent/us")
     text = c.sections[commentary.SUMMARY] + c.markdown[commentary.SUMMARY]
     assert not set(text) & commentary.BIDI_CONTROLS
     assert "Pay 0001 now end." in c.sections[commentary.SUMMARY]
