@@ -434,7 +434,9 @@ def test_pdf_render_never_fetches_outside(project: Project, tmp_path: Path, capl
 LONG_WORD = "W" * 6000
 WIDE_TABLE = (
     "|" + "|".join(f"col{i}" for i in range(120)) + "|\n"
-    "|" + "---|" * 120 + "\n"
+    "|"
+    + "---|" * 120
+    + "\n"
     + "".join("|" + "|".join(f"r{r}c{i}" for i in range(120)) + "|\n" for r in range(4))
 )
 DEEP_QUOTES = "".join("> " * i + f"quote{i} " + "\n" for i in range(1, 201))
@@ -447,7 +449,7 @@ HOSTILE_NOTES = (
 )
 HOSTILE_SEGMENTS = (
     "company: Tiny Co\nlevels: [segment, region]\nnames:\n"
-    "  segment: {ent: \"Enterprise \u202eesirpretnE\u202c\", smb: Small business}\n"
+    '  segment: {ent: "Enterprise \u202eesirpretnE\u202c", smb: Small business}\n'
     "  region: {eu: Europe, us: United States}\n"
 )
 

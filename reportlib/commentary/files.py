@@ -70,15 +70,18 @@ def inside_project(project: Project, path: Path, what: str = "commentary file") 
     project is refused before anything reads it (its text never reaches the pack). The
     data folder counts as part of the project even where the settings put it elsewhere.
     """
-    root = project.settings.root.resolve()
-    roots = (root, project.settings.data_path.resolve())
+    roots = (project.settings.root.resolve(), project.settings.data_path.resolve())
+
     try:
         real = path.resolve()
-    except (OSError, RuntimeError) as e:  # a symlink loop
-        raise OutsideProjectError(f"{what} {path}: cannot be resolved ({e})", file=str(path)) from e
+    except (OSError, RuntimeError) as e:  # RuntimeError: a loop of links (before Python 3.13)
+        reason = getattr(e, "strerror", None) or "a loop of symbolic links"
+        raise OutsideProjectError(
+            f"{what} {path}: cannot be resolved ({reason})", file=str(path)
+        ) from e
     if not any(real.is_relative_to(r) for r in roots):
         raise OutsideProjectError(
-            f"{what} {path} leads to {real}, outside the project folder {root}: refused",
+            f"{what} {path} leads to {real}, outside the project folder: refused",
             file=str(path),
         )
     return path
