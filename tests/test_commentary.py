@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from reportlib import commentary, render
+from reportlib import commentary, render, resources
 from reportlib.config import Project, load_project
 from reportlib.errors import ConfigError
 from reportlib.packdata import load_context
@@ -330,3 +331,138 @@ def test_the_packs_own_commentary_is_used_for_its_month(notes_project: Project, 
     assert loaded.markdown["process"] == "Reopen rate on disk.\n"
     got = commentary.kpi_note(notes_project, PERIOD, "all", "reopen_rate", PERIOD, current=loaded)
     assert got is not None and "on disk" in got.html
+
+
+# --- files confined to the project -------------------------------------------------------
+
+SECRET = "TOP SECRET salary list of the board"
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Project:
+    """A tiny project of its own (its commentary folder is changed by the test)."""
+    root = tmp_path / "project"
+    root.mkdir()
+    return load_project(write_project(root))
+
+
+def outside_file(fresh: Project) -> Path:
+    """A real file beside the project, outside it."""
+    path = fresh.settings.root.parent / "elsewhere" / "secret.md"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f"## Summary\n\n{SECRET}\n", encoding="utf-8")
+    return path
+
+
+def commentary_link(fresh: Project, node: str, target: Path | str) -> Path:
+    base = fresh.settings.data_path / "commentary" / PERIOD
+    link = base.joinpath(*node.split("/")).with_suffix(".md")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    return link
+
+
+def test_symlink_to_a_file_outside_the_project_is_refused(fresh: Project) -> None:
+    secret = outside_file(fresh)
+    link = commentary_link(fresh, "all", secret)
+    assert link.read_text(encoding="utf-8").endswith(f"{SECRET}\n")  # a real, readable link
+    with pytest.raises(commentary.OutsideProjectError) as err:
+        commentary.load(fresh, PERIOD, "all")
+    message = str(err.value)
+    assert "\n" not in message
+    assert str(link) in message and "outside the project" in message
+    assert SECRET not in message
+    assert err.value.exit_code == 2 and err.value.context["file"] == str(link)
+    # Every reader goes through the same gate: the path itself, drafts, stale checks.
+    with pytest.raises(commentary.OutsideProjectError):
+        commentary.path_for(fresh, PERIOD, "all")
+    with pytest.raises(commentary.OutsideProjectError):
+        commentary.write_drafts(fresh, PERIOD, ["all"])
+
+
+def test_relative_link_and_linked_folder_leading_out_are_refused(fresh: Project) -> None:
+    secret = outside_file(fresh)
+    # data/commentary/2026-03/ent/eu.md -> ../../../../../elsewhere/secret.md
+    commentary_link(fresh, "ent/eu", Path("../../../../..") / "elsewhere" / "secret.md")
+    with pytest.raises(commentary.OutsideProjectError, match=r"eu\.md"):
+        commentary.load(fresh, PERIOD, "ent/eu")
+    # The node's folder itself is a link to a folder outside.
+    (secret.parent / "us.md").write_text(f"## Summary\n\n{SECRET}\n", encoding="utf-8")
+    (fresh.settings.data_path / "commentary" / PERIOD / "smb").symlink_to(secret.parent)
+    with pytest.raises(commentary.OutsideProjectError, match=r"us\.md"):
+        commentary.load(fresh, PERIOD, "smb/us")
+
+
+def test_symlink_loop_is_refused_in_one_line(fresh: Project) -> None:
+    base = fresh.settings.data_path / "commentary" / PERIOD
+    base.mkdir(parents=True)
+    (base / "all.md").symlink_to(base / "all.md")
+    with pytest.raises(commentary.OutsideProjectError, match="cannot be resolved") as err:
+        commentary.load(fresh, PERIOD, "all")
+    assert "\n" not in str(err.value)
+
+
+def test_symlink_inside_the_project_is_read(fresh: Project) -> None:
+    shared = fresh.settings.root / "notes" / "shared.md"
+    shared.parent.mkdir()
+    shared.write_text("## Summary\n\nShared words.\n", encoding="utf-8")
+    commentary_link(fresh, "all", Path("../../../notes/shared.md"))
+    c = commentary.load(fresh, PERIOD, "all")
+    assert "Shared words." in c.sections[commentary.SUMMARY]
+
+
+def test_template_file_linked_outside_is_refused(fresh: Project) -> None:
+    secret = outside_file(fresh)
+    own = fresh.settings.root / "templates"
+    shutil.copytree(resources.packaged("templates"), own)
+    assert render.templates_dir(fresh) == own
+    (own / "_summary.html.j2").unlink()
+    (own / "_summary.html.j2").symlink_to(secret)
+    with pytest.raises(commentary.OutsideProjectError, match=r"_summary\.html\.j2"):
+        render.templates_dir(fresh)
+
+
+# --- layout-proof text --------------------------------------------------------------------
+
+
+def test_deep_block_quotes_keep_every_word(fresh: Project, caplog) -> None:
+    text = "## Summary\n\n" + "".join("> " * i + f"level{i} words\n" for i in range(1, 201))
+    path = write(fresh, "smb/us", text)
+    c = commentary.load(fresh, PERIOD, "smb/us")
+    html = c.sections[commentary.SUMMARY]
+    assert all(f"level{i} words" in html for i in range(1, 201))
+    assert html.count("<blockquote>") == commentary.MAX_QUOTE_DEPTH
+    assert f"{path}: 197 line(s) of block quotes nested deeper than 3" in caplog.text
+    # One line with 200 markers, and code in a fence, which is left as written.
+    flat, n = commentary.tidy.cap_quotes(">" * 200 + " deep\n```\n>>>> code\n```\n")
+    assert n == 1 and flat == "> > > deep\n```\n>>>> code\n```\n"
+    assert "deep" in commentary.to_html(">" * 200 + " deep\n")
+
+
+def test_wide_and_long_tables_are_cut_visibly(fresh: Project) -> None:
+    head = "|" + "|".join(f"h{i}" for i in range(120)) + "|\n"
+    rule = "|" + "---|" * 120 + "\n"
+    rows = "".join("|" + "|".join(f"r{r}c{i}" for i in range(120)) + "|\n" for r in range(3))
+    html = commentary.to_html(head + rule + rows)
+    assert html.count("<th>") == commentary.MAX_TABLE_COLUMNS == 8
+    assert "h7" in html and "h8<" not in html and "r2c7" in html and "r2c8" not in html
+    assert '<p class="table-truncated">table truncated: 112 of 120 columns not shown</p>' in html
+    long = "|a|b|\n|---|---|\n" + "".join(f"|{r}|x|\n" for r in range(130))
+    html = commentary.to_html(long)
+    assert html.count("<tr>") == 1 + commentary.MAX_TABLE_ROWS
+    assert "table truncated: 80 of 130 rows not shown" in html
+    both = commentary.truncation_note(120, 100, 90, 40)
+    assert both == "table truncated: 100 of 120 columns and 40 of 90 rows not shown"
+    small = commentary.to_html("|a|b|\n|---|---|\n|1|2|\n")
+    assert "truncated" not in small and small.count("<td>") == 2
+
+
+def test_bidi_controls_are_removed_from_commentary(fresh: Project, caplog) -> None:
+    controls = "".join(sorted(commentary.BIDI_CONTROLS))
+    assert len(controls) == 12
+    path = write(fresh, "ent/us", f"## Summary\n\nPay \u202e0001\u202c now {controls}end.\n")
+    c = commentary.load(fresh, PERIOD, "ent/us")
+    text = c.sections[commentary.SUMMARY] + c.markdown[commentary.SUMMARY]
+    assert not set(text) & commentary.BIDI_CONTROLS
+    assert "Pay 0001 now end." in c.sections[commentary.SUMMARY]
+    assert f"{path}: 14 bidi control character(s) removed" in caplog.text

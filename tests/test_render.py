@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from PIL import Image
 from pypdf import PdfReader
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
@@ -424,3 +427,88 @@ def test_pdf_render_never_fetches_outside(project: Project, tmp_path: Path, capl
     assert "hello" in PdfReader(out).pages[0].extract_text()
     refused = [r.getMessage() for r in caplog.records if "may not fetch" in r.getMessage()]
     assert any("127.0.0.1" in m for m in refused) and any("outside.png" in m for m in refused)
+
+
+# --- hostile text: the page holds whatever commentary and data say -----------------------
+
+LONG_WORD = "W" * 6000
+WIDE_TABLE = (
+    "|" + "|".join(f"col{i}" for i in range(120)) + "|\n"
+    "|"
+    + "---|" * 120
+    + "\n"
+    + "".join("|" + "|".join(f"r{r}c{i}" for i in range(120)) + "|\n" for r in range(4))
+)
+DEEP_QUOTES = "".join("> " * i + f"quote{i} " + "\n" for i in range(1, 201))
+HOSTILE_NOTES = (
+    "## Summary\n\n"
+    f"Before the word. {LONG_WORD} After the long word, the rest of the summary.\n\n"
+    f"{WIDE_TABLE}\nAfter the table.\n\n{DEEP_QUOTES}\n"
+    "Reversed? abc\u202edcba\u202c and \u2066isolated\u2069 and \u200fmarked.\n\n"
+    "The last sentence of the summary.\n"
+)
+HOSTILE_SEGMENTS = (
+    "company: Tiny Co\nlevels: [segment, region]\nnames:\n"
+    '  segment: {ent: "Enterprise \u202eesirpretnE\u202c", smb: Small business}\n'
+    "  region: {eu: Europe, us: United States}\n"
+)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """Tiny project whose `all` commentary and segment names are hostile to the layout."""
+    root = tmp_path_factory.mktemp("hostile")
+    p = load_project(write_project(root, segments=HOSTILE_SEGMENTS))
+    compute(p, PERIOD, accept_quality="tiny fixture: the rows are planted on purpose")
+    path = commentary.path_for(p, PERIOD, "all")
+    path.parent.mkdir(parents=True)
+    path.write_text(HOSTILE_NOTES, encoding="utf-8")
+    return p
+
+
+def test_hostile_text_reaches_the_html_cleaned(hostile: Project) -> None:
+    ctx = render.load_context(hostile, PERIOD, "all")
+    html = render.render_html(
+        ctx, _stub_charts(hostile), commentary.load(hostile, PERIOD, "all"), _added_pages()
+    )
+    assert not set(html) & commentary.BIDI_CONTROLS
+    assert "Enterprise esirpretnE" in html  # a node name from the data, controls removed
+    assert "abcdcba and isolated and marked." in html
+    assert "table truncated: 112 of 120 columns not shown" in html
+    assert all(f"quote{i}" in html for i in range(1, 201))
+    # A template's own text cannot smuggle one in either.
+    assert render.neutralise_bidi("<p>a\u202eb</p>") == "<p>ab</p>"
+
+
+def page_images(pdf: Path, out: Path) -> list[Path]:
+    """Every page as a 60 dpi PNG (poppler's pdftoppm)."""
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(out / "page")], check=True)
+    return sorted(out.glob("page-*.png"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils (pdftoppm)")
+def test_hostile_commentary_stays_on_the_page(hostile: Project, tmp_path: Path) -> None:
+    pdf = render.build_pack(hostile, PERIOD, "all", tmp_path / "hostile.pdf")
+    reader = PdfReader(pdf)
+    text = text_of(reader)
+    # The long word wraps, and the summary goes on after it.
+    assert "After the long word, the rest of the summary." in text
+    assert "The last sentence of the summary." in text
+    assert text.count("W") >= len(LONG_WORD)  # all of it, over several pages
+    # The table is cut visibly; every quoted word is there; nothing reads reversed.
+    assert "table truncated: 112 of 120 columns not shown" in text
+    assert "r3c7" in text and "r3c8" not in text
+    assert all(re.search(rf"quote{i}\b", text) for i in range(1, 201))
+    assert not set(text) & commentary.BIDI_CONTROLS
+    assert "abcdcba" in text and "Enterprise esirpretnE" in text
+    # Nothing is drawn in the right-hand page margin (14 mm): no text runs off the page.
+    images = page_images(pdf, tmp_path)
+    assert len(images) == len(reader.pages)
+    for image in images:
+        with Image.open(image) as im:
+            gray = im.convert("L")
+            width, height = gray.size
+            margin = round(12 / 25.4 * 60)  # 12 mm of the 14 mm margin, at 60 dpi
+            strip = gray.crop((width - margin, 0, width, height))
+            assert strip.getextrema()[0] > 240, f"ink in the right margin of {image.name}"

@@ -1,7 +1,8 @@
 """Analysts' commentary: Markdown files per node and period, rendered safely, and drafts from the figures.
 
 `files` reads a commentary file (front matter, one section per part of the pack) into a
-`Commentary`; `notes` finds what the commentary says about one KPI for the escalations
+`Commentary`, refusing a file that leads outside the project; `tidy` keeps hostile text
+from breaking the page (bidi controls, deep quotes, wide tables); `notes` finds what the commentary says about one KPI for the escalations
 page (DOMAIN.md §8); `drafts` writes a starting point from the figures.
 """
 
@@ -12,6 +13,8 @@ from .files import (
     SAFE_SCHEMES,
     SUMMARY,
     Commentary,
+    OutsideProjectError,
+    inside_project,
     is_draft,
     is_stale,
     load,
@@ -20,6 +23,7 @@ from .files import (
     path_for,
     split_front_matter,
     stale_commentaries,
+    tidy_text,
     to_html,
 )
 from .notes import (
@@ -33,17 +37,33 @@ from .notes import (
     passages,
     quote,
 )
+from .tidy import (
+    BIDI_CONTROLS,
+    MAX_QUOTE_DEPTH,
+    MAX_TABLE_COLUMNS,
+    MAX_TABLE_ROWS,
+    bidi_count,
+    strip_bidi,
+    truncation_note,
+)
 
 __all__ = [
+    "BIDI_CONTROLS",
     "MAX_PASSAGES",
+    "MAX_QUOTE_DEPTH",
+    "MAX_TABLE_COLUMNS",
+    "MAX_TABLE_ROWS",
     "SAFE_SCHEMES",
     "SUMMARY",
     "Commentary",
     "KpiMatcher",
     "KpiNote",
+    "OutsideProjectError",
     "Passage",
     "aliases",
+    "bidi_count",
     "draft",
+    "inside_project",
     "is_draft",
     "is_stale",
     "kpi_note",
@@ -56,6 +76,9 @@ __all__ = [
     "quote",
     "split_front_matter",
     "stale_commentaries",
+    "strip_bidi",
+    "tidy_text",
     "to_html",
+    "truncation_note",
     "write_drafts",
 ]

@@ -19,8 +19,9 @@ from markdown_it.common.utils import escapeHtml
 
 from .. import layout, periods
 from ..config import Project
-from ..errors import ConfigError
+from ..errors import ConfigError, ReportlibError
 from ..packdata import scorecard_hash
+from . import tidy
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +59,46 @@ def is_draft(front_matter: dict[str, Any]) -> bool:
     return str(front_matter.get("status", "")).lower() == "draft"
 
 
+class OutsideProjectError(ReportlibError):
+    """A file read for the pack resolves (through a symbolic link or `..`) outside the project."""
+
+
+def inside_project(project: Project, path: Path, what: str = "commentary file") -> Path:
+    """`path` when it resolves inside the project folder; else OutsideProjectError naming it.
+
+    Symbolic links anywhere on the way are followed, so a link to a file outside the
+    project is refused before anything reads it (its text never reaches the pack). The
+    data folder counts as part of the project even where the settings put it elsewhere.
+    """
+    roots = (project.settings.root.resolve(), project.settings.data_path.resolve())
+
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError) as e:  # RuntimeError: a loop of links (before Python 3.13)
+        reason = getattr(e, "strerror", None) or "a loop of symbolic links"
+        raise OutsideProjectError(
+            f"{what} {path}: cannot be resolved ({reason})", file=str(path)
+        ) from e
+    if not any(real.is_relative_to(r) for r in roots):
+        raise OutsideProjectError(
+            f"{what} {path} leads to {real}, outside the project folder: refused",
+            file=str(path),
+        )
+    return path
+
+
 def path_for(project: Project, period: str, node_id: str) -> Path:
-    """`data/commentary/<period>/<node>.md`; node paths become nested folders."""
+    """`data/commentary/<period>/<node>.md`; node paths become nested folders.
+
+    The path must stay inside the project once symbolic links are followed
+    (OutsideProjectError otherwise), so every reader of commentary is confined.
+    """
     periods.parse(period)
     parts = node_id.split("/")
     if any(p in ("", ".", "..") for p in parts):
         raise ConfigError(f"node id {node_id!r} cannot name a commentary file")
-    return project.settings.data_path.joinpath("commentary", period, *parts[:-1], parts[-1] + ".md")
+    path = project.settings.data_path.joinpath("commentary", period, *parts[:-1], parts[-1] + ".md")
+    return inside_project(project, path)
 
 
 # --- Markdown -------------------------------------------------------------------------
@@ -80,16 +114,42 @@ def _image_as_text(self: Any, tokens: list[Any], idx: int, options: Any, env: An
 
 
 def markdown() -> MarkdownIt:
-    """CommonMark with tables; raw HTML escaped, links only http(s)/mailto, no images."""
+    """CommonMark with tables; raw HTML escaped, links only http(s)/mailto, no images.
+
+    Tables are cut to what fits a commentary box, with a line saying what is not shown
+    (`tidy.truncate_tables`).
+    """
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
     md.enable(["table", "strikethrough", "replacements", "smartquotes"])
     md.validateLink = _safe_link  # type: ignore[method-assign]
     md.add_render_rule("image", _image_as_text)
-    return md
+    return tidy.install(md)
+
+
+def tidy_text(text: str, source: Path | str = "commentary") -> str:
+    """Commentary Markdown without bidi controls and with block quotes at most 3 deep.
+
+    Both are logged as warnings naming `source`; no text is dropped but the controls.
+    """
+    controls = tidy.bidi_count(text)
+    if controls:
+        log.warning("%s: %d bidi control character(s) removed", source, controls)
+        text = tidy.strip_bidi(text)
+    text, flattened = tidy.cap_quotes(text)
+    if flattened:
+        log.warning(
+            "%s: %d line(s) of block quotes nested deeper than %d shown at depth %d",
+            source,
+            flattened,
+            tidy.MAX_QUOTE_DEPTH,
+            tidy.MAX_QUOTE_DEPTH,
+        )
+    return text
 
 
 def to_html(text: str, md: MarkdownIt | None = None) -> str:
-    """Render commentary Markdown to HTML that carries no active content."""
+    """Render commentary Markdown to HTML that carries no active content (see `tidy_text`)."""
+    text, _ = tidy.cap_quotes(tidy.strip_bidi(text))
     return (md or markdown()).render(text)
 
 
@@ -124,7 +184,7 @@ def parse(
     project: Project, text: str, source: Path | str = "commentary"
 ) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
     """Front matter, Markdown per section id, and headings that matched no section."""
-    meta, body = split_front_matter(text, source)
+    meta, body = split_front_matter(tidy_text(text, source), source)
     keys = _section_keys(project)
     chunks: dict[str, list[str]] = {}
     extra: list[tuple[str, list[str]]] = []

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from ..charts import Charts
 from ..packdata import PackContext, load_context
-from .html import MAIN_TEMPLATE, SECTIONS, render_html, render_section, templates_dir
+from .html import (
+    MAIN_TEMPLATE,
+    SECTIONS,
+    neutralise_bidi,
+    render_html,
+    render_section,
+    templates_dir,
+)
 from .pages import add_page, page, page_table
 from .pdf import RestrictedFetcher, build_pack, default_out, write_pdf
 from .records import PackView, Page
@@ -28,6 +35,7 @@ __all__ = [
     "build_pack",
     "default_out",
     "load_context",
+    "neutralise_bidi",
     "pack_view",
     "page",
     "page_table",

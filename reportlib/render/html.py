@@ -5,13 +5,14 @@ A project's own `templates/` folder overrides reportlib's when it has the main t
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import jinja2
 
 from .. import resources
 from ..charts import Charts
-from ..commentary import Commentary
+from ..commentary import Commentary, bidi_count, inside_project, strip_bidi
 from ..config import Project
 from ..errors import RenderError
 from ..packdata import PackContext
@@ -32,22 +33,48 @@ SECTIONS = (
 )
 """The sections in the order of the pack; each is a template `_<section>.html.j2`."""
 
+log = logging.getLogger(__name__)
+
 
 def templates_dir(project: Project) -> Path:
-    """The project's own `templates/` when it has a board pack template, else reportlib's."""
-    return resources.folder(project.settings.root, "templates", MAIN_TEMPLATE)
+    """The project's own `templates/` when it has a board pack template, else reportlib's.
+
+    Every file of a project's own templates folder (fonts and images included) must stay
+    inside the project once symbolic links are followed: the pack never prints a file
+    from elsewhere (OutsideProjectError names the first that does not).
+    """
+    folder = resources.folder(project.settings.root, "templates", MAIN_TEMPLATE)
+    if folder == project.settings.root / "templates":
+        inside_project(project, folder, "templates folder")
+        for path in sorted(folder.rglob("*")):
+            inside_project(project, path, "template file")
+    return folder
 
 
 def _render(ctx: PackContext, template: str, variables: dict[str, object]) -> str:
     env = resources.jinja_environment(templates_dir(ctx.project))
     try:
-        return env.get_template(template).render(**variables)
+        html = env.get_template(template).render(**variables)
     except jinja2.TemplateError as e:
         lineno = getattr(e, "lineno", None)
         where = f"{getattr(e, 'filename', None) or template}" + (
             f" line {lineno}" if lineno else ""
         )
         raise RenderError(f"template {where}: {e.message or type(e).__name__}") from e
+    return neutralise_bidi(html, f"{ctx.node.id} {ctx.period}")
+
+
+def neutralise_bidi(html: str, what: str = "board pack") -> str:
+    """The pack's HTML without bidi control characters, wherever its text came from.
+
+    Node, segment and KPI names come from data and configuration; a U+202E among them
+    would show the text reversed in the PDF. Commentary is cleaned when read; this pass
+    catches every other text of the pack.
+    """
+    controls = bidi_count(html)
+    if controls:
+        log.warning("%s: %d bidi control character(s) removed from the pack's text", what, controls)
+    return strip_bidi(html)
 
 
 def render_html(
