@@ -24,7 +24,7 @@ report: $(STAMP) data/sample/customers.csv
 
 ## test: install if needed, then run the whole test suite
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 
 ## test-fast: the quick loop while developing (no kernels, PDFs, SMTP or subprocesses)
 test-fast: $(STAMP)
