@@ -22,9 +22,10 @@ data/sample/customers.csv: | $(STAMP)
 report: $(STAMP) data/sample/customers.csv
 	$(BIN)/reportlib run
 
-## test: install if needed, then run the whole test suite
+## test: install if needed, then run the whole test suite (tests/ on every core, then the notebooks)
 test: $(STAMP)
-	$(BIN)/pytest -n auto --dist loadgroup
+	$(BIN)/pytest -n auto tests
+	$(BIN)/pytest notebooks
 
 ## test-fast: the quick loop while developing (no kernels, PDFs, SMTP or subprocesses)
 test-fast: $(STAMP)

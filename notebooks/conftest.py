@@ -58,10 +58,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Notebook cells run in a real kernel: they belong to the slow tests.
 
-    Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`) every notebook cell is in one
-    group, so the cells run in order, in one worker, against one sample project.
+    The cells of a notebook share one kernel and run in order, so `make test` runs this folder
+    in one process, after the tests/ folder has run on every core.
     """
     for item in items:
         if ".ipynb" in item.nodeid:
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group("notebooks"))
