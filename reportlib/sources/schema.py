@@ -276,9 +276,7 @@ def check_schema(
         if col.type == "int" and not native:
             # TRY_CAST rounds '2.5' to 3: a count that is not whole is refused, never rounded.
             d = f"TRY_CAST({txt} AS DOUBLE)"
-            checks.append(
-                (col, "is not a whole number", f"isfinite({d}) AND {d} <> round({d})")
-            )
+            checks.append((col, "is not a whole number", f"isfinite({d}) AND {d} <> round({d})"))
         if col.type == "period":
             checks.append(
                 (
