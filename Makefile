@@ -24,7 +24,7 @@ report: $(STAMP) data/sample/customers.csv
 
 ## test: install if needed, then run the whole test suite (tests/ on every core, then the notebooks)
 test: $(STAMP)
-	$(BIN)/pytest -n auto tests
+	$(BIN)/pytest -n auto --durations=20 tests
 	$(BIN)/pytest notebooks
 
 ## test-fast: the quick loop while developing (no kernels, PDFs, SMTP or subprocesses)

@@ -8,6 +8,7 @@ A commentary file is `data/commentary/<period>/<node>.md` (a node path such as
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,22 @@ def inside_project(project: Project, path: Path, what: str = "commentary file") 
             file=str(path),
         )
     return path
+
+
+def check_folder(project: Project) -> None:
+    """Refuse (OutsideProjectError) any entry of `data/commentary/` that leads outside the project.
+
+    `run` calls this before it computes anything, so a link out of the project stops the
+    run in one line up front, whichever month's commentary it is in (the escalation notes
+    read earlier months too), rather than after the scorecard step or inside a pack.
+    """
+    folder = project.settings.data_path / "commentary"
+    if not folder.exists() and not folder.is_symlink():
+        return
+    inside_project(project, folder, "commentary folder")
+    for here, dirs, files in os.walk(folder):  # links are not followed: each is checked instead
+        for name in sorted(dirs + files):
+            inside_project(project, Path(here) / name)
 
 
 def path_for(project: Project, period: str, node_id: str) -> Path:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import fileio, layout, manifest, periods, pipeline, resources, sources
+from .. import commentary, fileio, layout, manifest, periods, pipeline, resources, sources
 from ..config import Project
 from ..errors import ConfigError
 from ..layout import PeriodOutput
@@ -109,6 +109,7 @@ def resolve(
     src = sources.load(project)
     period = pipeline.resolve_period(project, period, src=src)
     asked = pipeline.check_nodes(project, nodes or (), src=src)
+    commentary.check_folder(project)
     return RunOptions(
         project=project,
         out=PeriodOutput(settings.output_path, period),

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from reportlib import layout, manifest, resources
+from reportlib.commentary import OutsideProjectError
 from reportlib.config import Project, load_project
 from reportlib.errors import ConfigError
 from reportlib.run import plan
@@ -218,3 +219,21 @@ def test_distribution_and_smtp_are_not_part_of_a_packs_fingerprint(tmp_path: Pat
     changed = plan.plan_packs(_options(load_project(config)), recorded)
     assert {t.reason for t in changed.tasks} == {"changed: config"}
     assert len(changed.tasks) == len(NODES)
+
+
+def test_resolve_refuses_commentary_leading_out_of_the_project(
+    project: Project, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Any month's commentary linked outside the project stops the run up front, before a write."""
+    outside = tmp_path_factory.mktemp("outside") / "secret.md"
+    outside.write_text("## Summary\nsecret text\n", encoding="utf-8")
+    folder = project.settings.data_path / "commentary" / "2026-02"  # an earlier month
+    folder.mkdir(parents=True)
+    (folder / "all.md").symlink_to(outside)
+    try:
+        with pytest.raises(OutsideProjectError, match=r"all\.md leads to .*outside the project"):
+            _options(project)
+    finally:
+        (folder / "all.md").unlink()
+    _options(project)  # the same folder without the link is accepted
+    assert not project.settings.output_path.exists()
