@@ -11,6 +11,7 @@ formula as text (`csvsafe.safe_cell`); Parquet keeps the raw value.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -164,3 +165,16 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def real_path(path: Path) -> Path:
+    """Where `path` leads once symbolic links are followed; OSError when it cannot be told.
+
+    A loop of links raises RuntimeError before Python 3.13 and OSError (ELOOP) after; here
+    it is always OSError with the reason "a loop of symbolic links", so every caller that
+    confines a path to a folder handles one kind of failure.
+    """
+    try:
+        return path.resolve()
+    except RuntimeError as e:
+        raise OSError(errno.ELOOP, "a loop of symbolic links", str(path)) from e

@@ -18,7 +18,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
-from .. import layout, periods
+from .. import fileio, layout, periods
 from ..config import Project
 from ..errors import ConfigError, ReportlibError
 from ..packdata import scorecard_hash
@@ -74,11 +74,10 @@ def inside_project(project: Project, path: Path, what: str = "commentary file") 
     roots = (project.settings.root.resolve(), project.settings.data_path.resolve())
 
     try:
-        real = path.resolve()
-    except (OSError, RuntimeError) as e:  # RuntimeError: a loop of links (before Python 3.13)
-        reason = getattr(e, "strerror", None) or "a loop of symbolic links"
+        real = fileio.real_path(path)
+    except OSError as e:
         raise OutsideProjectError(
-            f"{what} {path}: cannot be resolved ({reason})", file=str(path)
+            f"{what} {path}: cannot be resolved ({e.strerror})", file=str(path)
         ) from e
     if not any(real.is_relative_to(r) for r in roots):
         raise OutsideProjectError(

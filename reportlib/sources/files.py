@@ -18,6 +18,7 @@ from pathlib import Path
 
 import ibis
 
+from .. import fileio
 from ..errors import DataError
 from . import encoding as enc
 from . import engine
@@ -53,7 +54,10 @@ def confined(path: Path, folder: Path) -> Path:
     The folder is the one the settings name, wherever it is; the files in it may be links
     only to files inside it.
     """
-    real = path.resolve()
+    try:
+        real = fileio.real_path(path)
+    except OSError as e:
+        raise DataError(f"the file cannot be resolved ({e.strerror})", file=str(path)) from e
     if not real.is_relative_to(folder.resolve()):
         raise DataError(
             f"the file is a link to {real}, outside the source folder {folder}: refused "
