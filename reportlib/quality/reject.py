@@ -97,9 +97,11 @@ def rejected_rows(src: Source, table: str, rows_in: int, shown_path: str) -> pa.
             return f"({col} + {offset})"
 
     raw_cols = list(src.raw[table].columns)
-    taken = set(raw_cols)
+    taken = {src.as_read(table, c) for c in raw_cols}
     out_names = [c if c not in taken else f"quality_{c}" for c in PROVENANCE]
-    select_raw = ", ".join(f"r.__raw_{i} AS {engine.quote(c)}" for i, c in enumerate(raw_cols))
+    select_raw = ", ".join(
+        f"r.__raw_{i} AS {engine.quote(src.as_read(table, c))}" for i, c in enumerate(raw_cols)
+    )
     detail = (
         f"replace(replace(q.detail, '{{dup_ref}}', coalesce(CAST({line('q.dup_ref')} AS VARCHAR), '?')), "
         f"'{{repeat_ref}}', coalesce(CAST({line('q.repeat_ref')} AS VARCHAR), '?'))"
