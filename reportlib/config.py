@@ -89,8 +89,10 @@ class TableSettings(Frozen):
     @field_validator("delimiter")
     @classmethod
     def _one_character(cls, v: str) -> str:
-        if len(v) != 1 or v in "\"\r\n":
-            raise ValueError(f"delimiter must be one character (not a quote or line break), got {v!r}")
+        if len(v) != 1 or v in '"\r\n':
+            raise ValueError(
+                f"delimiter must be one character (not a quote or line break), got {v!r}"
+            )
         return v
 
     @field_validator("encoding")

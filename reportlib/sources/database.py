@@ -67,6 +67,7 @@ def duckdb_file(source: str, root: Path) -> Path | None:
     if parts.scheme != "duckdb":
         return None
     path = parts.netloc + parts.path
+    path = "/" + path.lstrip("/") if path.startswith("//") else path
     if not path or path == ":memory:":
         raise DataError("a duckdb:// source must name a database file", file=source)
     return _resolved(path, root)
@@ -78,12 +79,13 @@ def _resolved(path: str, root: Path) -> Path:
 
 
 def url_for(source: str, root: Path) -> str:
-    """The URL Ibis connects with: a relative `sqlite:///` path is read from the project folder."""
+    """The URL Ibis connects with: a relative SQLite path (`sqlite://data/x.db`) is the project's.
+
+    As in Ibis, `sqlite:///abs/x.db` (three slashes) is an absolute path.
+    """
     parts = urlsplit(source)
-    if parts.scheme == "sqlite" and parts.path and not parts.netloc:
-        path = parts.path[1:] if parts.path.startswith("/") else parts.path
-        if path and not Path(path).is_absolute() and path != ":memory:":
-            return urlunsplit(parts._replace(path="/" + str(root / path)))
+    if parts.scheme == "sqlite" and parts.netloc and parts.netloc != ":memory:":
+        return urlunsplit(parts._replace(netloc="", path=str(root / (parts.netloc + parts.path))))
     return source
 
 
@@ -200,7 +202,7 @@ def _stream(
                 continue
             try:
                 expr = remote.sql(w.query) if w.query is not None else remote.table(w.table)
-                stream_into(con, raw_view(w.name), reader(_needed(expr, w)))
+                stream_into(con, raw_view(w.name), reader(needed(expr, w)))
             except DataError:
                 raise
             except Exception as e:  # the database's own error for this table or query
@@ -213,7 +215,7 @@ def _stream(
             disconnect()
 
 
-def _needed(expr: ir.Table, w: Wanted) -> ir.Table:
+def needed(expr: ir.Table, w: Wanted) -> ir.Table:
     """Only the wanted columns, under their canonical names (every column, if none is there)."""
     by_user = {user: canonical for canonical, user in w.columns.items()}
     kept = {by_user[c]: expr[c] for c in expr.columns if c in by_user}

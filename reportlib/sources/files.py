@@ -40,7 +40,9 @@ def locate(folder: Path, name: str, file: str | None = None) -> Path | None:
     if file is not None:
         path = folder / file
         if not _present(path):
-            raise DataError(f"the file of table {name} (tables.{name}.file) does not exist", file=str(path))
+            raise DataError(
+                f"the file of table {name} (tables.{name}.file) does not exist", file=str(path)
+            )
         if path.suffix.lower() not in EXTENSIONS:
             raise DataError(f"table {name}: expected a .csv or .parquet file", file=str(path))
         return confined(path, folder)
@@ -104,11 +106,15 @@ def register(
         raise DataError("the file is empty (expected a header row)", file=str(path))
     columns = csv_columns(path, encoding, delimiter, renamed)
     if encoding == enc.UTF8:
-        sql = f"CREATE OR REPLACE VIEW {engine.quote(view)} AS {_read_csv(path, columns, delimiter)}"
+        sql = (
+            f"CREATE OR REPLACE VIEW {engine.quote(view)} AS {_read_csv(path, columns, delimiter)}"
+        )
         _run(con, sql, path)
         return view
     with enc.utf8_copy(path, encoding) as copy:
-        sql = f"CREATE OR REPLACE TABLE {engine.quote(view)} AS {_read_csv(copy, columns, delimiter)}"
+        sql = (
+            f"CREATE OR REPLACE TABLE {engine.quote(view)} AS {_read_csv(copy, columns, delimiter)}"
+        )
         _run(con, sql, path, copy)
     return view
 

@@ -166,7 +166,10 @@ def _missing_where(settings: Settings, name: str) -> str:
     if database.is_database(settings.source):
         return database.shown(settings.source)
     mapping = settings.tables.get(name)
-    return str(settings.path(settings.source) / (mapping.file if mapping and mapping.file else f"{name}.csv"))
+    return str(
+        settings.path(settings.source)
+        / (mapping.file if mapping and mapping.file else f"{name}.csv")
+    )
 
 
 def load(project: Project) -> Source:
@@ -195,7 +198,10 @@ def load(project: Project) -> Source:
     for spec in specs:
         if spec.name not in found:
             if spec.required:
-                raise DataError(f"required table {spec.name} is missing", file=_missing_where(settings, spec.name))
+                raise DataError(
+                    f"required table {spec.name} is missing",
+                    file=_missing_where(settings, spec.name),
+                )
             continue
         view, where = found[spec.name]
         raw_types = engine.column_types(con, view)

@@ -34,7 +34,10 @@ def values(
     is_csv = where.lower().endswith(".csv") and Path(where).is_file()
     if is_csv:
         lines = line_numbers(
-            where, list(range(1, len(fetched) + 1)), src.encodings.get(MANUAL, "utf-8"), len(fetched)
+            where,
+            list(range(1, len(fetched) + 1)),
+            src.encodings.get(MANUAL, "utf-8"),
+            len(fetched),
         )
     rows = []
     for i, values_ in enumerate(fetched, start=1):

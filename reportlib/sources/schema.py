@@ -277,7 +277,9 @@ def _zoned(fmt: str | None) -> bool:
     return fmt is not None and ("%z" in fmt or "%Z" in fmt)
 
 
-def _timestamp_items(col: Column, raw_type: str, tz: str, formats: Formats = Formats()) -> list[str]:
+def _timestamp_items(
+    col: Column, raw_type: str, tz: str, formats: Formats = Formats()
+) -> list[str]:
     """The UTC instant and the local month index of a timestamp column (DOMAIN.md §1).
 
     A naive timestamp is wall-clock time in the project zone. Text may carry an offset,
