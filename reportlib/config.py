@@ -457,8 +457,9 @@ def load_settings(config_file: Path) -> Settings:
         return Settings(root=config_file.parent.resolve(), **raw)
     except ValidationError as e:
         first = e.errors()[0]
-        loc = tuple(x for x in first["loc"] if x != "[key]")  # a refused mapping key
-        line = configfile.key_line(config_file, loc)
+        # A refused mapping key (`[tables.x]`) is at `loc + ("[key]",)`: its table header is the line.
+        line = configfile.key_line(config_file, tuple(first["loc"]))
+        loc = tuple(x for x in first["loc"] if x != "[key]")
         where = f"{config_file} line {line}" if line else str(config_file)
         key = ".".join(str(x) for x in loc)
         msg = first["msg"].removeprefix("Value error, ")
