@@ -166,8 +166,22 @@ def _selected(con: ibis.BaseBackend, relation: str, w: Wanted, where: str) -> st
     finally:
         if w.query is not None:
             engine.execute(con, "USE memory")
+    renamed_absent(names, w, where)
     items = _kept(names, w)
     return f"SELECT {', '.join(items)} FROM {relation}"
+
+
+def renamed_absent(names: list[str], w: Wanted, where: str) -> None:
+    """A DataError when a column the mapping renames is not in the table or query."""
+    absent = [
+        user for canonical, user in w.columns.items() if user != canonical and user not in names
+    ]
+    if absent:
+        raise DataError(
+            f"required column(s) missing: {', '.join(absent)} (found: {', '.join(names)})",
+            file=where,
+            column=absent[0],
+        )
 
 
 def _kept(names: list[str], w: Wanted) -> list[str]:
@@ -202,6 +216,7 @@ def _stream(
                 continue
             try:
                 expr = remote.sql(w.query) if w.query is not None else remote.table(w.table)
+                renamed_absent(list(expr.columns), w, where)
                 stream_into(con, raw_view(w.name), reader(needed(expr, w)))
             except DataError:
                 raise

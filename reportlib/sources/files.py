@@ -127,7 +127,7 @@ def _renaming(con: ibis.BaseBackend, relation: str, renamed: Mapping[str, str], 
         names = [r[0] for r in engine.rows(con, f"DESCRIBE SELECT * FROM {relation}")]
     except engine.Error as e:
         raise DataError(engine.error_message(e), file=str(path)) from e
-    _refuse_clash(names, renamed, path)
+    _check_renames(names, renamed, path)
     items = ", ".join(
         f"{engine.quote(n)} AS {engine.quote(renamed[n])}" if n in renamed else engine.quote(n)
         for n in names
@@ -135,9 +135,20 @@ def _renaming(con: ibis.BaseBackend, relation: str, renamed: Mapping[str, str], 
     return f"SELECT {items} FROM {relation}"
 
 
-def _refuse_clash(names: list[str], renamed: Mapping[str, str], path: Path) -> None:
-    """A canonical name given to a user's column must not also be another column of the file."""
+def _check_renames(names: list[str], renamed: Mapping[str, str], path: Path) -> None:
+    """Every column the mapping renames must be in the file, and its canonical name not also.
+
+    So a canonical name in the raw view is the user's renamed column whenever the mapping
+    renames it (`TableSpec.as_read` holds).
+    """
     present = set(names)
+    absent = [user for user in renamed if user not in present]
+    if absent:
+        raise DataError(
+            f"required column(s) missing: {', '.join(absent)} (found: {', '.join(names)})",
+            file=str(path),
+            column=absent[0],
+        )
     for user, canonical in renamed.items():
         if user in present and canonical in present and canonical != user:
             raise DataError(
@@ -202,7 +213,7 @@ def csv_columns(
         if h in seen:
             raise DataError(f"column {h!r} appears twice in the header", file=str(path))
         seen.add(h)
-    _refuse_clash(header, renamed, path)
+    _check_renames(header, renamed, path)
     body = ", ".join(f"{engine.literal(renamed.get(h, h))}: 'VARCHAR'" for h in header)
     return "{" + body + "}"
 
