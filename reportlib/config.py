@@ -80,9 +80,8 @@ class TableSettings(Frozen):
     decimal: Literal[".", ","] = "."
     thousands: Literal[".", ",", " ", "'", "\u00a0"] | None = None
     date_format: str | None = None
-    """strptime-style format of the date columns, e.g. `%d/%m/%Y`; default ISO `YYYY-MM-DD`."""
+    """strptime-style formats, e.g. `%d/%m/%Y` and `%d/%m/%Y %H:%M`; default ISO 8601."""
     timestamp_format: str | None = None
-    """strptime-style format of the timestamp columns, e.g. `%d/%m/%Y %H:%M`; default ISO."""
     encoding: str | None = None
     """The text encoding of a CSV file (a Python codec name); default: detected."""
 
@@ -574,66 +573,6 @@ def load_targets(path: Path, kpis: tuple[KpiDef, ...]) -> tuple[Target, ...]:
                     line=line,
                 )
             )
-    return tuple(out)
-
-
-def load_manual_values(path: Path, kpis: tuple[KpiDef, ...]) -> tuple[ManualValue, ...]:
-    """Read a kpi_values.csv file (optional); see `manual_values`."""
-    if not path.is_file():
-        return ()
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(enumerate(reader, start=2))
-        return manual_values(str(path), tuple(reader.fieldnames or ()), rows, kpis)
-
-
-def manual_values(
-    file: str,
-    header: tuple[str, ...],
-    rows: list[tuple[int, dict[str, str | None]]],
-    kpis: tuple[KpiDef, ...],
-    unit: str = "line",
-) -> tuple[ManualValue, ...]:
-    """Check the rows of kpi_values (DOMAIN.md §8); author and reason are required on every row.
-
-    `rows` pairs each row with its line in the file (or its row number in a Parquet file
-    or database table, then `unit` is "row"); messages name `file` and that line.
-    """
-    path = Path(file)
-    ids = {k.id for k in kpis}
-    out: list[ManualValue] = []
-    need = {"period", "node", "kpi", "value", "n", "author", "reason"}
-    missing = need - set(header)
-    if missing:
-        raise ConfigError(f"{file}: missing column(s) {', '.join(sorted(missing))}")
-    for line, raw in rows:
-        row = {k: (v or "") for k, v in raw.items()}
-        where = f"{file} {unit} {line}"
-        try:
-            periods.parse(row["period"].strip())
-        except ConfigError as e:
-            raise ConfigError(f"{where}, column period: {e}", file=file) from None
-        if row["kpi"] not in ids:
-            raise ConfigError(f"{where}: unknown KPI {row['kpi']!r}", file=file)
-        for col in ("author", "reason"):
-            if not row[col].strip():
-                raise ConfigError(
-                    f"{where}: column {col} is empty; manual values need an author and a reason",
-                    file=file,
-                )
-        n_raw = row["n"].strip()
-        out.append(
-            ManualValue(
-                period=row["period"].strip(),
-                node=row["node"].strip(),
-                kpi=row["kpi"].strip(),
-                value=_number(row["value"], path=path, line=line, column="value"),
-                n=int(_number(n_raw, path=path, line=line, column="n")) if n_raw else None,
-                author=row["author"].strip(),
-                reason=row["reason"].strip(),
-                line=line,
-            )
-        )
     return tuple(out)
 
 

@@ -171,6 +171,7 @@ def _db_name(tmp_path: Path) -> str:
     return "c_" + "".join(ch if ch.isalnum() else "_" for ch in tmp_path.name.lower())[:50]
 
 
+@pytest.mark.slow  # starts a PostgreSQL server (subprocesses)
 def test_a_postgresql_server_gives_the_csv_figures(
     tmp_path: Path, from_csv: pd.DataFrame, postgres_url: str
 ) -> None:
@@ -184,6 +185,7 @@ def test_a_postgresql_server_gives_the_csv_figures(
     _same(_scorecard(config), from_csv)
 
 
+@pytest.mark.slow  # starts a PostgreSQL server (subprocesses)
 def test_a_postgresql_query_and_renamed_columns(tmp_path: Path, postgres_url: str) -> None:
     """A per-table query over the user's own table, its columns named the user's way."""
     import psycopg
