@@ -107,6 +107,13 @@ class TableSpec:
         """The user's name of a canonical column (itself when it is not renamed)."""
         return dict(self.renamed).get(column, column)
 
+    def worded(self, text_sql: str) -> str:
+        """SQL: a message (`text_sql`) with each renamed canonical column written the user's way."""
+        for canonical, user in self.renamed:
+            pattern = engine.literal(f"\\b{canonical}\\b")
+            text_sql = f"regexp_replace({text_sql}, {pattern}, {engine.literal(user)}, 'g')"
+        return text_sql
+
 
 def mapped(spec: TableSpec, mapping: TableSettings | None) -> TableSpec:
     """`spec` with a table's mapping applied: its column renames and number/date formats."""

@@ -177,6 +177,10 @@ def test_quarantined_rows_keep_the_users_columns(tmp_path: Path) -> None:
         ["I6", "-9.999,79", 7]
     ]
     assert rows["source_file"][0].endswith("Rechnungen.csv")
+    assert (
+        rows["detail"][0]
+        == "negative_amount: Betrag -9999.79 is negative and allow_credit_notes is false"
+    )
 
 
 def test_an_unknown_table_or_key_is_one_line_naming_the_file_and_key(tmp_path: Path) -> None:
