@@ -247,3 +247,21 @@ def test_a_bad_manual_value_in_parquet_names_its_row(tmp_path: Path) -> None:
     project = load_project(config)
     with pytest.raises(ConfigError, match=r"kpi_values.parquet row 1: column author is empty"):
         sources.manual_values(sources.load(project), project.kpis)
+
+
+def test_a_renamed_parquet_file_goes_through_the_quality_stage(tmp_path: Path) -> None:
+    """Parquet rows are numbered from the file itself: the renamed columns are read there too."""
+    config = write_project(tmp_path, quality="allow_credit_notes = false\n")
+    folder = tmp_path / "data" / "src"
+    frame = pd.read_csv(folder / "revenue.csv", dtype=str).rename(columns={"amount": "Betrag"})
+    frame.to_parquet(folder / "Rechnungen.parquet", index=False)
+    (folder / "revenue.csv").unlink()
+    config.write_text(
+        config.read_text()
+        + '\n[tables.revenue]\nfile = "Rechnungen.parquet"\ncolumns = { amount = "Betrag" }\n'
+    )
+    project = load_project(config)
+    checked = pipeline.validate_source(project, sources.load(project), PERIOD, "a test")
+    rows = checked.rejected["revenue"].to_pandas()
+    assert rows[["invoice_id", "Betrag", "source_line"]].values.tolist() == [["I6", "-10.00", 6]]
+    assert rows["detail"][0].startswith("negative_amount: Betrag -10 is negative")
