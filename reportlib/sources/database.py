@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -217,7 +217,7 @@ def _stream(
             try:
                 expr = remote.sql(w.query) if w.query is not None else remote.table(w.table)
                 renamed_absent(list(expr.columns), w, where)
-                stream_into(con, raw_view(w.name), reader(needed(expr, w)))
+                stream_into(con, raw_view(w.name), reader(remote, needed(expr, w)))
             except DataError:
                 raise
             except Exception as e:  # the database's own error for this table or query
@@ -237,22 +237,49 @@ def needed(expr: ir.Table, w: Wanted) -> ir.Table:
     return expr.select(**kept) if kept else expr
 
 
-def reader(expr: ir.Table, chunk_rows: int = CHUNK_ROWS) -> pa.RecordBatchReader:
-    """The rows of an Ibis expression as a stream of record batches of at most `chunk_rows` rows."""
-    return expr.to_pyarrow_batches(chunk_size=chunk_rows)
+def reader(
+    remote: ibis.BaseBackend, expr: ir.Table, chunk_rows: int = CHUNK_ROWS
+) -> pa.RecordBatchReader:
+    """The rows of an Ibis expression as a stream of record batches of at most `chunk_rows` rows.
+
+    PostgreSQL and most backends stream through a server-side cursor (Ibis's
+    `to_pyarrow_batches`). Ibis reads a whole SQLite result before cutting it into batches,
+    so SQLite, whose values are untyped anyway, is fetched here `chunk_rows` at a time as
+    text, which the loader types as it types a CSV file.
+    """
+    if remote.name != "sqlite":
+        return expr.to_pyarrow_batches(chunk_size=chunk_rows)
+    columns = list(expr.columns)
+    sql = str(remote.compile(expr.select(*[expr[c].cast("string").name(c) for c in columns])))
+    schema = pa.schema([(c, pa.string()) for c in columns])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        cursor = remote.raw_sql(sql)
+        try:
+            while rows := cursor.fetchmany(chunk_rows):
+                arrays = [pa.array(values, pa.string()) for values in zip(*rows, strict=True)]
+                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+        finally:
+            cursor.close()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def stream_into(con: ibis.BaseBackend, table: str, batches: pa.RecordBatchReader) -> int:
     """Create `table` in the embedded DuckDB from a stream of batches; returns its row count.
 
-    DuckDB pulls the batches one at a time as it inserts them, so Python holds one batch.
+    The batches are read and inserted one at a time, in this thread (a database connection
+    may be used only by the thread that opened it), so Python holds one batch at a time.
     """
-    name = f"__stream_{table}"
-    with engine.registered(con, name, batches):
-        engine.execute(
-            con, f"CREATE OR REPLACE TABLE {engine.quote(table)} AS SELECT * FROM {name}"
-        )
-    return int(engine.scalar(con, f"SELECT count(*) FROM {engine.quote(table)}"))
+    name, q = f"__stream_{table}", engine.quote(table)
+    with engine.registered(con, name, batches.schema.empty_table()):
+        engine.execute(con, f"CREATE OR REPLACE TABLE {q} AS SELECT * FROM {name}")
+    rows = 0
+    for batch in batches:
+        with engine.registered(con, name, pa.Table.from_batches([batch])):
+            engine.execute(con, f"INSERT INTO {q} SELECT * FROM {name}")
+        rows += batch.num_rows
+    return rows
 
 
 def _first_line(e: Exception) -> str:

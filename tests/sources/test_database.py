@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -220,7 +221,29 @@ def test_an_unreachable_database_is_one_line_naming_it(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- streaming in batches
 
 
-def test_a_remote_table_streams_in_bounded_batches(tmp_path: Path) -> None:
+def _streamed(
+    remote: ibis.BaseBackend, table: str, chunk_rows: int
+) -> tuple[list[int], int, object]:
+    """Stream a remote table into a fresh DuckDB, watching each batch as DuckDB pulls it."""
+    wanted = database.Wanted("revenue", table, {"invoice_id": "id", "amount": "amount"})
+    stream = database.reader(remote, database.needed(remote.table(table), wanted), chunk_rows)
+    sizes: list[int] = []
+
+    def watched() -> Iterator[pa.RecordBatch]:
+        for batch in stream:
+            sizes.append(batch.num_rows)
+            yield batch
+
+    duck = engine.connect("UTC")
+    rows = database.stream_into(
+        duck, "raw_revenue", pa.RecordBatchReader.from_batches(stream.schema, watched())
+    )
+    assert list(engine.column_types(duck, "raw_revenue")) == ["invoice_id", "amount"]
+    total = engine.scalar(duck, "SELECT sum(CAST(amount AS DOUBLE)) FROM raw_revenue")
+    return sizes, rows, total
+
+
+def test_a_sqlite_table_streams_in_bounded_batches(tmp_path: Path) -> None:
     """Never more than a batch of rows in Python: each batch is at most the chunk size."""
     db = tmp_path / "big.db"
     con = sqlite3.connect(db)
@@ -228,23 +251,22 @@ def test_a_remote_table_streams_in_bounded_batches(tmp_path: Path) -> None:
     con.executemany("INSERT INTO t VALUES (?, ?, 'x')", [(i, i / 2) for i in range(1000)])
     con.commit()
     con.close()
-    remote = ibis.connect(f"sqlite:///{db}")
-    wanted = database.Wanted("revenue", "t", {"invoice_id": "id", "amount": "amount"})
-    stream = database.reader(database.needed(remote.table("t"), wanted), chunk_rows=64)
-    sizes: list[int] = []
+    sizes, rows, total = _streamed(ibis.connect(f"sqlite:///{db}"), "t", 64)
+    assert rows == 1000 and total == sum(i / 2 for i in range(1000))
+    assert max(sizes) <= 64 and len(sizes) == -(-1000 // 64)
 
-    def counted() -> pa.RecordBatchReader:
-        def batches():  # type: ignore[no-untyped-def]
-            for batch in stream:
-                sizes.append(batch.num_rows)
-                yield batch
 
-        return pa.RecordBatchReader.from_batches(stream.schema, batches())
+@pytest.mark.slow  # starts a PostgreSQL server (subprocesses)
+def test_a_postgresql_table_streams_in_bounded_batches(tmp_path: Path, postgres_url: str) -> None:
+    import psycopg
 
-    duck = engine.connect("UTC")
-    assert database.stream_into(duck, "raw_revenue", counted()) == 1000
-    assert max(sizes) <= 64 and len(sizes) >= 1000 // 64
-    assert engine.column_types(duck, "raw_revenue").keys() == {"invoice_id", "amount"}
-    assert engine.scalar(duck, "SELECT sum(amount) FROM raw_revenue") == sum(
-        i / 2 for i in range(1000)
-    )
+    name = _db_name(tmp_path)
+    with psycopg.connect(postgres_url, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("CREATE TABLE t AS SELECT i AS id, i / 2.0 AS amount, 'x' AS unused "
+                  "FROM generate_series(0, 999) AS i")  # fmt: skip
+    sizes, rows, total = _streamed(ibis.connect(url), "t", 64)
+    assert rows == 1000 and total == sum(i / 2 for i in range(1000))
+    assert max(sizes) <= 64 and len(sizes) == -(-1000 // 64)
