@@ -8,15 +8,17 @@ names the file and the field.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import itertools
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -59,6 +61,83 @@ class SmtpSettings(Frozen):
     """Log in over `security = "none"` (the password crosses the network in clear)."""
 
 
+class TableSettings(Frozen):
+    """How one canonical table is read from the user's own export or database (docs/sources.md).
+
+    Every key is optional: an unmapped table is `<name>.csv` / `<name>.parquet` (or the table
+    `<name>` of a database) with the canonical column names, commas, ISO dates and UTF-8.
+    """
+
+    file: str | None = None
+    """The file in the source folder holding this table (a CSV or Parquet file name)."""
+    table: str | None = None
+    """The table (or view) of a database source holding this table."""
+    query: str | None = None
+    """A SQL query run on a database source instead of reading `table`."""
+    columns: dict[str, str] = {}
+    """Canonical column name -> the user's column name."""
+    delimiter: str = ","
+    decimal: Literal[".", ","] = "."
+    thousands: Literal[".", ",", " ", "'", "\u00a0"] | None = None
+    date_format: str | None = None
+    """strptime-style formats, e.g. `%d/%m/%Y` and `%d/%m/%Y %H:%M`; default ISO 8601."""
+    timestamp_format: str | None = None
+    encoding: str | None = None
+    """The text encoding of a CSV file (a Python codec name); default: detected."""
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, v: str) -> str:
+        if len(v) != 1 or v in '"\r\n':
+            raise ValueError(
+                f"delimiter must be one character (not a quote or line break), got {v!r}"
+            )
+        return v
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_codec(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            return codecs.lookup(v).name
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r} (a Python codec name, e.g. cp1252)") from None
+
+    @field_validator("date_format", "timestamp_format")
+    @classmethod
+    def _strptime_format(cls, v: str | None) -> str | None:
+        if v is not None and "%" not in v:
+            raise ValueError(f"{v!r} is not a strptime format (e.g. %d/%m/%Y)")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TableSettings:
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise ValueError(f"thousands and decimal separators are both {self.decimal!r}")
+        if self.file is not None and self.table is not None:
+            raise ValueError("give either file (a folder source) or table (a database), not both")
+        if self.query is not None and self.table is not None:
+            raise ValueError("give either table or query, not both")
+        renamed = list(self.columns.values())
+        twice = sorted({c for c in renamed if renamed.count(c) > 1})
+        if twice:
+            raise ValueError(f"column(s) {', '.join(twice)} mapped to two canonical columns")
+        return self
+
+
+def _known_table(name: str) -> str:
+    # The canonical names live with the schema; imported here, after both modules are loaded.
+    from .sources.schema import MAPPABLE
+
+    if name not in MAPPABLE:
+        raise ValueError(f"unknown table {name!r} (one of: {', '.join(MAPPABLE)})")
+    return name
+
+
+TableName = Annotated[str, AfterValidator(_known_table)]
+
+
 class Settings(Frozen):
     """Project settings; relative paths are resolved against `root`."""
 
@@ -77,6 +156,8 @@ class Settings(Frozen):
     """Longest a notebook cell may run before its node fails (papermill's execution_timeout)."""
     quality: QualitySettings = QualitySettings()
     smtp: SmtpSettings = SmtpSettings()
+    tables: dict[TableName, TableSettings] = {}
+    """Per-table mapping of the user's files, columns and formats (docs/sources.md)."""
 
     @field_validator("timezone")
     @classmethod
@@ -375,8 +456,9 @@ def load_settings(config_file: Path) -> Settings:
         return Settings(root=config_file.parent.resolve(), **raw)
     except ValidationError as e:
         first = e.errors()[0]
-        loc = tuple(first["loc"])
-        line = configfile.key_line(config_file, loc)
+        # A refused mapping key (`[tables.x]`) is at `loc + ("[key]",)`: its table header is the line.
+        line = configfile.key_line(config_file, tuple(first["loc"]))
+        loc = tuple(x for x in first["loc"] if x != "[key]")
         where = f"{config_file} line {line}" if line else str(config_file)
         key = ".".join(str(x) for x in loc)
         msg = first["msg"].removeprefix("Value error, ")
@@ -488,48 +570,6 @@ def load_targets(path: Path, kpis: tuple[KpiDef, ...]) -> tuple[Target, ...]:
                     effective_from=eff,
                     target=target,
                     threshold=threshold,
-                    line=line,
-                )
-            )
-    return tuple(out)
-
-
-def load_manual_values(path: Path, kpis: tuple[KpiDef, ...]) -> tuple[ManualValue, ...]:
-    """Read kpi_values.csv (optional); author and reason are required on every row."""
-    if not path.is_file():
-        return ()
-    ids = {k.id for k in kpis}
-    out: list[ManualValue] = []
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        need = {"period", "node", "kpi", "value", "n", "author", "reason"}
-        missing = need - set(reader.fieldnames or ())
-        if missing:
-            raise ConfigError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        for line, row in enumerate(reader, start=2):
-            where = f"{path} line {line}"
-            try:
-                periods.parse((row["period"] or "").strip())
-            except ConfigError as e:
-                raise ConfigError(f"{where}, column period: {e}", file=str(path)) from None
-            if row["kpi"] not in ids:
-                raise ConfigError(f"{where}: unknown KPI {row['kpi']!r}", file=str(path))
-            for col in ("author", "reason"):
-                if not (row[col] or "").strip():
-                    raise ConfigError(
-                        f"{where}: column {col} is empty; manual values need an author and a reason",
-                        file=str(path),
-                    )
-            n_raw = (row["n"] or "").strip()
-            out.append(
-                ManualValue(
-                    period=row["period"].strip(),
-                    node=row["node"].strip(),
-                    kpi=row["kpi"].strip(),
-                    value=_number(row["value"], path=path, line=line, column="value"),
-                    n=int(_number(n_raw, path=path, line=line, column="n")) if n_raw else None,
-                    author=row["author"].strip(),
-                    reason=row["reason"].strip(),
                     line=line,
                 )
             )

@@ -35,7 +35,7 @@ from . import (
 )
 from . import hierarchy as hier
 from . import scorecard as sc
-from .config import Project, load_manual_values
+from .config import Project
 from .errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,7 @@ def compute_scorecard(
 
     t = time.perf_counter()
     values = kpis.compute_all(project.kpis, m.frame)
-    manual = load_manual_values(_manual_values_path(project), project.kpis)
+    manual = sources.manual_values(src, project.kpis, project.settings.tables.get(sources.MANUAL))
     index = m.frame.index
     assert isinstance(index, pd.MultiIndex)  # node × month
     card = sc.build(project, tree, values, index, manual)
@@ -196,13 +196,6 @@ def compute_scorecard(
         quality=checked.report,
         quarantine=checked.rejected,
     )
-
-
-def _manual_values_path(project: Project) -> Path:
-    src = project.settings.source
-    if "://" in src or src.endswith(".duckdb"):
-        return project.settings.data_path / "kpi_values.csv"
-    return project.settings.path(src) / "kpi_values.csv"
 
 
 def _overrides_frame(overrides: tuple[sc.Override, ...]) -> pd.DataFrame:

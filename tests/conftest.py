@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,86 @@ def write_project(
 def tiny(tmp_path: Path) -> Path:
     """The tiny project's config file."""
     return write_project(tmp_path)
+
+
+# --------------------------------------------------------------------------- a real PostgreSQL
+
+
+def postgres_bin() -> Path | None:
+    """The folder of PostgreSQL's server programs: `initdb` on PATH, else Debian's newest."""
+    import glob
+    import shutil as sh
+
+    found = sh.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3])
+    )
+    return Path(versions[-1]).parent if versions else None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A private PostgreSQL server for this test session; yields the URL of an empty database.
+
+    initdb into a fresh temporary folder, start it on a free local port (and a socket in that
+    folder), create the database, stop and remove it all at the end. PostgreSQL refuses to run
+    as root, so under root the server runs as the `postgres` user (given the folder). Under
+    pytest-xdist every worker starts its own server, on its own port and folder.
+    """
+    import os
+    import subprocess
+    import tempfile
+
+    bindir = postgres_bin()
+    if bindir is None:
+        pytest.skip(
+            "no PostgreSQL server programs (initdb) on PATH or in /usr/lib/postgresql/*/bin: "
+            "install Debian's postgresql package (.ci/run does)"
+        )
+    base = Path(tempfile.mkdtemp(prefix="reportlib-pg-"))
+    as_root = os.geteuid() == 0
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    if as_root:
+        shutil.chown(base, "postgres", "postgres")
+    data, log = base / "data", base / "server.log"
+
+    def run(*args: str) -> None:
+        done = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            logged = log.read_text(errors="replace") if log.is_file() else ""
+            raise RuntimeError(f"{' '.join(args)} failed: {done.stderr}{done.stdout}{logged}")
+
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+        "--no-locale")  # fmt: skip
+    port = 0
+    for attempt in range(5):  # another worker may take the free port first
+        port = _free_port()
+        options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        try:
+            run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
+                "-t", "60", "start")  # fmt: skip
+            break
+        except RuntimeError:
+            if attempt == 4:
+                raise
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
+        ) as c:
+            c.execute("CREATE DATABASE reportlib")
+        yield f"postgresql://postgres@127.0.0.1:{port}/reportlib"
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(base, ignore_errors=True)

@@ -50,10 +50,14 @@ def rejections(src: Source, table: str, checks: list[Check]) -> None:
 
 def empty_rejected(src: Source, table: str) -> pa.Table:
     """No rejected rows, with the columns a quarantine file of this table has."""
+    cols = ", ".join(
+        f"{engine.quote(c)} AS {engine.quote(src.as_read(table, c))}"
+        for c in src.raw[table].columns
+    )
     return engine.arrow(
         src.con,
-        "SELECT *, NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, NULL::VARCHAR AS rule, "
-        f"NULL::VARCHAR AS detail FROM {engine.quote(raw_view(table))} LIMIT 0",
+        f"SELECT {cols}, NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line, "
+        f"NULL::VARCHAR AS rule, NULL::VARCHAR AS detail FROM {engine.quote(raw_view(table))} LIMIT 0",
     )
 
 
@@ -97,13 +101,17 @@ def rejected_rows(src: Source, table: str, rows_in: int, shown_path: str) -> pa.
             return f"({col} + {offset})"
 
     raw_cols = list(src.raw[table].columns)
-    taken = set(raw_cols)
+    taken = {src.as_read(table, c) for c in raw_cols}
     out_names = [c if c not in taken else f"quality_{c}" for c in PROVENANCE]
-    select_raw = ", ".join(f"r.__raw_{i} AS {engine.quote(c)}" for i, c in enumerate(raw_cols))
+    select_raw = ", ".join(
+        f"r.__raw_{i} AS {engine.quote(src.as_read(table, c))}" for i, c in enumerate(raw_cols)
+    )
     detail = (
         f"replace(replace(q.detail, '{{dup_ref}}', coalesce(CAST({line('q.dup_ref')} AS VARCHAR), '?')), "
         f"'{{repeat_ref}}', coalesce(CAST({line('q.repeat_ref')} AS VARCHAR), '?'))"
     )
+    if table in src.specs:  # the detail names the user's columns, as the file does
+        detail = src.specs[table].worded(detail)
     sql = (
         f"SELECT {select_raw}, {engine.literal(shown_path)} AS {engine.quote(out_names[0])}, "
         f"{line('q.' + names.ROW)} AS {engine.quote(out_names[1])}, q.rule AS {engine.quote(out_names[2])}, "

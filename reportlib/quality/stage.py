@@ -52,7 +52,7 @@ def validate(
     """Apply every rule of DOMAIN.md §7 to every table and decide the gate (nothing is written)."""
     qs = project.settings.quality
     levels = project.hierarchy.levels
-    specs = {s.name: s for s in table_specs(levels) if s.name in src.tables}
+    specs = {s.name: src.specs.get(s.name, s) for s in table_specs(levels) if s.name in src.tables}
     tables: dict[str, TableReport] = {}
     rejected: dict[str, pa.Table] = {}
     kept: dict[str, Any] = {}

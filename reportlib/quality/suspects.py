@@ -26,7 +26,10 @@ def numbered(src: Source, table: str) -> str:
     """
     path = src.files[table]
     if path.endswith(".parquet") and Path(path).is_file():
-        cols = ", ".join(engine.quote(c) for c in src.raw[table].columns)
+        cols = ", ".join(
+            f"{engine.quote(src.as_read(table, c))} AS {engine.quote(c)}"
+            for c in src.raw[table].columns
+        )
         return (
             f"(SELECT file_row_number + 1 AS {names.ROW}, {cols} "
             f"FROM read_parquet({engine.literal(path)}, file_row_number = true))"

@@ -4,6 +4,8 @@
 - `files`: finding a table's one file (confined to the folder), reading it, line numbers;
 - `encoding`: telling a CSV's text encoding, and a UTF-8 copy for the engine;
 - `loader`: `load(project)` → a `Source` of typed Ibis tables and the data cut-off;
+- `database`: database sources (a DuckDB file attached, other databases streamed in batches);
+- `manual`: kpi_values (manual values and overrides) from whatever source holds it;
 - `engine`: the SQL engine's specifics (DuckDB), shared with the quality stage.
 """
 
@@ -13,8 +15,10 @@ from .encoding import note as encoding_note
 from .engine import connect
 from .files import line_numbers, rows_are_lines
 from .loader import Source, latest_complete_period, load, parse_as_of
+from .manual import values as manual_values
 from .schema import (
     FINITE_LIMIT,
+    MANUAL,
     TABLES,
     ColType,
     Column,
@@ -28,6 +32,7 @@ from .schema import (
 
 __all__ = [
     "FINITE_LIMIT",
+    "MANUAL",
     "TABLES",
     "ColType",
     "Column",
@@ -38,6 +43,7 @@ __all__ = [
     "latest_complete_period",
     "line_numbers",
     "load",
+    "manual_values",
     "out_of_range",
     "parse_as_of",
     "raw_view",

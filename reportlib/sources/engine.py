@@ -11,10 +11,13 @@ for the DuckDB connection under Ibis.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -36,6 +39,10 @@ def connect(timezone: str) -> ibis.BaseBackend:
     # The quality stage numbers CSV rows in scan order (row_number() OVER ()), which is the
     # file's order only while insertion order is preserved (DuckDB's default): keep it so.
     execute(con, "SET preserve_insertion_order = true")
+    # A table streamed from a database may outgrow memory: DuckDB spills it to this folder
+    # (by default an in-memory database would spill into `.tmp` of the working folder).
+    spill = Path(tempfile.gettempdir()) / f"reportlib-duckdb-{os.getpid()}"
+    execute(con, f"SET temp_directory = {literal(str(spill))}")
     return con
 
 
@@ -117,8 +124,10 @@ def column_types(con: ibis.BaseBackend, relation: str) -> dict[str, str]:
 
 
 @contextmanager
-def registered(con: ibis.BaseBackend, name: str, table: pa.Table) -> Iterator[str]:
-    """A small Arrow table visible to SQL as `name` while the block runs."""
+def registered(
+    con: ibis.BaseBackend, name: str, table: pa.Table | pa.RecordBatchReader
+) -> Iterator[str]:
+    """A small Arrow table (or a stream of batches, read once) visible to SQL as `name` while the block runs."""
     duck = con.con  # the DuckDB connection under Ibis
     duck.register(name, table)
     try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import ibis
@@ -29,12 +30,22 @@ EXTENSIONS = (".parquet", ".csv")
 """The file types a table may come as."""
 
 
-def locate(folder: Path, name: str) -> Path | None:
+def locate(folder: Path, name: str, file: str | None = None) -> Path | None:
     """A table's file in a folder (`<name>.parquet` or `<name>.csv`), None when there is none.
 
+    `file` is the file name the table's mapping gives instead (then it must exist).
     Two files for one table is a DataError naming both; so is a file that resolves (through
     a link) outside the folder or to nothing.
     """
+    if file is not None:
+        path = folder / file
+        if not _present(path):
+            raise DataError(
+                f"the file of table {name} (tables.{name}.file) does not exist", file=str(path)
+            )
+        if path.suffix.lower() not in EXTENSIONS:
+            raise DataError(f"table {name}: expected a .csv or .parquet file", file=str(path))
+        return confined(path, folder)
     found = [p for p in (folder / f"{name}{ext}" for ext in EXTENSIONS) if _present(p)]
     if len(found) > 1:
         raise DataError(
@@ -69,35 +80,90 @@ def confined(path: Path, folder: Path) -> Path:
     return path
 
 
-def register(con: ibis.BaseBackend, path: Path, view: str, encoding: str = enc.UTF8) -> str:
+def register(
+    con: ibis.BaseBackend,
+    path: Path,
+    view: str,
+    encoding: str = enc.UTF8,
+    *,
+    delimiter: str = ",",
+    renamed: Mapping[str, str] | None = None,
+) -> str:
     """Make `view` hold a CSV (every column as text) or Parquet file; return its name.
 
     Parquet and UTF-8 CSV are views over the file; a CSV in another encoding is read once
-    from a UTF-8 copy into a table of that name (the copy is removed at once).
+    from a UTF-8 copy into a table of that name (the copy is removed at once). `renamed`
+    maps a user's column name to its canonical name (the table's mapping): the view
+    carries the canonical name, the values stay as read.
     """
+    renamed = renamed or {}
     p = engine.literal(str(path))
-    if path.suffix == ".parquet":
-        sql = f"CREATE OR REPLACE VIEW {engine.quote(view)} AS SELECT * FROM read_parquet({p})"
-        _run(con, sql, path)
+    if path.suffix.lower() == ".parquet":
+        select = _renaming(con, f"read_parquet({p})", renamed, path)
+        _run(con, f"CREATE OR REPLACE VIEW {engine.quote(view)} AS {select}", path)
         return view
     if path.stat().st_size == 0:
         raise DataError("the file is empty (expected a header row)", file=str(path))
-    columns = csv_columns(path, encoding)
+    columns = csv_columns(path, encoding, delimiter, renamed)
     if encoding == enc.UTF8:
-        _run(
-            con, f"CREATE OR REPLACE VIEW {engine.quote(view)} AS {_read_csv(path, columns)}", path
+        sql = (
+            f"CREATE OR REPLACE VIEW {engine.quote(view)} AS {_read_csv(path, columns, delimiter)}"
         )
+        _run(con, sql, path)
         return view
     with enc.utf8_copy(path, encoding) as copy:
-        sql = f"CREATE OR REPLACE TABLE {engine.quote(view)} AS {_read_csv(copy, columns)}"
+        sql = (
+            f"CREATE OR REPLACE TABLE {engine.quote(view)} AS {_read_csv(copy, columns, delimiter)}"
+        )
         _run(con, sql, path, copy)
     return view
 
 
-def _read_csv(path: Path, columns: str) -> str:
+def _renaming(con: ibis.BaseBackend, relation: str, renamed: Mapping[str, str], path: Path) -> str:
+    """`SELECT` every column of a relation, the user's renamed ones under their canonical names."""
+    if not renamed:
+        return f"SELECT * FROM {relation}"
+    try:
+        names = [r[0] for r in engine.rows(con, f"DESCRIBE SELECT * FROM {relation}")]
+    except engine.Error as e:
+        raise DataError(engine.error_message(e), file=str(path)) from e
+    _check_renames(names, renamed, path)
+    items = ", ".join(
+        f"{engine.quote(n)} AS {engine.quote(renamed[n])}" if n in renamed else engine.quote(n)
+        for n in names
+    )
+    return f"SELECT {items} FROM {relation}"
+
+
+def _check_renames(names: list[str], renamed: Mapping[str, str], path: Path) -> None:
+    """Every column the mapping renames must be in the file, and its canonical name not also.
+
+    So a canonical name in the raw view is the user's renamed column whenever the mapping
+    renames it (`TableSpec.as_read` holds).
+    """
+    present = set(names)
+    absent = [user for user in renamed if user not in present]
+    if absent:
+        raise DataError(
+            f"required column(s) missing: {', '.join(absent)} (found: {', '.join(names)})",
+            file=str(path),
+            column=absent[0],
+        )
+    for user, canonical in renamed.items():
+        if user in present and canonical in present and canonical != user:
+            raise DataError(
+                f"column {user!r} is mapped to {canonical!r}, but the file also has a column "
+                f"{canonical!r}: map or rename one of them",
+                file=str(path),
+                column=user,
+            )
+
+
+def _read_csv(path: Path, columns: str, delimiter: str = ",") -> str:
     return (
         f"SELECT * FROM read_csv({engine.literal(str(path))}, "
-        "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+        f"header = true, all_varchar = true, delim = {engine.literal(delimiter)}, "
+        "quote = '\"', escape = '\"', "
         "auto_detect = false, null_padding = false, max_line_size = 100000000, "
         f"encoding = 'utf-8', columns = {columns})"
     )
@@ -114,24 +180,41 @@ def _run(con: ibis.BaseBackend, sql: str, path: Path, copy: Path | None = None) 
         raise DataError(message, file=str(path)) from e
 
 
-def csv_columns(path: Path, encoding: str = enc.UTF8) -> str:
-    """Read the header line ourselves so every column is text and names are kept exactly."""
+_SEPARATORS = {";": "semicolon", "\t": "tab", ",": "comma", "|": "pipe"}
+
+
+def csv_columns(
+    path: Path,
+    encoding: str = enc.UTF8,
+    delimiter: str = ",",
+    renamed: Mapping[str, str] | None = None,
+) -> str:
+    """Read the header line ourselves so every column is text and names are kept exactly.
+
+    A column the mapping renames (`renamed`: user's name -> canonical) gets its canonical name.
+    """
+    renamed = renamed or {}
     with path.open(newline="", encoding=enc.python_codec(encoding), errors="replace") as fh:
-        header = next(csv.reader(fh), [])
+        header = next(csv.reader(fh, delimiter=delimiter), [])
     if not header or all(not h.strip() for h in header):
         raise DataError("the file has no header row", file=str(path))
-    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
-        sep = "semicolon" if ";" in header[0] else "tab"
-        raise DataError(
-            f"the header is one column {header[0][:60]!r}: the file looks {sep}-separated, expected commas",
-            file=str(path),
-        )
+    if len(header) == 1:
+        other = next((s for s in _SEPARATORS if s != delimiter and s in header[0]), None)
+        if other is not None:
+            expected = _SEPARATORS.get(delimiter, repr(delimiter))
+            raise DataError(
+                f"the header is one column {header[0][:60]!r}: the file looks "
+                f"{_SEPARATORS[other]}-separated, expected {expected}s"
+                + ("" if delimiter != "," else f" (set tables.<table>.delimiter = {other!r})"),
+                file=str(path),
+            )
     seen: set[str] = set()
     for h in header:
         if h in seen:
             raise DataError(f"column {h!r} appears twice in the header", file=str(path))
         seen.add(h)
-    body = ", ".join(f"{engine.literal(h)}: 'VARCHAR'" for h in header)
+    _check_renames(header, renamed, path)
+    body = ", ".join(f"{engine.literal(renamed.get(h, h))}: 'VARCHAR'" for h in header)
     return "{" + body + "}"
 
 

@@ -1,8 +1,10 @@
 """Load the canonical input tables through Ibis on an embedded DuckDB (DESIGN.md "Inputs").
 
 `source` is a folder of CSV/Parquet files (one per table), a `.duckdb` file, or an
-Ibis connection URL. A folder may be anywhere the settings say; the files in it are
-confined to it (`files.locate`). Every table's schema is checked on load (`schema.check_schema`):
+Ibis connection URL (`database`). A folder may be anywhere the settings say; the files in
+it are confined to it (`files.locate`). The settings' `[tables.<name>]` mapping says how
+each table is written (file or table name, column renames, delimiter, number and date
+formats, encoding, a SQL query); errors still name the user's file and column. Every table's schema is checked on load (`schema.check_schema`):
 a missing file or column, or a value that does not parse, is a DataError naming file,
 column and row. The result is a `Source`: typed Ibis tables, the raw views beside them
 for the quality stage, where each table came from and the data cut-off.
@@ -11,6 +13,7 @@ for the quality stage, where each table came from and the data cut-off.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,11 +22,21 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
-from .. import periods
-from ..config import Project
+from .. import configfile, periods
+from ..config import Project, Settings, TableSettings
 from ..errors import ConfigError, DataError
-from . import encoding, engine, files
-from .schema import TABLES, check_schema, raw_view, table_specs, typed_select, typed_view
+from . import database, encoding, engine, files
+from .schema import (
+    MANUAL,
+    MANUAL_COLUMNS,
+    MAPPABLE,
+    TableSpec,
+    check_schema,
+    raw_view,
+    table_specs,
+    typed_select,
+    typed_view,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,61 +55,121 @@ class Source:
     """The same tables before typing, all columns as text, for the quality stage."""
     encodings: dict[str, str] = field(default_factory=dict)
     """Text encoding each CSV table was read in, a Python codec name (`encoding.detect`)."""
+    specs: dict[str, TableSpec] = field(default_factory=dict)
+    """Each loaded table's spec, with the project's mapping (column renames, formats) applied."""
+    manual: tuple[str, str] | None = None
+    """The raw view of kpi_values and where it was read from, when there is one (DOMAIN.md §8)."""
 
     @property
     def as_of_local(self) -> datetime:
         """The cut-off in the project time zone."""
         return self.as_of.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(self.timezone))
 
+    def as_read(self, table: str, column: str) -> str:
+        """The user's name of a canonical column of a table (the mapping's rename, or itself)."""
+        spec = self.specs.get(table)
+        return spec.as_read(column) if spec is not None else column
+
+
+Found = dict[str, tuple[str, str]]
+"""Each table found: its raw view and where it was read from (a file, or source:table)."""
+
 
 def _folder_tables(
-    con: ibis.BaseBackend, folder: Path
-) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    con: ibis.BaseBackend, folder: Path, tables: Mapping[str, TableSettings]
+) -> tuple[Found, dict[str, str]]:
     """The tables of a folder: each one's raw view and file, and each CSV's encoding."""
     found, encodings = {}, {}
-    for name in TABLES:
-        path = files.locate(folder, name)
+    for name in MAPPABLE:
+        mapping = tables.get(name)
+        path = files.locate(folder, name, mapping.file if mapping else None)
         if path is None:
             continue
-        if path.suffix == ".csv":
-            encodings[name] = encoding.detect(path)
-        view = files.register(con, path, raw_view(name), encodings.get(name, encoding.UTF8))
-        found[name] = (view, str(path))
+        found[name], enc = _register(con, path, name, mapping)
+        if enc is not None:
+            encodings[name] = enc
     return found, encodings
 
 
-def _database_tables(con: ibis.BaseBackend, source: str) -> dict[str, tuple[str, str]]:
-    """Tables of a .duckdb file or another Ibis backend, copied into the embedded DuckDB."""
-    if source.endswith(".duckdb") and "://" not in source:
-        try:
-            engine.execute(con, f"ATTACH {engine.literal(source)} AS src (READ_ONLY)")
-        except engine.Error as e:
-            raise DataError(engine.error_message(e), file=source) from e
-        names = {
-            r[0]
-            for r in engine.rows(
-                con, "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src'"
+def _register(
+    con: ibis.BaseBackend, path: Path, name: str, mapping: TableSettings | None
+) -> tuple[tuple[str, str], str | None]:
+    """One file as the raw view of table `name`, read as its mapping says; and its encoding."""
+    enc = None
+    if path.suffix.lower() == ".csv":
+        enc = mapping.encoding if mapping and mapping.encoding else encoding.detect(path)
+        enc = encoding.UTF8 if enc in ("utf-8", "utf_8") else enc
+    renamed = {user: canonical for canonical, user in (mapping.columns if mapping else {}).items()}
+    view = files.register(
+        con,
+        path,
+        raw_view(name),
+        enc or encoding.UTF8,
+        delimiter=mapping.delimiter if mapping else ",",
+        renamed=renamed,
+    )
+    return (view, str(path)), enc
+
+
+def _database_tables(
+    con: ibis.BaseBackend, settings: Settings, specs: tuple[TableSpec, ...]
+) -> tuple[Found, dict[str, str]]:
+    """The tables of a database source, and kpi_values from the database or the data folder."""
+    wanted = []
+    for name, columns in [(s.name, [c.name for c in s.columns]) for s in specs] + [
+        (MANUAL, list(MANUAL_COLUMNS))
+    ]:
+        m = settings.tables.get(name)
+        renames = m.columns if m else {}
+        wanted.append(
+            database.Wanted(
+                name=name,
+                table=(m.table if m and m.table else name),
+                columns={c: renames.get(c, c) for c in columns},
+                query=m.query if m else None,
             )
-        }
-        out = {}
-        for name in names:
-            view = raw_view(name)
-            engine.execute(
-                con,
-                f"CREATE OR REPLACE VIEW {engine.quote(view)} AS SELECT * FROM src.{engine.quote(name)}",
-            )
-            out[name] = (view, f"{source}:{name}")
-        return out
-    try:
-        remote = ibis.connect(source)
-    except Exception as e:  # any backend's connection failure is a data-source problem
-        raise DataError(f"cannot connect to {source}: {e}", file=source) from e
-    out = {}
-    for name in remote.list_tables():
-        view = raw_view(name)
-        con.create_table(view, remote.table(name).to_pyarrow(), overwrite=True)
-        out[name] = (view, f"{source}:{name}")
-    return out
+        )
+    found = database.open_tables(con, settings.source, settings.root, wanted)
+    encodings: dict[str, str] = {}
+    if MANUAL not in found:
+        # A database without kpi_values: the manual values may sit in the data folder.
+        mapping = settings.tables.get(MANUAL)
+        path = files.locate(settings.data_path, MANUAL, mapping.file if mapping else None)
+        if path is not None:
+            found[MANUAL], enc = _register(con, path, MANUAL, mapping)
+            if enc is not None:
+                encodings[MANUAL] = enc
+    return found, encodings
+
+
+def check_mapping(project: Project, specs: tuple[TableSpec, ...]) -> None:
+    """Every column a mapping renames must be a canonical column of its table (ConfigError)."""
+    known = {s.name: [c.name for c in s.columns] for s in specs}
+    known[MANUAL] = list(MANUAL_COLUMNS)
+    for table, mapping in project.settings.tables.items():
+        for column in mapping.columns:
+            if column not in known[table]:
+                key = ("tables", table, "columns", column)
+                line = configfile.key_line(project.config_file, key) or configfile.key_line(
+                    project.config_file, key[:3]
+                )
+                at = f" line {line}" if line else ""
+                raise ConfigError(
+                    f"{project.config_file}{at}: {'.'.join(key)}: {column!r} is not a column of "
+                    f"{table} (its columns: {', '.join(known[table])})",
+                    file=str(project.config_file),
+                )
+
+
+def _missing_where(settings: Settings, name: str) -> str:
+    """Where a missing table was looked for, for the message."""
+    if database.is_database(settings.source):
+        return database.shown(settings.source)
+    mapping = settings.tables.get(name)
+    return str(
+        settings.path(settings.source)
+        / (mapping.file if mapping and mapping.file else f"{name}.csv")
+    )
 
 
 def load(project: Project) -> Source:
@@ -104,11 +177,11 @@ def load(project: Project) -> Source:
     settings = project.settings
     tz = settings.timezone
     con = engine.connect(tz)
+    specs = table_specs(project.hierarchy.levels, settings.tables)
+    check_mapping(project, specs)
     src = settings.source
-    encodings: dict[str, str] = {}
-    if "://" in src or src.endswith(".duckdb"):
-        path_src = src if "://" in src else str(settings.path(src))
-        found = _database_tables(con, path_src)
+    if database.is_database(src):
+        found, encodings = _database_tables(con, settings, specs)
     else:
         folder = settings.path(src)
         if not folder.is_dir():
@@ -116,16 +189,19 @@ def load(project: Project) -> Source:
                 "the source folder does not exist (run `reportlib sample-data` for a sample)",
                 file=str(folder),
             )
-        found, encodings = _folder_tables(con, folder)
+        found, encodings = _folder_tables(con, folder, settings.tables)
 
     tables: dict[str, ir.Table] = {}
     raw: dict[str, ir.Table] = {}
     found_files: dict[str, str] = {}
-    for spec in table_specs(project.hierarchy.levels):
+    loaded: dict[str, TableSpec] = {}
+    for spec in specs:
         if spec.name not in found:
             if spec.required:
-                where = src if "://" in src else str(settings.path(src) / f"{spec.name}.csv")
-                raise DataError(f"required table {spec.name} is missing", file=where)
+                raise DataError(
+                    f"required table {spec.name} is missing",
+                    file=_missing_where(settings, spec.name),
+                )
             continue
         view, where = found[spec.name]
         raw_types = engine.column_types(con, view)
@@ -139,6 +215,7 @@ def load(project: Project) -> Source:
         tables[spec.name] = con.table(typed)
         raw[spec.name] = con.table(view)
         found_files[spec.name] = where
+        loaded[spec.name] = spec
     as_of = _as_of(con, settings.as_of, tz, tables)
     log.info("loaded %s; as_of %s UTC", ", ".join(f"{k}" for k in tables), as_of)
     return Source(
@@ -149,6 +226,8 @@ def load(project: Project) -> Source:
         timezone=tz,
         raw=raw,
         encodings=encodings,
+        specs=loaded,
+        manual=found.get(MANUAL),
     )
 
 

@@ -12,11 +12,13 @@ and exposed as naive UTC instants plus `<col>_month`, the local calendar month i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import ibis
 
+from ..config import TableSettings
 from ..errors import DataError
 from . import engine
 from .files import line_numbers
@@ -30,6 +32,15 @@ TABLES = (
     "workforce",
 )
 """The canonical input tables, in the order they are loaded and reported."""
+
+MANUAL = "kpi_values"
+"""The table of manual KPI values and overrides (DOMAIN.md §8), read beside the others."""
+
+MANUAL_COLUMNS = ("period", "node", "kpi", "value", "n", "author", "reason")
+"""The columns of kpi_values (DOMAIN.md §8)."""
+
+MAPPABLE = (*TABLES, MANUAL)
+"""The tables a `[tables.<name>]` mapping may name."""
 
 ColType = Literal["string", "date", "timestamp", "int", "float", "bool", "score", "period"]
 
@@ -58,16 +69,70 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Formats:
+    """How the text of a table's numbers, dates and timestamps is written (the table's mapping)."""
+
+    decimal: str = "."
+    thousands: str | None = None
+    date_format: str | None = None
+    timestamp_format: str | None = None
+
+    def expected(self, col_type: ColType) -> str:
+        """Words for the format a column of this type is read in ("" when the default)."""
+        fmt = {"date": self.date_format, "timestamp": self.timestamp_format}.get(col_type)
+        if fmt:
+            return f" (expected format {fmt})"
+        if col_type in ("float", "score", "int") and (self.decimal != "." or self.thousands):
+            sep = f", thousands {self.thousands!r}" if self.thousands else ""
+            return f" (decimal {self.decimal!r}{sep})"
+        return ""
+
+
+@dataclass(frozen=True)
 class TableSpec:
-    """Required columns of one canonical table; `key` is its primary key."""
+    """Required columns of one canonical table; `key` is its primary key.
+
+    `renamed` pairs a canonical column with the user's name for it (the table's mapping);
+    `formats` says how its text is written. Both default to the canonical shape.
+    """
 
     name: str
     columns: tuple[Column, ...]
     key: str | None = None
     required: bool = True
+    renamed: tuple[tuple[str, str], ...] = ()
+    formats: Formats = Formats()
+
+    def as_read(self, column: str) -> str:
+        """The user's name of a canonical column (itself when it is not renamed)."""
+        return dict(self.renamed).get(column, column)
+
+    def worded(self, text_sql: str) -> str:
+        """SQL: a message (`text_sql`) with each renamed canonical column written the user's way."""
+        for canonical, user in self.renamed:
+            pattern = engine.literal(f"\\b{canonical}\\b")
+            text_sql = f"regexp_replace({text_sql}, {pattern}, {engine.literal(user)}, 'g')"
+        return text_sql
 
 
-def table_specs(levels: tuple[str, ...]) -> tuple[TableSpec, ...]:
+def mapped(spec: TableSpec, mapping: TableSettings | None) -> TableSpec:
+    """`spec` with a table's mapping applied: its column renames and number/date formats."""
+    if mapping is None:
+        return spec
+    formats = Formats(
+        mapping.decimal, mapping.thousands, mapping.date_format, mapping.timestamp_format
+    )
+    return replace(spec, renamed=tuple(mapping.columns.items()), formats=formats)
+
+
+def table_specs(
+    levels: tuple[str, ...], tables: Mapping[str, TableSettings] | None = None
+) -> tuple[TableSpec, ...]:
+    """The canonical tables, with the project's mapping of each (`tables`) applied."""
+    return tuple(mapped(spec, (tables or {}).get(spec.name)) for spec in _canonical(levels))
+
+
+def _canonical(levels: tuple[str, ...]) -> tuple[TableSpec, ...]:
     """The canonical tables; `customers` carries one column per hierarchy level."""
     s: ColType = "string"
     d: ColType = "date"
@@ -198,7 +263,30 @@ def is_native(col: Column, raw_type: str) -> bool:
     )
 
 
-def _timestamp_items(col: Column, raw_type: str, tz: str) -> list[str]:
+def parsed(col: Column, q: str, formats: Formats) -> str:
+    """SQL: the text `q` read as the column's type under the table's formats (NULL when it does not parse)."""
+    text = f"TRIM(CAST({q} AS VARCHAR))"
+    if col.type in ("float", "score", "int") and (formats.decimal != "." or formats.thousands):
+        if formats.thousands:
+            text = f"replace({text}, {engine.literal(formats.thousands)}, '')"
+        if formats.decimal != ".":
+            text = f"replace({text}, {engine.literal(formats.decimal)}, '.')"
+        return f"TRY_CAST({text} AS {SQL_TYPES[col.type]})"
+    if col.type == "date" and formats.date_format:
+        return f"CAST(TRY_STRPTIME({text}, {engine.literal(formats.date_format)}) AS DATE)"
+    if col.type == "timestamp" and formats.timestamp_format:
+        return f"TRY_STRPTIME({text}, {engine.literal(formats.timestamp_format)})"
+    return f"TRY_CAST({q} AS {SQL_TYPES[col.type]})"
+
+
+def _zoned(fmt: str | None) -> bool:
+    """True when a timestamp format reads a zone or offset (the result is an instant)."""
+    return fmt is not None and ("%z" in fmt or "%Z" in fmt)
+
+
+def _timestamp_items(
+    col: Column, raw_type: str, tz: str, formats: Formats = Formats()
+) -> list[str]:
     """The UTC instant and the local month index of a timestamp column (DOMAIN.md §1).
 
     A naive timestamp is wall-clock time in the project zone. Text may carry an offset,
@@ -206,14 +294,16 @@ def _timestamp_items(col: Column, raw_type: str, tz: str) -> list[str]:
     arithmetic is costly, so a naive typed column in a UTC project skips it.
     """
     q, month = engine.quote(col.name), engine.quote(col.name + "_month")
-    if raw_type in _NATIVE["timestamp"]:
-        naive = f"CAST({q} AS TIMESTAMP)"
+    fmt = formats.timestamp_format
+    native = raw_type in _NATIVE["timestamp"]
+    if native or (fmt and not _zoned(fmt)):
+        naive = f"CAST({q} AS TIMESTAMP)" if native else parsed(col, q, formats)
         instant = naive if tz == "UTC" else f"timezone('UTC', timezone('{tz}', {naive}))"
         return [
             f"{instant} AS {q}",
             f"{engine.month_index(f'year({naive})', f'month({naive})')} AS {month}",
         ]
-    tstz = f"TRY_CAST({q} AS TIMESTAMPTZ)"
+    tstz = parsed(col, q, formats) if fmt else f"TRY_CAST({q} AS TIMESTAMPTZ)"
     local = f"timezone('{tz}', {tstz})"
     return [
         f"timezone('UTC', {tstz}) AS {q}",
@@ -232,11 +322,11 @@ def typed_select(spec: TableSpec, raw_types: dict[str, str], tz: str) -> list[st
         if col.type in ("string", "period"):
             items.append(f"CAST({q} AS VARCHAR) AS {q}")
         elif col.type == "timestamp":
-            items.extend(_timestamp_items(col, raw_types[col.name], tz))
+            items.extend(_timestamp_items(col, raw_types[col.name], tz, spec.formats))
         elif is_native(col, raw_types[col.name]):
             items.append(f"CAST({q} AS {SQL_TYPES[col.type]}) AS {q}")
         else:
-            items.append(f"TRY_CAST({q} AS {SQL_TYPES[col.type]}) AS {q}")
+            items.append(f"{parsed(col, q, spec.formats)} AS {q}")
     return items
 
 
@@ -249,10 +339,11 @@ def check_schema(
     encoding: str = "utf-8",
 ) -> None:
     """Raise DataError for a missing column, a null in a required column, or a bad value."""
-    missing = [c.name for c in spec.columns if c.name not in raw_types]
+    missing = [spec.as_read(c.name) for c in spec.columns if c.name not in raw_types]
     if missing:
+        found = ", ".join(_user_names(spec, raw_types))
         raise DataError(
-            f"required column(s) missing: {', '.join(missing)} (found: {', '.join(raw_types)})",
+            f"required column(s) missing: {', '.join(missing)} (found: {found})",
             file=path,
             column=missing[0],
         )
@@ -269,13 +360,13 @@ def check_schema(
             checks.append(
                 (
                     col,
-                    f"is not a valid {col.type}",
-                    f"{txt} IS NOT NULL AND TRY_CAST({q} AS {SQL_TYPES[col.type]}) IS NULL{impossible}",
+                    f"is not a valid {col.type}{spec.formats.expected(col.type)}",
+                    f"{txt} IS NOT NULL AND {parsed(col, q, spec.formats)} IS NULL{impossible}",
                 )
             )
         if col.type == "int" and not native:
             # TRY_CAST rounds '2.5' to 3: a count that is not whole is refused, never rounded.
-            d = f"TRY_CAST({txt} AS DOUBLE)"
+            d = parsed(Column(col.name, "float"), q, spec.formats)
             checks.append((col, "is not a whole number", f"isfinite({d}) AND {d} <> round({d})"))
         if col.type == "period":
             checks.append(
@@ -305,7 +396,14 @@ def check_schema(
             shown = "" if value is None else f" ({str(value)[:40]!r})"
             line = line_numbers(path, [rn], encoding).get(rn) if rn is not None else None
             at = f" (line {line} of the file)" if line is not None and path.endswith(".csv") else ""
-            raise DataError(f"value{shown} {what}{at}", file=path, column=col.name, row=rn)
+            raise DataError(
+                f"value{shown} {what}{at}", file=path, column=spec.as_read(col.name), row=rn
+            )
+
+
+def _user_names(spec: TableSpec, raw_types: Mapping[str, str]) -> list[str]:
+    """The columns of a raw view under the user's names."""
+    return [spec.as_read(c) for c in raw_types]
 
 
 def typed_select_sql(con: ibis.BaseBackend, spec: TableSpec, view: str, tz: str) -> str:
