@@ -12,13 +12,11 @@ import csv
 import itertools
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -26,15 +24,11 @@ from pydantic import (
 )
 
 from . import configfile, periods
+from .declaration import Measure
 from .errors import ConfigError
+from .frozen import Frozen as Frozen  # the one frozen base, re-exported
 
 CONFIG_ENV = configfile.CONFIG_ENV
-
-
-class Frozen(BaseModel):
-    """The base of every settings and configuration record: immutable, unknown fields refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class QualitySettings(Frozen):
@@ -108,6 +102,8 @@ class Settings(Frozen):
 
 Direction = Literal["up", "down"]
 Unit = Literal["currency", "percent", "points", "hours", "ratio", "count", "score"]
+UNITS: tuple[str, ...] = get_args(Unit)
+"""The units a built-in KPI may have; declared and manual KPIs accept any short label."""
 
 
 SURVEY_SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
@@ -205,7 +201,8 @@ class KpiDef(_Parameters):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     perspective: str
-    unit: Unit
+    unit: str
+    """One of UNITS for a built-in KPI; any short label (e.g. "tickets", "days") otherwise."""
     direction: Direction
     kind: Literal["leading", "lagging"] = "lagging"
     weight: float = Field(1.0, gt=0)
@@ -216,11 +213,40 @@ class KpiDef(_Parameters):
     informed: tuple[str, ...] = ()
     version: int = Field(1, ge=1)
     definition: str
-    source: Literal["builtin", "manual"] = "builtin"
+    source: Literal["builtin", "manual", "declared"] = "builtin"
+    """builtin: a formula of kpis.py; manual: kpi_values.csv; declared: the measures below."""
+    measure: Measure | None = None
+    """declared: the value is this one measure (see `declaration.py`)..."""
+    numerator: Measure | None = None
+    """...or scale × numerator / denominator (empty where the denominator is 0)."""
+    denominator: Measure | None = None
+    scale: float = Field(1.0, gt=0)
     sample: bool = False
     """True for survey KPIs: a sample with a 95% interval and significance tests (§4)."""
     history: tuple[KpiVersion, ...] = ()
     """Earlier and current versions of the definition, oldest first (DOMAIN.md §8)."""
+
+    @model_validator(mode="after")
+    def _source_fits(self) -> KpiDef:
+        label = self.unit.strip()
+        if self.source == "builtin" and self.unit not in UNITS:
+            raise ValueError(
+                f"unit: {self.unit!r} is not a unit of a built-in KPI ({', '.join(UNITS)}); "
+                "declared and manual KPIs may use any label"
+            )
+        if not label or len(label) > 40 or "\n" in label:
+            raise ValueError("unit: a unit label is one line of 1 to 40 characters")
+        ratio = (self.numerator, self.denominator)
+        if self.source != "declared":
+            if self.measure or any(ratio) or "scale" in self.model_fields_set:
+                raise ValueError(
+                    "source: measure, numerator, denominator and scale are for `source: declared`"
+                )
+        elif (self.measure is None) == (None in ratio) or (self.measure and any(ratio)):
+            raise ValueError(
+                "measure: a declared KPI gives either `measure` or both `numerator` and `denominator`"
+            )
+        return self
 
     @model_validator(mode="after")
     def _history_in_order(self) -> KpiDef:
@@ -550,6 +576,10 @@ def load_project(config: Path | str | None = None) -> Project:
                 f"{data / 'kpis.yaml'}: KPI {k.id} has perspective {k.perspective!r}, "
                 f"not one of {', '.join(sorted(perspectives))} (segments.yaml)"
             )
+    # A perspective without KPIs is left out of the pack and the overall score (DOMAIN.md §6).
+    used = {k.perspective for k in kpis}
+    kept = tuple(p for p in hierarchy.perspectives if p.id in used)
+    hierarchy = hierarchy.model_copy(update={"perspectives": kept})
     targets = load_targets(data / "targets.csv", kpis)
     return Project(
         settings=settings,

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
-from .. import periods
+from .. import kpis, periods
 from ..config import Project
+from ..declaration import declared_columns
 from ..errors import ConfigError, DataError
 from . import encoding, engine, files
 from .schema import TABLES, check_schema, raw_view, table_specs, typed_select, typed_view
@@ -121,11 +122,12 @@ def load(project: Project) -> Source:
     tables: dict[str, ir.Table] = {}
     raw: dict[str, ir.Table] = {}
     found_files: dict[str, str] = {}
-    for spec in table_specs(project.hierarchy.levels):
+    needed = kpis.tables_needed(project.kpis)
+    for spec in table_specs(project.hierarchy.levels, declared_columns(project.kpis)):
         if spec.name not in found:
-            if spec.required:
+            if spec.name in needed:  # required iff a configured KPI needs it (or customers)
                 where = src if "://" in src else str(settings.path(src) / f"{spec.name}.csv")
-                raise DataError(f"required table {spec.name} is missing", file=where)
+                raise kpis.missing_table(project.kpis, spec.name, where)
             continue
         view, where = found[spec.name]
         raw_types = engine.column_types(con, view)

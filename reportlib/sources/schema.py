@@ -12,8 +12,10 @@ and exposed as naive UTC instants plus `<col>_month`, the local calendar month i
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import ibis
 
@@ -67,8 +69,28 @@ class TableSpec:
     required: bool = True
 
 
-def table_specs(levels: tuple[str, ...]) -> tuple[TableSpec, ...]:
-    """The canonical tables; `customers` carries one column per hierarchy level."""
+def table_specs(
+    levels: tuple[str, ...], extra: Mapping[str, Mapping[str, str]] | None = None
+) -> tuple[TableSpec, ...]:
+    """The canonical tables; `customers` carries one column per hierarchy level.
+
+    `extra`: per table, more columns to read and their type (the columns declared KPIs
+    read, `declaration.declared_columns`); a canonical column keeps its own type.
+    """
+    specs = _canonical(levels)
+    if not extra:
+        return specs
+    return tuple(with_columns(s, extra.get(s.name, {})) for s in specs)
+
+
+def with_columns(spec: TableSpec, extra: Mapping[str, str]) -> TableSpec:
+    """`spec` with the columns of `extra` it does not name, nullable, typed as given."""
+    have = {c.name for c in spec.columns}
+    more = tuple(Column(n, cast(ColType, t)) for n, t in extra.items() if n not in have)
+    return dataclasses.replace(spec, columns=spec.columns + more) if more else spec
+
+
+def _canonical(levels: tuple[str, ...]) -> tuple[TableSpec, ...]:
     s: ColType = "string"
     d: ColType = "date"
     t: ColType = "timestamp"
