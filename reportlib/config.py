@@ -326,7 +326,7 @@ class HierarchyConfig(Frozen):
 
     company: str = "Company"
     levels: tuple[str, ...] = ("segment", "region")
-    names: dict[str, dict[str, str]] = {}
+    names: dict[str, dict[str, str]] = Field(default_factory=dict)
     perspectives: tuple[Perspective, ...] = (
         Perspective(id="financial", name="Financial"),
         Perspective(id="customer", name="Customer"),

@@ -17,8 +17,9 @@ next month in the project zone, or the cut-off if earlier) it was opened and not
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -113,7 +114,7 @@ def _check_literal(c: Condition, kind: str | None, key: str) -> None:
 def _literal(value: object, kind: str) -> ir.Value:
     """A YAML value as a literal of the column's type (text columns compare as text)."""
     if kind in NUMBER_TYPES:
-        return ibis.literal(float(value))  # type: ignore[arg-type]
+        return ibis.literal(float(cast(float, value)))
     if kind == "bool" or isinstance(value, bool):
         return ibis.literal(bool(value)) if kind == "bool" else ibis.literal(str(value).lower())
     return ibis.literal(str(value))
@@ -136,7 +137,7 @@ def _condition(t: ir.Table, c: Condition, kind: str) -> ir.BooleanValue:
         return number >= c.at_least
     if c.below is not None:
         return number < c.below
-    return number <= c.at_most  # type: ignore[operator]
+    return number <= c.at_most
 
 
 def _month_of(t: ir.Table, column: str, kind: str, as_of: datetime) -> tuple[ir.Table, str]:
@@ -158,16 +159,19 @@ def month_ends(lo: int, hi: int, timezone: str, as_of: datetime) -> ir.Table:
     zone, utc = ZoneInfo(timezone), ZoneInfo("UTC")
     ends = [periods.first_day(periods.label(i + 1)) for i in range(lo, hi + 1)]
     at = [
-        min(datetime(d.year, d.month, d.day, tzinfo=zone).astimezone(utc).replace(tzinfo=None), as_of)
+        min(
+            datetime(d.year, d.month, d.day, tzinfo=zone).astimezone(utc).replace(tzinfo=None),
+            as_of,
+        )
         for d in ends
     ]
-    return ibis.memtable(
-        {"_month": list(range(lo, hi + 1)), "_end_at": at, "_end_on": ends}
-    ).cast({"_end_at": "timestamp", "_end_on": "date"})
+    return ibis.memtable({"_month": list(range(lo, hi + 1)), "_end_at": at, "_end_on": ends}).cast(
+        {"_end_at": "timestamp", "_end_on": "date"}
+    )
 
 
 def _open_at_end(
-    t: ir.Table, m: Measure, types: dict[str, str], months: ir.Table
+    t: ir.Table, m: Measure, types: Mapping[str, str], months: ir.Table
 ) -> tuple[ir.Table, str]:
     """Each row once for every month at whose end it is open (opened before, not closed by then)."""
     assert m.open_at_month_end is not None
@@ -201,7 +205,7 @@ def query(
     kpi_id: str,
     role: str,
     m: Measure,
-    types: dict[str, str],
+    types: Mapping[str, str],
 ) -> ir.Table:
     """The grouped query of one declared measure: rows (and the column's sum) per group × month."""
     t = _with_levels(src, m.table, levels)

@@ -277,9 +277,11 @@ def tables_needed(kpis: tuple[KpiDef, ...]) -> frozenset[str]:
 def missing_table(kpis: tuple[KpiDef, ...], table: str, where: str) -> ConfigError | DataError:
     """The error for a needed table the source lacks: which KPI needs it, in one line."""
     users = [k.id for k in kpis if table in kpi_tables(k)]
-    if not users:
+    if table in ALWAYS_NEEDED or not users:
         return DataError(f"required table {table} is missing", file=where)
-    others = f" (and {len(users) - 1} more KPI{'s' if len(users) > 2 else ''})" if len(users) > 1 else ""
+    others = (
+        f" (and {len(users) - 1} more KPI{'s' if len(users) > 2 else ''})" if len(users) > 1 else ""
+    )
     return ConfigError(
         f"kpis.yaml: KPI {users[0]}{others} needs table {table}, which the source does not have "
         f"({where}): provide the table or remove the KPI from kpis.yaml",

@@ -300,9 +300,7 @@ def _score_rows(kpi_rows: pd.DataFrame, project: Project) -> pd.DataFrame:
     # KPIs is left out, and the overall score's weights renormalise over the others (§6).
     present = [p for p in project.perspective_ids if p in set(kpi_rows["perspective"])]
     grid = (
-        kpi_rows[keys]
-        .drop_duplicates()
-        .merge(pd.DataFrame({"perspective": present}), how="cross")
+        kpi_rows[keys].drop_duplicates().merge(pd.DataFrame({"perspective": present}), how="cross")
     )
     k = kpi_rows[[*keys, "perspective", "score"]].assign(w=kpi_rows["kpi"].map(weights))
     persp = grid.merge(

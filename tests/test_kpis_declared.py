@@ -76,7 +76,12 @@ DECLARED = [
         "direction": "down",
         "definition": "Mean handle minutes of the tickets resolved in the month.",
         "source": "declared",
-        "measure": {"table": "tickets", "aggregate": "mean", "column": "handle_minutes", "month": "resolved_at"},
+        "measure": {
+            "table": "tickets",
+            "aggregate": "mean",
+            "column": "handle_minutes",
+            "month": "resolved_at",
+        },
     },
     {
         "id": "email_share",
@@ -105,7 +110,10 @@ DECLARED = [
         "measure": {
             "table": "tickets",
             "month": "opened_at",
-            "where": [{"column": "contacts", "above": 1}, {"column": "resolved_at", "is_null": False}],
+            "where": [
+                {"column": "contacts", "above": 1},
+                {"column": "resolved_at", "is_null": False},
+            ],
         },
     },
     {
@@ -116,7 +124,12 @@ DECLARED = [
         "direction": "down",
         "definition": "Leavers in the month.",
         "source": "declared",
-        "measure": {"table": "workforce", "aggregate": "sum", "column": "leavers", "month": "period"},
+        "measure": {
+            "table": "workforce",
+            "aggregate": "sum",
+            "column": "leavers",
+            "month": "period",
+        },
     },
 ]
 
@@ -216,18 +229,38 @@ def _declared(tmp_path: Path, kpi: dict) -> Path:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"measure": {"table": "tickets", "aggregate": "median", "month": "opened_at"}}, "measure.aggregate"),
-        ({"measure": {"table": "tickets", "aggregate": "mean", "month": "opened_at"}}, "measure: column: aggregate mean needs"),
+        (
+            {"measure": {"table": "tickets", "aggregate": "median", "month": "opened_at"}},
+            "measure.aggregate",
+        ),
+        (
+            {"measure": {"table": "tickets", "aggregate": "mean", "month": "opened_at"}},
+            "measure: column: aggregate mean needs",
+        ),
         ({"measure": {"table": "tickets"}}, "measure: month: give exactly one of month"),
         (
-            {"measure": {"table": "tickets", "month": "opened_at", "where": [{"column": "channel"}]}},
+            {
+                "measure": {
+                    "table": "tickets",
+                    "month": "opened_at",
+                    "where": [{"column": "channel"}],
+                }
+            },
             "measure.where.0: a condition on 'channel' needs exactly one of",
         ),
-        ({"numerator": {"table": "tickets", "month": "opened_at"}, "measure": None}, "both `numerator` and `denominator`"),
-        ({"measure": {"table": "tickets", "month": "opened_at", "colour": "red"}}, "measure.colour"),
+        (
+            {"numerator": {"table": "tickets", "month": "opened_at"}, "measure": None},
+            "both `numerator` and `denominator`",
+        ),
+        (
+            {"measure": {"table": "tickets", "month": "opened_at", "colour": "red"}},
+            "measure.colour",
+        ),
     ],
 )
-def test_a_bad_declaration_names_file_kpi_and_key(tmp_path: Path, change: dict, expected: str) -> None:
+def test_a_bad_declaration_names_file_kpi_and_key(
+    tmp_path: Path, change: dict, expected: str
+) -> None:
     kpi = {**DECLARED[0], **change}
     kpi = {k: v for k, v in kpi.items() if v is not None}
     config = _declared(tmp_path, kpi)
@@ -248,9 +281,16 @@ def test_a_bad_declaration_names_file_kpi_and_key(tmp_path: Path, change: dict, 
             {"table": "tickets", "aggregate": "sum", "column": "channel", "month": "opened_at"},
             "measure.column: column 'channel' of tickets is a string, not a number",
         ),
-        ({"table": "tickets", "month": "channel"}, "measure.month: column 'channel' of tickets is a string"),
         (
-            {"table": "tickets", "month": "opened_at", "where": [{"column": "contacts", "equals": "many"}]},
+            {"table": "tickets", "month": "channel"},
+            "measure.month: column 'channel' of tickets is a string",
+        ),
+        (
+            {
+                "table": "tickets",
+                "month": "opened_at",
+                "where": [{"column": "contacts", "equals": "many"}],
+            },
             "measure.where.0.equals: 'many' is not a number",
         ),
     ],
@@ -282,5 +322,7 @@ def test_manual_and_declared_kpis_take_any_unit_label_builtins_do_not(tmp_path: 
     raw = yaml.safe_load((DEFAULTS / "kpis.yaml").read_text(encoding="utf-8"))
     raw["kpis"][0]["unit"] = "euros"
     (tmp_path / "data" / "kpis.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
-    with pytest.raises(ConfigError, match="KPI revenue: unit: 'euros' is not a unit of a built-in KPI"):
+    with pytest.raises(
+        ConfigError, match="KPI revenue: unit: 'euros' is not a unit of a built-in KPI"
+    ):
         load_project(config)
