@@ -58,17 +58,17 @@ def _column_keys(m: Measure) -> list[tuple[str, str, str]]:
     return keys
 
 
-def check(kpis: tuple[KpiDef, ...], levels: tuple[str, ...]) -> None:
+def check(kpis: tuple[KpiDef, ...], levels: tuple[str, ...], source: str = "kpis.yaml") -> None:
     """Refuse a declaration that names an unknown table or uses a column as what it is not.
 
-    The message names kpis.yaml, the KPI id and the key. A column the canonical table does
+    The message names `source` (the kpis.yaml file), the KPI id and the key. A column the canonical table does
     not have is the company's own: it is read and typed on load (a missing one is then a
     data error naming the file and the column).
     """
     specs = {s.name: s for s in sources.table_specs(levels)}
     for k in kpis:
         for role, m in declared_measures(k).items():
-            where = f"kpis.yaml: KPI {k.id}: {role}"
+            where = f"{source}: KPI {k.id}: {role}"
             if m.table not in READABLE:
                 raise ConfigError(
                     f"{where}.table: {m.table!r} is not an input table a KPI can read "

@@ -82,7 +82,8 @@ def _data_months(m: measures.Measures) -> tuple[int, int] | None:
 def check_catalogue(project: Project) -> None:
     """Every built-in KPI has a formula and every declared one reads what it can (ConfigError)."""
     kpis.check_catalogue(project.kpis)
-    declared.check(project.kpis, project.hierarchy.levels)
+    catalogue = str(project.settings.data_path / "kpis.yaml")
+    declared.check(project.kpis, project.hierarchy.levels, catalogue)
 
 
 def _checked_period(project: Project, src: sources.Source, period: str | None) -> str:

@@ -301,7 +301,7 @@ def test_a_declaration_that_does_not_fit_the_table_is_refused(
     config = _declared(tmp_path, {**DECLARED[0], "measure": measure})
     with pytest.raises(ConfigError) as e:
         compute_scorecard(load_project(config), "2026-03")
-    assert str(e.value).startswith("kpis.yaml: KPI ticket_backlog: ")
+    assert str(e.value).startswith(f"{tmp_path / 'data' / 'kpis.yaml'}: KPI ticket_backlog: ")
     assert expected in str(e.value)
 
 
