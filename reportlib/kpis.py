@@ -274,17 +274,20 @@ def tables_needed(kpis: tuple[KpiDef, ...]) -> frozenset[str]:
     return ALWAYS_NEEDED.union(*(kpi_tables(k) for k in kpis))
 
 
-def missing_table(kpis: tuple[KpiDef, ...], table: str, where: str) -> ConfigError | DataError:
+class MissingTableError(ConfigError, DataError):
+    """A table a configured KPI needs is not in the source: the catalogue and the data disagree."""
+
+
+def missing_table(kpis: tuple[KpiDef, ...], table: str, where: str) -> DataError:
     """The error for a needed table the source lacks: which KPI needs it, in one line."""
     users = [k.id for k in kpis if table in kpi_tables(k)]
     if table in ALWAYS_NEEDED or not users:
         return DataError(f"required table {table} is missing", file=where)
-    others = (
-        f" (and {len(users) - 1} more KPI{'s' if len(users) > 2 else ''})" if len(users) > 1 else ""
-    )
-    return ConfigError(
-        f"kpis.yaml: KPI {users[0]}{others} needs table {table}, which the source does not have "
-        f"({where}): provide the table or remove the KPI from kpis.yaml",
+    more = len(users) - 1
+    others = f" (and {more} more KPI{'s' if more > 1 else ''})" if more else ""
+    return MissingTableError(
+        f"required table {table} is missing: KPI {users[0]}{others} of kpis.yaml needs it; "
+        "provide the table or remove the KPIs that need it from kpis.yaml",
         file=where,
     )
 
