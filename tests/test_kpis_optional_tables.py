@@ -12,11 +12,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from pypdf import PdfReader
 
-from reportlib import kpis, sources
-from reportlib.config import load_kpis, load_project
+from reportlib import commentary, kpis, render, sources
+from reportlib.charts import Charts
+from reportlib.config import Project, load_kpis, load_project
 from reportlib.errors import ConfigError, DataError
-from reportlib.pipeline import compute_scorecard, validate
+from reportlib.pipeline import compute, compute_scorecard, validate
 
 from .conftest import DEFAULTS, TARGETS, write_project
 
@@ -142,3 +144,29 @@ def test_a_perspective_with_only_manual_kpis_stays(tmp_path: Path) -> None:
     card = compute_scorecard(project, "2026-03").scorecard.period("2026-03")
     assert isinstance(card, pd.DataFrame)
     assert (card["kpi"] == "score:learning").any()
+
+
+@pytest.fixture(scope="module")
+def computed(no_workforce: Path) -> Project:
+    project = load_project(no_workforce)
+    compute(project, "2026-03")
+    return project
+
+
+def test_pack_html_leaves_out_the_perspective_without_kpis(computed: Project) -> None:
+    ctx = render.load_context(computed, "2026-03", "all")
+    notes = commentary.Commentary("all", "2026-03", None, {}, True)
+    html = render.render_html(ctx, Charts({}, {}, {}), notes)
+    assert "Internal process" in html and "Financial" in html
+    assert "Learning and growth" not in html
+    assert "workforce" not in html.lower()
+    assert "eNPS" not in html
+
+
+@pytest.mark.slow  # WeasyPrint
+def test_pack_pdf_without_workforce(computed: Project) -> None:
+    pdf = render.build_pack(computed, "2026-03", "all")
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "Internal process" in text
+    assert "Learning and growth" not in text
+    assert "workforce" not in text.lower()
