@@ -96,6 +96,8 @@ def check(kpis: tuple[KpiDef, ...], levels: tuple[str, ...], source: str = "kpis
 
 
 def _check_literal(c: Condition, kind: str | None, key: str) -> None:
+    if kind in (*TIME_TYPES, "period") and c.test != "is_null":
+        raise ConfigError(f"{key}: column {c.column!r} is a {kind}: only is_null tests it")
     values = c.one_of if c.one_of is not None else (c.equals, c.not_equals)
     for v in values:
         if v is None or kind not in NUMBER_TYPES:

@@ -134,6 +134,56 @@ DECLARED = [
 ]
 
 
+def _count(kpi_id: str, measure: dict) -> dict:
+    """A declared process KPI of one measure (the rest of its fields do not matter here)."""
+    return {
+        "id": kpi_id,
+        "name": kpi_id,
+        "perspective": "process",
+        "unit": "tickets",
+        "direction": "down",
+        "definition": kpi_id,
+        "source": "declared",
+        "measure": measure,
+    }
+
+
+TESTS = [
+    _count(
+        "phone_or_chat",
+        {
+            "table": "tickets",
+            "month": "opened_at",
+            "where": [{"column": "channel", "one_of": ["phone", "chat"]}],
+        },
+    ),
+    _count(
+        "not_email_short",
+        {
+            "table": "tickets",
+            "month": "opened_at",
+            "where": [
+                {"column": "channel", "not_equals": "email"},
+                {"column": "handle_minutes", "at_most": 20},
+            ],
+        },
+    ),
+    _count(
+        "short_minutes",
+        {
+            "table": "tickets",
+            "aggregate": "sum",
+            "column": "handle_minutes",
+            "month": "opened_at",
+            "where": [
+                {"column": "handle_minutes", "below": 15},
+                {"column": "handle_minutes", "at_least": 10},
+            ],
+        },
+    ),
+]
+
+
 def catalogue(extra: list[dict]) -> str:
     raw = yaml.safe_load((DEFAULTS / "kpis.yaml").read_text(encoding="utf-8"))
     raw["kpis"] += [{**OWNER, **k} for k in extra]
@@ -145,7 +195,7 @@ def card(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     config = write_project(
         tmp_path_factory.mktemp("declared"),
         tables={"tickets": TICKETS},
-        kpis=catalogue(DECLARED),
+        kpis=catalogue(DECLARED + TESTS),
         targets=TARGETS + "ticket_backlog,*,2025-01,2,4\n",
     )
     frame = compute_scorecard(load_project(config), "2026-03").scorecard.frame
@@ -213,6 +263,16 @@ def test_numeric_and_null_conditions(card: pd.DataFrame) -> None:
     assert v(card, "2026-03", "all", "repeat_contacts") == 1
     assert v(card, "2026-03", "ent/eu", "repeat_contacts") == 1
     assert v(card, "2026-03", "ent/us", "repeat_contacts") == 0
+
+
+def test_every_kind_of_condition(card: pd.DataFrame) -> None:
+    # Opened in March: T1 email 12, T2 phone 30, T3 chat 20, T4 email -, T5 email 8, T7 email 10.
+    assert v(card, "2026-03", "all", "phone_or_chat") == 2  # T2, T3
+    assert v(card, "2026-03", "all", "not_email_short") == 1  # T3 (T2 is 30 > 20)
+    # 10 ≤ minutes < 15: T1 12 and T7 10 (T4's empty value passes no test).
+    assert v(card, "2026-03", "all", "short_minutes") == 22
+    assert v(card, "2026-03", "all", "short_minutes", "n") == 2
+    assert v(card, "2026-03", "smb", "short_minutes") == 0
 
 
 def test_sum_over_workforce_by_its_period(card: pd.DataFrame) -> None:
@@ -292,6 +352,14 @@ def test_a_bad_declaration_names_file_kpi_and_key(
                 "where": [{"column": "contacts", "equals": "many"}],
             },
             "measure.where.0.equals: 'many' is not a number",
+        ),
+        (
+            {
+                "table": "tickets",
+                "month": "opened_at",
+                "where": [{"column": "opened_at", "equals": "2026-03-01"}],
+            },
+            "measure.where.0.equals: column 'opened_at' is a timestamp: only is_null tests it",
         ),
     ],
 )
