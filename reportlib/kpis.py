@@ -5,6 +5,10 @@ returns a frame on the same index with `value` and `n`, plus for survey KPIs the
 95% interval (`ci_low`, `ci_high`) and what the significance test needs: `se` for
 NPS-type values, `x` (successes) for proportions (DOMAIN.md §4). A zero
 denominator gives an empty value (status `no-data`), never an error.
+
+Declared KPIs (kpis.yaml `source: declared`) get their value here too, from the columns
+their measures added to the frame (`declared.py`). `tables_needed` names the input
+tables the configured KPIs read: a table is required only then.
 """
 
 from __future__ import annotations
