@@ -5,6 +5,10 @@ returns a frame on the same index with `value` and `n`, plus for survey KPIs the
 95% interval (`ci_low`, `ci_high`) and what the significance test needs: `se` for
 NPS-type values, `x` (successes) for proportions (DOMAIN.md §4). A zero
 denominator gives an empty value (status `no-data`), never an error.
+
+Declared KPIs (kpis.yaml `source: declared`) get their value here too, from the columns
+their measures added to the frame (`declared.py`). `tables_needed` names the input
+tables the configured KPIs read: a table is required only then.
 """
 
 from __future__ import annotations
@@ -18,9 +22,13 @@ import pandas as pd
 
 from . import stats
 from .config import KpiDef
-from .errors import ConfigError
+from .declaration import Measure
+from .errors import ConfigError, DataError
 
 COLUMNS = ("value", "n", "ci_low", "ci_high", "se", "x")
+
+COMPANY = "all"
+"""The root node: the whole company (DOMAIN.md §2)."""
 
 
 def _frame(m: pd.DataFrame, value: object, n: object, **extra: object) -> pd.DataFrame:
@@ -56,18 +64,27 @@ def _months_ago(m: pd.DataFrame, col: str, months: int) -> pd.Series:
 # --- Financial -------------------------------------------------------------------
 
 
+def covered(m: pd.DataFrame, months: int = 0) -> np.ndarray:
+    """True where the revenue table covers the row's month (`months` earlier): any invoice
+    company-wide in it (DOMAIN.md §3). The company is the root node `all`."""
+    index = m.index.get_level_values("month")
+    company = _col(m, "invoices").xs(COMPANY, level="node")
+    invoiced = pd.Series(company.to_numpy("float64"), index=company.index)
+    return (invoiced.reindex(index - months).fillna(0.0) > 0).to_numpy()
+
+
 def revenue(m: pd.DataFrame) -> pd.DataFrame:
-    """Σ amount with invoice_date in p; empty for a month with no invoices."""
-    n = _col(m, "invoices")
-    return _frame(m, np.where(n > 0, _col(m, "revenue"), np.nan), n)
+    """Σ amount with invoice_date in p; 0 for a node without invoices in a covered month,
+    empty only for a month the revenue table does not cover (DOMAIN.md §3)."""
+    return _frame(m, np.where(covered(m), _col(m, "revenue"), np.nan), _col(m, "invoices"))
 
 
 def revenue_growth_yoy(m: pd.DataFrame) -> pd.DataFrame:
-    """100·(rev_p − rev_{p−12}) / rev_{p−12}; empty if rev_{p−12} ≤ 0 or missing."""
+    """100·(rev_p − rev_{p−12}) / rev_{p−12}; empty if rev_{p−12} ≤ 0 or either month is not
+    covered, so a node that fell to 0 shows −100% (DOMAIN.md §3)."""
     cur, n = _col(m, "revenue"), _col(m, "invoices")
     prev = _months_ago(m, "revenue", 12)
-    prev_n = _months_ago(m, "invoices", 12)
-    ok = (prev > 0) & (prev_n > 0) & (n > 0)
+    ok = covered(m) & covered(m, 12) & (prev > 0).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(ok, 100.0 * (cur - prev) / prev, np.nan)
     return _frame(m, value, n)
@@ -171,34 +188,112 @@ def attrition_rate(m: pd.DataFrame) -> pd.DataFrame:
     return _frame(m, _ratio(_col(m, "leavers"), h), h)
 
 
+# --- Declared KPIs (kpis.yaml `source: declared`, see declaration.py) -------------------
+
+
+def declared_measures(k: KpiDef) -> dict[str, Measure]:
+    """A declared KPI's measures by role: `measure`, or `numerator` and `denominator`."""
+    roles = {"measure": k.measure, "numerator": k.numerator, "denominator": k.denominator}
+    return {role: m for role, m in roles.items() if m is not None}
+
+
+def measure_column(kpi_id: str, role: str, stat: Literal["rows", "sum"]) -> str:
+    """The measures frame's column of a declared measure: its row count or its column's sum."""
+    return f"{kpi_id}.{role}.{stat}"
+
+
+def _declared_value(m: pd.DataFrame, k: KpiDef, role: str, measure: Measure) -> pd.Series:
+    rows = _col(m, measure_column(k.id, role, "rows"))
+    if measure.aggregate == "count":
+        return rows
+    total = _col(m, measure_column(k.id, role, "sum"))
+    if measure.aggregate == "sum":
+        return total
+    return pd.Series(_ratio(total, rows, scale=1.0), index=m.index)
+
+
+def declared(k: KpiDef, m: pd.DataFrame) -> pd.DataFrame:
+    """A declared KPI: scale × its measure, or scale × numerator / denominator (empty where the
+    denominator is not positive). n is the number of rows behind the measure (the denominator)."""
+    parts = declared_measures(k)
+    if "measure" in parts:
+        value = _declared_value(m, k, "measure", parts["measure"])
+        n = _col(m, measure_column(k.id, "measure", "rows"))
+        return _frame(m, np.where(value.notna(), k.scale * value, np.nan), n)
+    num = _declared_value(m, k, "numerator", parts["numerator"])
+    den = _declared_value(m, k, "denominator", parts["denominator"])
+    n = _col(m, measure_column(k.id, "denominator", "rows"))
+    return _frame(m, _ratio(num, den, scale=k.scale), n)
+
+
 Test = Literal["nps", "proportion"]
 
 
 @dataclass(frozen=True)
 class Formula:
-    """A built-in formula and the §4 significance test its changes get (None for censuses)."""
+    """A built-in formula, the input tables it reads and the §4 significance test its
+    changes get (None for censuses)."""
 
     compute: Callable[[pd.DataFrame], pd.DataFrame]
+    tables: tuple[str, ...]
     test: Test | None = None
 
 
+_REV, _SURVEY, _TICKETS, _WORK = ("revenue",), ("survey_responses",), ("tickets",), ("workforce",)
+
 BUILTINS: dict[str, Formula] = {
-    "revenue": Formula(revenue),
-    "revenue_growth_yoy": Formula(revenue_growth_yoy),
-    "nrr": Formula(nrr),
-    "nps": Formula(nps, "nps"),
-    "csat": Formula(csat, "proportion"),
-    "ces": Formula(ces, "proportion"),
-    "logo_retention": Formula(logo_retention),
-    "fcr": Formula(fcr),
-    "first_response_hours": Formula(first_response_hours),
-    "sla_compliance": Formula(sla_compliance),
-    "resolution_hours": Formula(resolution_hours),
-    "reopen_rate": Formula(reopen_rate),
-    "enps": Formula(enps, "nps"),
-    "training_hours_per_fte": Formula(training_hours_per_fte),
-    "attrition_rate": Formula(attrition_rate),
+    "revenue": Formula(revenue, _REV),
+    "revenue_growth_yoy": Formula(revenue_growth_yoy, _REV),
+    "nrr": Formula(nrr, _REV),
+    "nps": Formula(nps, _SURVEY, "nps"),
+    "csat": Formula(csat, _SURVEY, "proportion"),
+    "ces": Formula(ces, _SURVEY, "proportion"),
+    "logo_retention": Formula(logo_retention, ("customers",)),
+    "fcr": Formula(fcr, _TICKETS),
+    "first_response_hours": Formula(first_response_hours, _TICKETS),
+    "sla_compliance": Formula(sla_compliance, _TICKETS),
+    "resolution_hours": Formula(resolution_hours, _TICKETS),
+    "reopen_rate": Formula(reopen_rate, _TICKETS),
+    "enps": Formula(enps, _WORK, "nps"),
+    "training_hours_per_fte": Formula(training_hours_per_fte, _WORK),
+    "attrition_rate": Formula(attrition_rate, _WORK),
 }
+
+ALWAYS_NEEDED = frozenset({"customers"})
+"""Every node comes from customers (DOMAIN.md §1, §2): needed whatever the KPIs are."""
+
+
+def kpi_tables(k: KpiDef) -> tuple[str, ...]:
+    """The input tables KPI `k` reads (none for a manual KPI)."""
+    if k.source == "builtin":
+        return BUILTINS[k.id].tables if k.id in BUILTINS else ()
+    return tuple(dict.fromkeys(m.table for m in declared_measures(k).values()))
+
+
+def tables_needed(kpis: tuple[KpiDef, ...]) -> frozenset[str]:
+    """The input tables the configured KPIs need: a table is required only then.
+
+    `customers` always; `customer_aliases` and kpi_values.csv never (both optional).
+    """
+    return ALWAYS_NEEDED.union(*(kpi_tables(k) for k in kpis))
+
+
+class MissingTableError(ConfigError, DataError):
+    """A table a configured KPI needs is not in the source: the catalogue and the data disagree."""
+
+
+def missing_table(kpis: tuple[KpiDef, ...], table: str, where: str) -> DataError:
+    """The error for a needed table the source lacks: which KPI needs it, in one line."""
+    users = [k.id for k in kpis if table in kpi_tables(k)]
+    if table in ALWAYS_NEEDED or not users:
+        return DataError(f"required table {table} is missing", file=where)
+    more = len(users) - 1
+    others = f" (and {more} more KPI{'s' if more > 1 else ''})" if more else ""
+    return MissingTableError(
+        f"required table {table} is missing: KPI {users[0]}{others} of kpis.yaml needs it; "
+        "provide the table or remove the KPIs that need it from kpis.yaml",
+        file=where,
+    )
 
 
 def check_catalogue(kpis: tuple[KpiDef, ...]) -> None:
@@ -208,10 +303,13 @@ def check_catalogue(kpis: tuple[KpiDef, ...]) -> None:
             raise ConfigError(
                 f"kpis.yaml: KPI {k.id!r} is 'builtin' but there is no built-in formula of that id "
                 f"(built-ins: {', '.join(BUILTINS)}); use `source: manual` for values from kpi_values.csv"
+                " or `source: declared` for measures declared in kpis.yaml"
             )
 
 
 def compute_all(kpis: tuple[KpiDef, ...], m: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Values of every built-in KPI of the catalogue for every node × month."""
+    """Values of every built-in and declared KPI of the catalogue for every node × month."""
     check_catalogue(kpis)
-    return {k.id: BUILTINS[k.id].compute(m) for k in kpis if k.source == "builtin"}
+    out = {k.id: BUILTINS[k.id].compute(m) for k in kpis if k.source == "builtin"}
+    out.update({k.id: declared(k, m) for k in kpis if k.source == "declared"})
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -137,12 +137,12 @@ class Measures:
     tables: tuple[str, ...]
 
 
-def _level_value(col: ir.StringValue) -> ir.StringValue:
+def level_value(col: ir.StringValue) -> ir.StringValue:
     trimmed = col.strip()
     return (trimmed.isnull() | (trimmed == "")).ifelse(hier.UNASSIGNED, trimmed)
 
 
-def _grouped(
+def grouped(
     t: ir.Table,
     levels: tuple[str, ...],
     month: str,
@@ -167,13 +167,13 @@ def _grouped(
     return ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
 
 
-def _with_levels(fact: ir.Table, customers: ir.Table, levels: tuple[str, ...]) -> ir.Table:
+def with_levels(fact: ir.Table, customers: ir.Table, levels: tuple[str, ...]) -> ir.Table:
     cust = customers.select("customer_id", *levels)
     return fact.inner_join(cust, "customer_id")
 
 
 def _surveys(src: Source, levels: tuple[str, ...], lo: int, hi: int, rules: Rules) -> ir.Table:
-    r = _with_levels(src.tables["survey_responses"], src.tables["customers"], levels)
+    r = with_levels(src.tables["survey_responses"], src.tables["customers"], levels)
     r = r.filter(
         r.responded_at_month.between(lo, hi), r.responded_at <= src.as_of, r.score.notnull()
     )
@@ -195,7 +195,7 @@ def _surveys(src: Source, levels: tuple[str, ...], lo: int, hi: int, rules: Rule
             "ces_top": (ces & (t.score >= t._ces_cut)).sum(),
         }
 
-    return _grouped(r, levels, "responded_at_month", aggs)
+    return grouped(r, levels, "responded_at_month", aggs)
 
 
 def _hours(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
@@ -205,7 +205,7 @@ def _hours(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingV
 def _tickets(
     src: Source, levels: tuple[str, ...], lo: int, hi: int, as_of: datetime, rules: Rules
 ) -> tuple[ir.Table, ir.Table]:
-    t = _with_levels(src.tables["tickets"], src.tables["customers"], levels)
+    t = with_levels(src.tables["tickets"], src.tables["customers"], levels)
     cut = ibis.literal(as_of, type="timestamp")
     answered = t.first_response_at.notnull() & (t.first_response_at <= cut)
     resolved = t.resolved_at.notnull() & (t.resolved_at <= cut)
@@ -272,13 +272,13 @@ def _tickets(
     # Two attributions (opened in p, resolved in p) of one table: counts in one query,
     # and the medians, which need the raw rows of every node, in another.
     counts = ibis.union(
-        _grouped(opened, levels, "opened_at_month", opened_counts),
-        _grouped(resolved, levels, "resolved_at_month", resolved_counts),
+        grouped(opened, levels, "opened_at_month", opened_counts),
+        grouped(resolved, levels, "resolved_at_month", resolved_counts),
         distinct=False,
     )
     medians = ibis.union(
-        _grouped(opened, levels, "opened_at_month", opened_median, every_level=True),
-        _grouped(resolved, levels, "resolved_at_month", resolved_median, every_level=True),
+        grouped(opened, levels, "opened_at_month", opened_median, every_level=True),
+        grouped(resolved, levels, "resolved_at_month", resolved_median, every_level=True),
         distinct=False,
     )
     return counts, medians
@@ -302,7 +302,7 @@ def _revenue(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table
         invoices=j.invoices.fill_null(0),
         base=j.base,
     ).filter(ibis._.month.between(lo, hi))
-    j = _with_levels(j, src.tables["customers"], levels)
+    j = with_levels(j, src.tables["customers"], levels)
 
     def aggs(t: ir.Table) -> dict[str, ir.Value]:
         # DOMAIN.md §3 nrr: cohort = customers with (positive) revenue in p-12.
@@ -315,7 +315,7 @@ def _revenue(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table
             "nrr_current": in_cohort.ifelse(t.cur, 0).sum(),
         }
 
-    return _grouped(j, levels, "month", aggs)
+    return grouped(j, levels, "month", aggs)
 
 
 def month_bounds(lo: int, hi: int) -> ir.Table:
@@ -341,7 +341,7 @@ def _customers(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Tab
     def aggs(t: ir.Table) -> dict[str, ir.Value]:
         return {"customers_active_start": t._in_s.sum(), "customers_retained": t._kept.sum()}
 
-    return _grouped(x, levels, "month", aggs)
+    return grouped(x, levels, "month", aggs)
 
 
 def _workforce(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
@@ -349,7 +349,7 @@ def _workforce(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Tab
     p = w.period.strip()
     w = w.mutate(
         month=periods.month_index(p.substr(0, 4).cast("int64"), p.substr(5, 2).cast("int64")),
-        **{lv: _level_value(w[lv]) for lv in levels},
+        **{lv: level_value(w[lv]) for lv in levels},
     ).filter(ibis._.month.between(lo, hi))
 
     def aggs(t: ir.Table) -> dict[str, ir.Value]:
@@ -362,13 +362,13 @@ def _workforce(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Tab
             "enps_detractors": t.enps_detractors.sum(),
         }
 
-    return _grouped(w, levels, "month", aggs)
+    return grouped(w, levels, "month", aggs)
 
 
 def _customers_levels(src: Source, levels: tuple[str, ...]) -> Source:
     """The same source with blank level values in customers mapped to 'unassigned'."""
     c = src.tables["customers"]
-    c = c.mutate(**{lv: _level_value(c[lv]) for lv in levels})
+    c = c.mutate(**{lv: level_value(c[lv]) for lv in levels})
     return Source(
         con=src.con,
         tables={**src.tables, "customers": c},
@@ -385,14 +385,14 @@ def combos(src: Source, levels: tuple[str, ...]) -> list[tuple[str, ...]]:
     frames = [src.tables["customers"].select(*levels).distinct().execute()]
     if "workforce" in src.tables:
         w = src.tables["workforce"]
-        frames.append(w.select(**{lv: _level_value(w[lv]) for lv in levels}).distinct().execute())
+        frames.append(w.select(**{lv: level_value(w[lv]) for lv in levels}).distinct().execute())
     out: set[tuple[str, ...]] = set()
     for f in frames:
         out.update(tuple(str(v) for v in row) for row in f.itertuples(index=False))
     return sorted(out)
 
 
-def _add_up(df: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
+def add_up(df: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
     """Counts of every coarser node as sums of the finest groups (exact; no averages)."""
     parts = [df]
     for depth in range(len(levels)):
@@ -402,7 +402,7 @@ def _add_up(df: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _by_node(df: pd.DataFrame, tree: Hierarchy) -> pd.DataFrame:
+def by_node(df: pd.DataFrame, tree: Hierarchy) -> pd.DataFrame:
     """Index rows of level keys (None = rolled up) by node id and month."""
     levels = tree.levels
     keys = zip(*(df[lv] for lv in levels), strict=True)
@@ -411,6 +411,25 @@ def _by_node(df: pd.DataFrame, tree: Hierarchy) -> pd.DataFrame:
     ).drop(columns=list(levels))
     # Ticket counts come in two halves (opened / resolved): add them per node × month.
     return df.groupby(["node", "month"]).sum(min_count=1)
+
+
+def collect(expr: ir.Table, tree: Hierarchy, index: pd.MultiIndex) -> pd.DataFrame:
+    """Run one grouped query (see `grouped`) and index its measures by node and month.
+
+    Groups at the finest level are added up to every coarser node, unless the query
+    grouped every level itself (the medians). Missing node × month cells are NaN.
+    """
+    levels = tree.levels
+    # Rows in a fixed order: DuckDB returns groups in any order, and the sums below
+    # (coarser nodes from the finest groups) must add the same numbers in the same order.
+    df = expr.execute()
+    for col in df.columns.difference([*levels, "month"]):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    df = df.sort_values([*levels, "month", *df.columns.difference([*levels, "month"])])
+    df = df.reset_index(drop=True)
+    if not any(c in MEDIANS for c in df.columns):
+        df = add_up(df, levels)
+    return by_node(df, tree).reindex(index)
 
 
 def require_finite(wide: pd.DataFrame) -> None:
@@ -434,12 +453,23 @@ def require_finite(wide: pd.DataFrame) -> None:
     )
 
 
+More = Callable[[Source, int, int], Sequence[ir.Table]]
+"""More grouped queries (see `grouped`) of counts and sums, e.g. the declared KPIs' measures
+(`declared.queries`): given the source (customers' levels mapped) and the month range."""
+
+
 def compute(
-    src: Source, tree: Hierarchy, first_month: int, last_month: int, rules: Rules | None = None
+    src: Source,
+    tree: Hierarchy,
+    first_month: int,
+    last_month: int,
+    rules: Rules | None = None,
+    more: More | None = None,
 ) -> Measures:
     """Run one query per table for months [first_month, last_month] and all nodes.
 
     `rules` are the versioned definition parameters (see `rules()`); None means DOMAIN.md's defaults.
+    `more`: further queries of additive measures (a node × month without rows is 0).
     """
     rules = rules or Rules()
     levels = tree.levels
@@ -462,19 +492,11 @@ def compute(
             continue
         used.append(table)
         for expr in build():
-            # Rows in a fixed order: DuckDB returns groups in any order, and the sums below
-            # (coarser nodes from the finest groups) must add the same numbers in the same order.
-            df = expr.execute()
-            for col in df.columns.difference([*levels, "month"]):
-                df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-            df = df.sort_values([*levels, "month", *df.columns.difference([*levels, "month"])])
-            df = df.reset_index(drop=True)
-            medians = [c for c in df.columns if c in MEDIANS]
-            if not medians:
-                df = _add_up(df, levels)
-            for col, series in _by_node(df, tree).items():
-                series = series.reindex(index)
+            for col, series in collect(expr, tree, index).items():
                 wide[col] = series.fillna(0) if col in ADDITIVE else series
+    for expr in more(src, lo, hi) if more else ():
+        for col, series in collect(expr, tree, index).items():
+            wide[col] = series.fillna(0)
     require_finite(wide)
     log.info("measures: %d nodes × %d months from %s", len(tree.ids), hi - lo + 1, ", ".join(used))
     return Measures(frame=wide, first_month=lo, last_month=hi, tables=tuple(used))

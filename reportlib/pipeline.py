@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import (
     audit,
+    declared,
     fileio,
     kpis,
     layout,
@@ -78,6 +79,13 @@ def _data_months(m: measures.Measures) -> tuple[int, int] | None:
     return int(months.min()), int(months.max())
 
 
+def check_catalogue(project: Project) -> None:
+    """Every built-in KPI has a formula and every declared one reads what it can (ConfigError)."""
+    kpis.check_catalogue(project.kpis)
+    catalogue = str(project.settings.data_path / "kpis.yaml")
+    declared.check(project.kpis, project.hierarchy.levels, catalogue)
+
+
 def _checked_period(project: Project, src: sources.Source, period: str | None) -> str:
     """`period`, or the latest complete month; refused when it is after the data cut-off."""
     if period is None:
@@ -109,6 +117,7 @@ def validate(
     project: Project, period: str | None = None, accept_quality: str | None = None
 ) -> tuple[quality.QualityResult, tuple[Path, ...]]:
     """`reportlib validate`: load, apply the rules, write quality/ (the caller enforces the gate)."""
+    check_catalogue(project)
     src = sources.load(project)
     period = _checked_period(project, src, period)
     checked = quality.validate(project, src, period, accept_quality)
@@ -128,7 +137,12 @@ def _with_n_reduced(
     if not any(tables[t].rows_quarantined for t in (*quality.FACTS, "workforce") if t in tables):
         return checked
     dropped = measures.compute(
-        checked.quarantined, tree, month, month, measures.rules(project.kpis)
+        checked.quarantined,
+        tree,
+        month,
+        month,
+        measures.rules(project.kpis),
+        declared.queries(project.kpis, project.hierarchy.levels),
     )
     return quality.with_n_reduced(
         checked, quality.n_reduced(values, kpis.compute_all(project.kpis, dropped.frame), month)
@@ -145,7 +159,7 @@ def compute_scorecard(
     """Load and validate the data, then compute every KPI for every node and month up to `period`."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    kpis.check_catalogue(project.kpis)
+    check_catalogue(project)
     if src is None:
         src = sources.load(project)
     timings["load"] = time.perf_counter() - t0
@@ -161,7 +175,8 @@ def compute_scorecard(
 
     t = time.perf_counter()
     tree = hier.build(project.hierarchy, measures.combos(src, project.hierarchy.levels))
-    m = measures.compute(src, tree, first, last, measures.rules(project.kpis))
+    more = declared.queries(project.kpis, project.hierarchy.levels)
+    m = measures.compute(src, tree, first, last, measures.rules(project.kpis), more)
     timings["measures"] = time.perf_counter() - t
     span = _data_months(m)
     if span is None or span[0] > last:
@@ -260,6 +275,7 @@ def compute(
     if lock_command is None:
         return write_scorecard(project, compute_scorecard(project, period, accept_quality))
     t = time.perf_counter()
+    check_catalogue(project)
     src = sources.load(project)
     loaded = time.perf_counter() - t
     period = _checked_period(project, src, period)

@@ -296,11 +296,11 @@ def _score_rows(kpi_rows: pd.DataFrame, project: Project) -> pd.DataFrame:
     weights = {k.id: k.weight for k in project.kpis}
     pw = {p.id: p.weight for p in project.hierarchy.perspectives}
     keys = ["node", "month", "period"]
-    # Every perspective gets a row for every node × month, scored or not.
+    # Every perspective with KPIs gets a row for every node × month, scored or not; one without
+    # KPIs is left out, and the overall score's weights renormalise over the others (§6).
+    present = [p for p in project.perspective_ids if p in set(kpi_rows["perspective"])]
     grid = (
-        kpi_rows[keys]
-        .drop_duplicates()
-        .merge(pd.DataFrame({"perspective": list(project.perspective_ids)}), how="cross")
+        kpi_rows[keys].drop_duplicates().merge(pd.DataFrame({"perspective": present}), how="cross")
     )
     k = kpi_rows[[*keys, "perspective", "score"]].assign(w=kpi_rows["kpi"].map(weights))
     persp = grid.merge(

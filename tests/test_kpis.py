@@ -42,9 +42,49 @@ def test_revenue_sums_invoices_including_credit_notes(march: pd.DataFrame) -> No
     assert v(march, "all", "revenue", "n") == 4
     assert v(march, "ent", "revenue") == pytest.approx(260.0)
     assert v(march, "smb/us", "revenue") == pytest.approx(80.0)
-    # A node with no invoices has no value, not zero.
-    assert math.isnan(v(march, "smb/eu", "revenue"))
-    assert v(march, "smb/eu", "revenue", "status") == "no-data"
+    # A node with no invoices in a month the revenue table covers has revenue 0, not no data
+    # (DOMAIN.md §3): smb/eu (C4) had none in March, when the company had four.
+    assert v(march, "smb/eu", "revenue") == 0.0
+    assert v(march, "smb/eu", "revenue", "n") == 0
+    assert v(march, "smb/eu", "revenue", "status") == "no-target"
+
+
+def test_revenue_is_no_data_only_for_a_month_the_table_does_not_cover(
+    february: pd.DataFrame,
+) -> None:
+    # No invoice anywhere in February 2026: not covered, so no data at every node.
+    for node in ("all", "ent", "smb/eu"):
+        assert math.isnan(v(february, node, "revenue")), node
+        assert v(february, node, "revenue", "status") == "no-data"
+
+
+# March 2025: C1 100, C2 50, C3 200. March 2026 without I4: C3 150 − 10, C5 80.
+REVENUE_WITHOUT_I4 = """\
+invoice_id,customer_id,invoice_date,amount
+I1,C1,2025-03-05,100.00
+I2,C2,2025-03-05,50.00
+I3,C3,2025-03-05,200.00
+I5,C3,2026-03-05,150.00
+I6,C3,2026-03-20,-10.00
+I7,C5,2026-03-05,80.00
+"""
+
+
+def test_growth_of_a_node_that_fell_to_zero_is_minus_100(tmp_path: Path) -> None:
+    config = write_project(tmp_path, tables={"revenue": REVENUE_WITHOUT_I4})
+    card = compute_scorecard(load_project(config), "2026-03").scorecard
+    march = card.period("2026-03").set_index(["node", "kpi"])
+    # ent/eu (C1, C2): 150 in March 2025, nothing in March 2026 (a covered month): 0 and −100%.
+    assert v(march, "ent/eu", "revenue") == 0.0
+    assert v(march, "ent/eu", "revenue_growth_yoy") == pytest.approx(-100.0)
+    # The company: 220 against 350.
+    assert v(march, "all", "revenue_growth_yoy") == pytest.approx(100 * (220 - 350) / 350)
+    # smb had 0 in March 2025 (covered): a base ≤ 0 gives no growth.
+    assert math.isnan(v(march, "smb", "revenue_growth_yoy"))
+    # February 2026 and February 2025 had no invoices at all: not covered, no growth, no revenue.
+    february = card.period("2026-02").set_index(["node", "kpi"])
+    assert math.isnan(v(february, "ent/eu", "revenue_growth_yoy"))
+    assert v(february, "ent/eu", "revenue", "status") == "no-data"
 
 
 def test_revenue_growth_against_same_month_last_year(march: pd.DataFrame) -> None:

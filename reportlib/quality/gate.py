@@ -1,6 +1,6 @@
 """The quality gate (DOMAIN.md §7): stop the run, or let it go on with a recorded reason.
 
-A run stops when a required table is empty or a table's quarantined share exceeds
+A run stops when a table a configured KPI needs is empty or a table's quarantined share exceeds
 `max_reject_share`, unless `--accept-quality "<reason>"` overrides it; the override and
 its reason are recorded in the report. `send` refuses a run whose gate failed and was not
 accepted (`require_sendable`).
@@ -9,11 +9,11 @@ accepted (`require_sendable`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from ..errors import QualityGateError, ReportlibError
 from ..layout import PeriodOutput
-from ..sources import TableSpec
 from . import report as rpt
 from .report import Gate, GateFailure, QualityReport, TableReport
 
@@ -22,12 +22,16 @@ def decide(
     tables: Mapping[str, TableReport],
     max_share: float,
     accept: str | None,
-    specs: Mapping[str, TableSpec],
+    needed: AbstractSet[str],
 ) -> Gate:
-    """The gate of DOMAIN.md §7: an empty required table, or a quarantined share above the limit."""
+    """The gate of DOMAIN.md §7: an empty needed table, or a quarantined share above the limit.
+
+    `needed` are the tables the configured KPIs read (`kpis.tables_needed`): an empty table
+    no KPI reads stops nothing.
+    """
     failures = []
     for name, t in tables.items():
-        if t.rows_in == 0 and specs[name].required:
+        if t.rows_in == 0 and name in needed:
             failures.append(
                 GateFailure(table=name, problem="empty", rows_in=0, rejected_file=t.rejected_file)
             )

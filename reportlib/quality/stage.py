@@ -20,7 +20,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from .. import kpis
 from ..config import Project
+from ..declaration import declared_columns
 from ..sources import TABLES, Source, TableSpec, engine, out_of_range, table_specs
 from . import accounting, gate, identity, names, reject, repeats, rules, suspects
 from .report import NReduced, QualityReport, TableReport
@@ -52,7 +54,10 @@ def validate(
     """Apply every rule of DOMAIN.md §7 to every table and decide the gate (nothing is written)."""
     qs = project.settings.quality
     levels = project.hierarchy.levels
-    specs = {s.name: src.specs.get(s.name, s) for s in table_specs(levels) if s.name in src.tables}
+    extra = declared_columns(project.kpis)  # the columns declared KPIs read, typed as on load
+    specs = {
+        s.name: src.specs.get(s.name, s) for s in table_specs(levels, extra=extra) if s.name in src.tables
+    }
     tables: dict[str, TableReport] = {}
     rejected: dict[str, pa.Table] = {}
     kept: dict[str, Any] = {}
@@ -99,7 +104,8 @@ def validate(
         dropped[name] = src.con.table(rel.kept_name if name == "customers" else rel.dropped_name)
         tables[name], rejected[name] = accounting.account(project, src, spec)
         suspects.done(src)
-    decided = gate.decide(tables, qs.max_reject_share, accept_quality, specs)
+    needed = kpis.tables_needed(project.kpis)
+    decided = gate.decide(tables, qs.max_reject_share, accept_quality, needed)
     report = QualityReport(
         period=period,
         as_of=src.as_of.isoformat(timespec="seconds"),

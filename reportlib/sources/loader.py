@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.types as ir
 
-from .. import configfile, periods
+from .. import configfile, kpis, periods
 from ..config import Project, Settings, TableSettings
+from ..declaration import declared_columns
 from ..errors import ConfigError, DataError
 from . import database, encoding, engine, files
 from .schema import (
@@ -177,7 +178,9 @@ def load(project: Project) -> Source:
     settings = project.settings
     tz = settings.timezone
     con = engine.connect(tz)
-    specs = table_specs(project.hierarchy.levels, settings.tables)
+    specs = table_specs(
+        project.hierarchy.levels, settings.tables, declared_columns(project.kpis)
+    )
     check_mapping(project, specs)
     src = settings.source
     if database.is_database(src):
@@ -195,13 +198,11 @@ def load(project: Project) -> Source:
     raw: dict[str, ir.Table] = {}
     found_files: dict[str, str] = {}
     loaded: dict[str, TableSpec] = {}
+    needed = kpis.tables_needed(project.kpis)
     for spec in specs:
         if spec.name not in found:
-            if spec.required:
-                raise DataError(
-                    f"required table {spec.name} is missing",
-                    file=_missing_where(settings, spec.name),
-                )
+            if spec.name in needed:  # required iff a configured KPI needs it (or customers)
+                raise kpis.missing_table(project.kpis, spec.name, _missing_where(settings, spec.name))
             continue
         view, where = found[spec.name]
         raw_types = engine.column_types(con, view)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, cast
 
 import ibis
 
@@ -126,10 +126,26 @@ def mapped(spec: TableSpec, mapping: TableSettings | None) -> TableSpec:
 
 
 def table_specs(
-    levels: tuple[str, ...], tables: Mapping[str, TableSettings] | None = None
+    levels: tuple[str, ...],
+    tables: Mapping[str, TableSettings] | None = None,
+    extra: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[TableSpec, ...]:
-    """The canonical tables, with the project's mapping of each (`tables`) applied."""
-    return tuple(mapped(spec, (tables or {}).get(spec.name)) for spec in _canonical(levels))
+    """The canonical tables, with the project's mapping of each (`tables`) applied.
+
+    `extra`: per table, more columns to read and their type (the columns declared KPIs
+    read, `declaration.declared_columns`); a canonical column keeps its own type.
+    """
+    return tuple(
+        mapped(with_columns(spec, (extra or {}).get(spec.name, {})), (tables or {}).get(spec.name))
+        for spec in _canonical(levels)
+    )
+
+
+def with_columns(spec: TableSpec, extra: Mapping[str, str]) -> TableSpec:
+    """`spec` with the columns of `extra` it does not name, nullable, typed as given."""
+    have = {c.name for c in spec.columns}
+    more = tuple(Column(n, cast(ColType, t)) for n, t in extra.items() if n not in have)
+    return replace(spec, columns=spec.columns + more) if more else spec
 
 
 def _canonical(levels: tuple[str, ...]) -> tuple[TableSpec, ...]:
