@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from . import configfile, periods
+from . import configfile, locales, periods
 from .errors import ConfigError
 
 CONFIG_ENV = configfile.CONFIG_ENV
@@ -68,6 +68,8 @@ class Settings(Frozen):
     output_dir: Path = Path("output")
     timezone: str = "UTC"
     currency: str = "USD"
+    locale: str = locales.DEFAULT
+    """Language and region of the figures and dates in packs and emails (`de_DE`), see locales."""
     trend_months: int = Field(24, ge=2, le=120)
     escalate_after: int = Field(3, ge=1)
     classification: str = "Confidential: internal use only"
@@ -86,6 +88,11 @@ class Settings(Frozen):
         except (ZoneInfoNotFoundError, ValueError) as e:
             raise ValueError(f"unknown time zone {v!r}") from e
         return v
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, v: str) -> str:
+        return locales.canonical(v)
 
     def path(self, p: Path | str) -> Path:
         """Resolve a project-relative path."""
