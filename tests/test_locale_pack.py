@@ -114,3 +114,18 @@ def test_pack_folders_are_the_ascii_ids(project: Project) -> None:
         folder = out.node_dir(node)
         assert folder.relative_to(out.node_dir("all").parent).as_posix().isascii()
     assert isinstance(out.pack_pdf("ent/zhongguo"), Path)
+
+
+def test_added_pages_in_the_locale_and_with_ascii_anchors() -> None:
+    table = pd.DataFrame({"tickets": [1234, 56], "share %": [95.5, 4.5]}, index=["電話", "mail"])
+    table.index.name = "channel"
+    grid = render.page_table(table, "de_DE")
+    assert [[c.text for c in r] for r in grid.rows] == [
+        ["電話", "1.234", "95,5"],
+        ["mail", "56", "4,5"],
+    ]
+    first = render.page_table(table).rows[0]
+    assert [c.text for c in first] == ["電話", "1,234", "95.5"]  # en_US as before
+    pages = render.add_page((), "売上の内訳", table=table, locale="de_DE")
+    assert pages[0].id == "page-maishangnoneiyi"
+    assert pages[0].table is not None and pages[0].table.rows[0][1].text == "1.234"

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pandas as pd
+from anyascii import anyascii
 from matplotlib.figure import Figure
 
 from ..charts import to_svg
@@ -46,7 +47,7 @@ def page(
         raise RenderError(f"page {title!r}: give a figure or a table")
     svg = to_svg(figure) if isinstance(figure, Figure) else (figure or "")
     grid = None if table is None else page_table(table, locale)
-    base = "page-" + (_SLUG.sub("-", title.lower()).strip("-") or "untitled")
+    base = "page-" + (_SLUG.sub("-", anyascii(title).lower()).strip("-") or "untitled")
     anchor, n = base, 2
     while anchor in taken:
         anchor, n = f"{base}-{n}", n + 1
