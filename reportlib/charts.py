@@ -23,7 +23,7 @@ from matplotlib.ticker import MaxNLocator
 from . import periods
 from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, to_svg
 from .config import KpiDef
-from .formatting import STATUS, missing, status_style
+from .formatting import STATUS, format_score, missing, period_tick, status_style
 from .packdata import PackContext, below_min_n, row, series, version_breaks
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,9 @@ def replace_chart(
 # --- helpers --------------------------------------------------------------------
 
 
-def _formatter(k: KpiDef, currency: str) -> UnitFormatter:
-    return UnitFormatter(k.unit, currency)
+def _formatter(k: KpiDef, ctx: PackContext) -> UnitFormatter:
+    settings = ctx.project.settings
+    return UnitFormatter(k.unit, settings.currency, settings.locale)
 
 
 def _floats(values: Any) -> np.ndarray:
@@ -115,13 +116,13 @@ def _steps(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, np.repeat(values, 2)
 
 
-def _month_ticks(ax: Any, labels: list[str]) -> None:
-    """Ticks every quarter-month (Jan, Apr, Jul, Oct) labelled `Oct ’25`."""
+def _month_ticks(ax: Any, labels: list[str], locale: str) -> None:
+    """Ticks every quarter-month (Jan, Apr, Jul, Oct) labelled `Oct ’25` (in the locale)."""
     idx = [i for i, p in enumerate(labels) if periods.parse(p) % 3 == 0]
     if len(labels) <= 6:
         idx = list(range(len(labels)))
     ax.set_xticks(idx)
-    ax.set_xticklabels([periods.first_day(labels[i]).strftime("%b ’%y") for i in idx])
+    ax.set_xticklabels([period_tick(labels[i], locale) for i in idx])
     ax.set_xlim(-0.6, len(labels) - 0.4)
 
 
@@ -252,9 +253,9 @@ def trend_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYL
                 zorder=6,
                 gid="latest",
             )
-        _month_ticks(ax, labels)
+        _month_ticks(ax, labels, ctx.project.settings.locale)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
-        ax.yaxis.set_major_formatter(_formatter(k, ctx.project.settings.currency))
+        ax.yaxis.set_major_formatter(_formatter(k, ctx))
         ax.set_ylim(*ylim)
     return fig
 
@@ -409,7 +410,7 @@ def comparison_figure(
         ax.set_yticks(y)
         ax.set_yticklabels(names)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
-        ax.xaxis.set_major_formatter(_formatter(k, ctx.project.settings.currency))
+        ax.xaxis.set_major_formatter(_formatter(k, ctx))
         ax.tick_params(axis="y", length=0, labelsize=6.2)
         ax.tick_params(axis="x", labelsize=5.8)
         ax.spines["left"].set_visible(False)
@@ -459,11 +460,12 @@ def overview_figure(
             ax.axhspan(lo, hi, color=STATUS[status].colour, alpha=style.band_alpha, lw=0, zorder=0)
         ax.set_ylim(0, 10)
         ax.set_yticks([0, 10 / 3, 20 / 3, 10])
-        ax.set_yticklabels(["0", "3.3", "6.7", "10"])
+        loc = ctx.project.settings.locale
+        ax.set_yticklabels(["0", format_score(10 / 3, loc), format_score(20 / 3, loc), "10"])
         if labels:
             idx = list(range(0, n, 3)) if n > 6 else list(range(n))
             ax.set_xticks(idx)
-            ax.set_xticklabels([periods.first_day(labels[i]).strftime("%b ’%y") for i in idx])
+            ax.set_xticklabels([period_tick(labels[i], loc) for i in idx])
         ax.set_xlim(-0.4, n - 0.6)
         ax.legend(
             loc="upper left",

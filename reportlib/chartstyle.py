@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter
 
 from . import fileio, resources
-from .formatting import currency_prefix
+from .formatting import DEFAULT_LOCALE, currency_affixes, format_number, percent_affixes
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +171,15 @@ def _decimals(step: float) -> int:
 
 
 class UnitFormatter(Formatter):
-    """Axis ticks by unit, with just enough decimals to tell ticks apart: `$1.5m`, `97.5%`, `12 h`."""
+    """Axis ticks by unit, with just enough decimals to tell ticks apart: `$1.5m`, `97.5%`, `12 h`.
 
-    def __init__(self, unit: str, currency: str) -> None:
+    The locale writes the digits and places the currency and `%` (`1,5m\u00a0€` in de_DE).
+    """
+
+    def __init__(self, unit: str, currency: str, locale: str = DEFAULT_LOCALE) -> None:
         self.unit = unit
         self.currency = currency
+        self.locale = locale
         self._d = 0
         self._scale = (1.0, "")
 
@@ -200,13 +204,17 @@ class UnitFormatter(Formatter):
 
     def _one(self, x: float) -> str:
         factor, suffix = self._scale
+        before, after = currency_affixes(self.currency, self.locale)
         if x == 0 and self.unit == "currency":
-            return f"{currency_prefix(self.currency)}0"
-        text = f"{abs(x) / factor:,.{self._d}f}"
-        sign = "\u2212" if x < 0 and float(text.replace(",", "")) != 0 else ""
+            return f"{before}0{after}"
+        text = format_number(x / factor, self._d, self.locale)
+        sign, body = ("\u2212", text[1:]) if text.startswith("\u2212") else ("", text)
         if self.unit == "currency":
-            return f"{sign}{currency_prefix(self.currency)}{text}{suffix}"
-        return sign + text + {"percent": "%", "hours": " h"}.get(self.unit, "")
+            return f"{sign}{before}{body}{suffix}{after}"
+        if self.unit == "percent":
+            pct_before, pct_after = percent_affixes(self.locale)
+            return f"{sign}{pct_before}{body}{pct_after}"
+        return text + (" h" if self.unit == "hours" else "")
 
 
 def to_svg(fig: Figure) -> str:

@@ -23,7 +23,7 @@ from pydantic import (
     field_validator,
 )
 
-from . import configfile, periods
+from . import configfile, locales, periods
 from .catalogue import PARAMETERS as PARAMETERS  # the KPI records, re-exported
 from .catalogue import SURVEY_SCALES as SURVEY_SCALES
 from .catalogue import TOP_BOX_DEFAULT as TOP_BOX_DEFAULT
@@ -148,6 +148,8 @@ class Settings(Frozen):
     output_dir: Path = Path("output")
     timezone: str = "UTC"
     currency: str = "USD"
+    locale: str = locales.DEFAULT
+    """Language and region of the figures and dates in packs and emails (`de_DE`), see locales."""
     trend_months: int = Field(24, ge=2, le=120)
     escalate_after: int = Field(3, ge=1)
     classification: str = "Confidential: internal use only"
@@ -168,6 +170,11 @@ class Settings(Frozen):
         except (ZoneInfoNotFoundError, ValueError) as e:
             raise ValueError(f"unknown time zone {v!r}") from e
         return v
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, v: str) -> str:
+        return locales.canonical(v)
 
     def path(self, p: Path | str) -> Path:
         """Resolve a project-relative path."""

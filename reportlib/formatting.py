@@ -1,7 +1,9 @@
 """How figures read in a board pack: numbers by unit, deltas, and the status vocabulary.
 
 One place for these so the scorecard table, the charts, the commentary drafts and
-the email body all say "12.3%" and "Off target" the same way.
+the email body all say "12.3%" and "Off target" the same way. Every number function takes
+the project's `locale` (separators, where `%` and the currency symbol go; see `locales`);
+the default `en_US` reads `$1,234,567` and `12.3%`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from types import MappingProxyType
+
+from . import locales, periods
+from .locales import DEFAULT as DEFAULT_LOCALE
 
 MINUS = "\u2212"
 """Typographic minus sign, so negative figures line up with positive ones."""
@@ -71,34 +77,68 @@ def missing(x: object) -> bool:
         return True
 
 
-def _grouped(x: float, decimals: int) -> str:
-    text = f"{abs(x):,.{decimals}f}"
-    return (MINUS if x < 0 and float(text.replace(",", "")) != 0 else "") + text
+def format_number(x: float, decimals: int, locale: str = DEFAULT_LOCALE) -> str:
+    """`1,234.5` (en_US), `1.234,5` (de_DE): digits grouped, a typographic minus when negative.
+
+    A value that rounds to zero carries no sign. Rounding is Python's own (`f"{x:.2f}"`), so a
+    figure rounds the same way in every locale.
+    """
+    text = f"{abs(x):.{decimals}f}"
+    whole, _, fraction = text.partition(".")
+    style = locales.number_style(locale)
+    body = locales.group_digits(whole, style) + (style.decimal + fraction if fraction else "")
+    return (MINUS if x < 0 and float(text) != 0 else "") + body
 
 
-def currency_prefix(currency: str) -> str:
-    """`$` for USD; otherwise the ISO code and a space, e.g. `CHF `."""
-    return CURRENCY_SYMBOLS.get(currency.upper(), f"{currency.upper()} ")
+def currency_affixes(currency: str, locale: str = DEFAULT_LOCALE) -> tuple[str, str]:
+    """What goes before and after an amount: `("$", "")` (en_US), `("", "\u00a0€")` (de_DE).
+
+    The `currency` setting picks the symbol (the ISO code when it has none here, kept apart from
+    the digits by a space); the locale picks its side and spacing.
+    """
+    code = currency.upper()
+    symbol = CURRENCY_SYMBOLS.get(code, code)
+    prefix, suffix = locales.number_style(locale).currency
+    prefix, suffix = prefix.replace("¤", symbol), suffix.replace("¤", symbol)
+    if symbol == code:
+        prefix = prefix + " " if prefix.endswith(code) else prefix
+        suffix = " " + suffix if suffix.startswith(code) else suffix
+    return prefix, suffix
 
 
-def format_value(value: object, unit: str, currency: str = "USD") -> str:
-    """A figure as the pack prints it: `$1,234,567`, `12.3%`, `41.5`, `3.2 h`, `0.87`."""
+def percent_affixes(locale: str = DEFAULT_LOCALE) -> tuple[str, str]:
+    """What goes before and after a percentage: `("", "%")` (en_US), `("", "\u00a0%")` (de_DE)."""
+    return locales.number_style(locale).percent
+
+
+def format_value(
+    value: object, unit: str, currency: str = "USD", locale: str = DEFAULT_LOCALE
+) -> str:
+    """A figure as the pack prints it: `$1,234,567`, `12.3%`, `41.5`, `3.2 h`, `0.87`, `12 tickets`.
+
+    Units the pack does not know (a manual KPI's "tickets" or "days") read as a plain number
+    and the unit's label.
+    """
     if missing(value):
         return DASH
     x = float(value)  # type: ignore[arg-type]
+    text = format_number(x, _decimals(unit, x), locale)
+    sign, body = (MINUS, text.removeprefix(MINUS)) if text.startswith(MINUS) else ("", text)
     if unit == "currency":
-        text = _grouped(x, _decimals(unit, x))
-        sign = MINUS if text.startswith(MINUS) else ""
-        return f"{sign}{currency_prefix(currency)}{text.removeprefix(MINUS)}"
+        prefix, suffix = currency_affixes(currency, locale)
+        return f"{sign}{prefix}{body}{suffix}"
     if unit == "percent":
-        return f"{_grouped(x, 1)}%"
+        prefix, suffix = percent_affixes(locale)
+        return f"{sign}{prefix}{body}{suffix}"
     if unit == "hours":
-        return f"{_grouped(x, 1)} h"
-    if unit == "ratio":
-        return _grouped(x, 2)
-    if unit == "count":
-        return _grouped(x, 0)
-    return _grouped(x, 1)  # points, score
+        return f"{text} h"
+    if unit in KNOWN_UNITS:
+        return text
+    return f"{text} {unit}"
+
+
+KNOWN_UNITS = frozenset({"currency", "percent", "points", "hours", "ratio", "count", "score"})
+"""Units with a format of their own; any other unit label is printed after a plain number."""
 
 
 def _decimals(unit: str, x: float) -> int:
@@ -108,30 +148,41 @@ def _decimals(unit: str, x: float) -> int:
         return 2
     if unit == "count":
         return 0
+    if unit not in KNOWN_UNITS:
+        return 0 if math.isfinite(x) and float(x).is_integer() else 1
     return 1
 
 
-def format_delta(delta: object, unit: str, currency: str = "USD") -> str:
+def format_delta(
+    delta: object, unit: str, currency: str = "USD", locale: str = DEFAULT_LOCALE
+) -> str:
     """A signed change: `+1.2 pp` for percentages (percentage points), `−$3,400`, `+0.5 h`."""
     if missing(delta):
         return DASH
     x = float(delta)  # type: ignore[arg-type]
-    body = format_value(abs(x), unit, currency)
     if unit == "percent":
-        body = body.removesuffix("%") + " pp"
+        body = format_number(abs(x), 1, locale) + " pp"
+    else:
+        body = format_value(abs(x), unit, currency, locale)
     if round(abs(x), _decimals(unit, x)) == 0:
         return f"±{body}"
     return f"{'+' if x > 0 else MINUS}{body}"
 
 
-def format_n(n: object) -> str:
+def format_n(n: object, locale: str = DEFAULT_LOCALE) -> str:
     """A sample or population size with thousands separators."""
-    return DASH if missing(n) else f"{int(n):,}"  # type: ignore[call-overload]
+    if missing(n):
+        return DASH
+    whole = int(n)  # type: ignore[call-overload]
+    grouped = locales.group_digits(str(abs(whole)), locales.number_style(locale))
+    return ("-" if whole < 0 else "") + grouped
 
 
-def format_score(score: object) -> str:
+def format_score(score: object, locale: str = DEFAULT_LOCALE) -> str:
     """A 0–10 score with one decimal."""
-    return DASH if missing(score) else f"{float(score):.1f}"  # type: ignore[arg-type]
+    if missing(score):
+        return DASH
+    return f"{float(score):.1f}".replace(".", locales.number_style(locale).decimal)  # type: ignore[arg-type]
 
 
 def favourable(delta: object, direction: str) -> bool | None:
@@ -152,3 +203,32 @@ def unit_label(unit: str, currency: str = "USD") -> str:
         "count": "count",
         "score": "score (0–10)",
     }.get(unit, unit)
+
+
+def period_name(period: str, locale: str = DEFAULT_LOCALE) -> str:
+    """`October 2026` for `2026-10` (`Oktober 2026` in de_DE)."""
+    return locales.month_name(periods.first_day(period), locale)
+
+
+def period_short(period: str, locale: str = DEFAULT_LOCALE) -> str:
+    """`Oct 2026` for `2026-10` (`Okt. 2026` in de_DE)."""
+    return locales.month_short(periods.first_day(period), locale)
+
+
+def period_tick(period: str, locale: str = DEFAULT_LOCALE) -> str:
+    """`Oct ’26` for `2026-10`: a month on a chart's time axis."""
+    return locales.month_tick(periods.first_day(period), locale)
+
+
+def day_text(day: str, locale: str = DEFAULT_LOCALE) -> str:
+    """An ISO day (`2026-11-05`) as the locale writes it; text that is no ISO day as it is."""
+    try:
+        d = date.fromisoformat(day)
+    except ValueError:
+        return day
+    return locales.day_date(d, locale)
+
+
+def timestamp_text(d: datetime, locale: str = DEFAULT_LOCALE) -> str:
+    """`1 November 2026, 06:00` (en_US), `1. November 2026, 06:00` (de_DE)."""
+    return locales.timestamp(d, locale)

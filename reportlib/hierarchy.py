@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from anyascii import anyascii
 
 from .config import HierarchyConfig
 from .errors import DataError
@@ -69,10 +72,26 @@ class Hierarchy:
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 
+FALLBACK_PREFIX = "id-"
+"""Start of the id of a value with no ASCII reading (`id-` and 8 hex digits of its SHA-256)."""
+
+
 def slug(value: str) -> str:
-    """Filesystem-safe form of a level value: lower case, runs of other characters to '-'."""
-    s = _NON_SLUG.sub("-", value.strip().lower()).strip("-")
-    return s or UNASSIGNED
+    """Filesystem-safe ASCII form of a level value, used as its node id and folder name.
+
+    Any script is transliterated to ASCII first (`München` -> `munchen`, `中国` -> `zhongguo`),
+    then lower-cased with runs of other characters turned into '-'. The result never holds a
+    path separator or a leading dot and is never empty: a blank value is `unassigned`, and a
+    value that transliterates to nothing (only symbols or invisible characters) gets a stable
+    `id-` plus the first 8 hex digits of the SHA-256 of its text.
+    """
+    text = value.strip()
+    if not text:
+        return UNASSIGNED
+    s = _NON_SLUG.sub("-", anyascii(text).lower()).strip("-")
+    if s:
+        return s
+    return FALLBACK_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 def _display(config: HierarchyConfig, level: str, value: str) -> str:

@@ -317,3 +317,13 @@ def test_explicit_config_is_checked(
     with pytest.raises(ConfigError) as e:
         find_config(given)
     assert str(e.value).startswith(message), str(e.value)
+
+
+def test_locale_setting(tmp_path: Path) -> None:
+    assert load_project(write_project(tmp_path)).settings.locale == "en_US"
+    config = write_project(tmp_path, settings='timezone = "UTC"\nlocale = "de-DE"\n')
+    assert load_project(config).settings.locale == "de_DE"
+    config = write_project(tmp_path, settings='locale = "xx_YY"\n')
+    with pytest.raises(ConfigError, match="locale: unknown locale 'xx_YY'") as e:
+        load_project(config)
+    assert len(str(e.value).splitlines()) == 1

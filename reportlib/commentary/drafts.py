@@ -7,9 +7,15 @@ import os
 import tempfile
 from pathlib import Path
 
-from .. import periods
 from ..config import Project
-from ..formatting import format_delta, format_score, format_value, missing, status_style
+from ..formatting import (
+    format_delta,
+    format_score,
+    format_value,
+    missing,
+    period_name,
+    status_style,
+)
 from ..packdata import (
     PackContext,
     load_context,
@@ -29,15 +35,15 @@ def _kpi_line(ctx: PackContext, kpi_id: str) -> str:
     r = row(ctx, kpi_id)
     if r is None:
         return f"- **{k.name}**: no data."
-    cur = ctx.project.settings.currency
-    text = f"- **{k.name}**: {format_value(r['value'], k.unit, cur)}"
+    cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
+    text = f"- **{k.name}**: {format_value(r['value'], k.unit, cur, loc)}"
     if not missing(r["target"]):
-        text += f" against a target of {format_value(r['target'], k.unit, cur)}"
+        text += f" against a target of {format_value(r['target'], k.unit, cur, loc)}"
     text += f" ({status_style(r['status']).label.lower()})"
     if r["status"] == "insufficient":
         text += f", only {int(r['n']) if not missing(r['n']) else 0} responses (minimum {k.min_n})"
     if not missing(r["mom_delta"]):
-        text += f"; {format_delta(r['mom_delta'], k.unit, cur)} on last month"
+        text += f"; {format_delta(r['mom_delta'], k.unit, cur, loc)} on last month"
         if k.sample and r["mom_significant"] is not None and not missing(r["mom_significant"]):
             text += "" if bool(r["mom_significant"]) else " (not significant)"
     return text + "."
@@ -45,15 +51,14 @@ def _kpi_line(ctx: PackContext, kpi_id: str) -> str:
 
 def _score_sentence(ctx: PackContext, key: str, label: str) -> str:
     r = row(ctx, key)
+    loc = ctx.project.settings.locale
     if r is None or missing(r["value"]):
         return f"{label}: no score this month (no KPI with a target and enough data)."
-    text = (
-        f"{label}: **{format_score(r['value'])} / 10** ({status_style(r['status']).label.lower()})"
-    )
+    text = f"{label}: **{format_score(r['value'], loc)} / 10** ({status_style(r['status']).label.lower()})"
     if not missing(r["mom_delta"]):
         d = float(r["mom_delta"])
         text += (
-            f", {'up' if d > 0 else 'down' if d < 0 else 'unchanged'} {abs(d):.1f} on last month"
+            f", {'up' if d > 0 else 'down' if d < 0 else 'unchanged'} {format_score(abs(d), loc)} on last month"
             if round(d, 1)
             else ", unchanged on last month"
         )
@@ -62,8 +67,8 @@ def _score_sentence(ctx: PackContext, key: str, label: str) -> str:
 
 def draft(ctx: PackContext) -> str:
     """A Markdown starting point written from the figures: scores, movers, reds and escalations."""
-    cur = ctx.project.settings.currency
-    when = periods.long_name(ctx.period)
+    cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
+    when = period_name(ctx.period, loc)
     counts = status_counts(ctx)
     total = sum(counts.values())
     lines = [
@@ -96,8 +101,8 @@ def draft(ctx: PackContext) -> str:
         for m in moved:
             verb = "improved" if m.good else "worsened" if m.good is False else "moved"
             lines.append(
-                f"- **{m.kpi.name}** {verb} from {format_value(m.prev, m.kpi.unit, cur)} to "
-                f"{format_value(m.value, m.kpi.unit, cur)} ({format_delta(m.delta, m.kpi.unit, cur)}"
+                f"- **{m.kpi.name}** {verb} from {format_value(m.prev, m.kpi.unit, cur, loc)} to "
+                f"{format_value(m.value, m.kpi.unit, cur, loc)} ({format_delta(m.delta, m.kpi.unit, cur, loc)}"
                 + (", significant" if m.significant else "")
                 + ")."
             )
@@ -113,7 +118,7 @@ def draft(ctx: PackContext) -> str:
         for _, e in esc.iterrows():
             k = ctx.project.kpi(str(e["kpi"]))
             lines.append(
-                f"- **{k.name}**: {int(e['streak'])} months since {periods.long_name(str(e['since']))} "
+                f"- **{k.name}**: {int(e['streak'])} months since {period_name(str(e['since']), loc)} "
                 f"(owner: {k.owner})."
             )
         lines.append("")

@@ -23,10 +23,10 @@ from typing import Any, Literal
 
 import jinja2
 
-from .. import packdata, periods, resources
+from .. import packdata, resources
 from ..config import Project
 from ..errors import ConfigError
-from ..formatting import format_delta, format_score, format_value, status_text
+from ..formatting import format_delta, format_score, format_value, period_name, status_text
 from .inventory import Pack
 from .models import Distribution, Person, checked_address, header_safe
 
@@ -115,7 +115,7 @@ def names(names: Sequence[str]) -> str:
 
 def email_view(project: Project, period: str, nodes: Sequence[str]) -> PackView:
     """What the email body shows: each node's overall score and status, top 3 movers, escalations."""
-    cur = project.settings.currency
+    cur, loc = project.settings.currency, project.settings.locale
     rows: list[NodeLine] = []
     moves: list[tuple[float, MoverLine]] = []
     escalations: list[EscalationLine] = []
@@ -127,7 +127,7 @@ def email_view(project: Project, period: str, nodes: Sequence[str]) -> PackView:
             NodeLine(
                 node=node,
                 name=ctx.node.name,
-                score=format_score(None if overall is None else overall["score"]),
+                score=format_score(None if overall is None else overall["score"], loc),
                 status=status_text(None if overall is None else overall["status"]),
                 red=counts.get("red", 0),
                 amber=counts.get("amber", 0),
@@ -138,9 +138,9 @@ def email_view(project: Project, period: str, nodes: Sequence[str]) -> PackView:
             line = MoverLine(
                 node=ctx.node.name,
                 kpi=m.kpi.name,
-                prev=format_value(m.prev, m.kpi.unit, cur),
-                value=format_value(m.value, m.kpi.unit, cur),
-                delta=format_delta(m.delta, m.kpi.unit, cur),
+                prev=format_value(m.prev, m.kpi.unit, cur, loc),
+                value=format_value(m.value, m.kpi.unit, cur, loc),
+                delta=format_delta(m.delta, m.kpi.unit, cur, loc),
                 tone="flat" if m.good is None else ("better" if m.good else "worse"),
             )
             moves.append((m.size, line))
@@ -151,7 +151,7 @@ def email_view(project: Project, period: str, nodes: Sequence[str]) -> PackView:
                     node=ctx.node.name,
                     kpi=k.name,
                     owner=k.owner,
-                    since=periods.long_name(str(e["since"])),
+                    since=period_name(str(e["since"]), loc),
                     streak=int(e["streak"]),
                 )
             )
@@ -159,7 +159,7 @@ def email_view(project: Project, period: str, nodes: Sequence[str]) -> PackView:
     return PackView(
         company=project.hierarchy.company,
         period=period,
-        period_name=periods.long_name(period),
+        period_name=period_name(period, loc),
         nodes=tuple(rows),
         node_names=names([r.name for r in rows]),
         movers=tuple(m for _, m in moves[:3]),
@@ -363,16 +363,17 @@ def escalation_email(
 ) -> Email:
     """The email telling one KPI owner which of their KPIs are escalated (plain text)."""
     owner = items[0].owner
+    loc = project.settings.locale
     variables = {
         "owner": owner,
-        "period_name": periods.long_name(period),
+        "period_name": period_name(period, loc),
         "streaks": streaks(items),
         "escalations": [
             EscalationLine(
                 node=i.node_name,
                 kpi=i.kpi_name,
                 owner=i.owner,
-                since=periods.long_name(i.since),
+                since=period_name(i.since, loc),
                 streak=i.streak,
             )
             for i in items
@@ -381,7 +382,7 @@ def escalation_email(
     folder = resources.folder(project.settings.root, "templates", ESCALATION_TEMPLATE)
     text = _render(folder, ESCALATION_TEMPLATE, variables, html=False)
     to = Person(name=owner, email=address)
-    subject = f"CX scorecard escalations, {periods.long_name(period)}: {len(items)} KPIs"
+    subject = f"CX scorecard escalations, {period_name(period, loc)}: {len(items)} KPIs"
     msg, message_id = _message(dist.sender, to, subject, message_id)
     msg.set_content(text)
     return Email(to, msg, message_id, kind="escalation", escalations=escalation_keys(items))

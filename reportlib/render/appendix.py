@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .. import periods
 from ..config import Project
 from ..errors import ConfigError
-from ..formatting import DASH, format_n, format_value, missing, unit_label
+from ..formatting import DASH, format_n, format_value, missing, period_name, unit_label
 from ..packdata import PackContext, perspectives
 from .records import (
     Appendix,
@@ -22,18 +21,18 @@ from .records import (
 )
 
 
-def _count(x: object) -> str:
+def _count(x: object, loc: str) -> str:
     """A count from the quality report, or a dash when it is missing or not a number."""
     try:
-        return format_n(x)
+        return format_n(x, loc)
     except (TypeError, ValueError):
         return DASH
 
 
-def _share(x: object) -> str:
+def _share(x: object, loc: str) -> str:
     """A 0–1 share from the quality report as a percentage, or "" when unusable."""
     try:
-        return "" if missing(x) else f"{100 * float(x):.1f}%"  # type: ignore[arg-type]
+        return "" if missing(x) else format_value(100 * float(x), "percent", locale=loc)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return ""
 
@@ -51,35 +50,38 @@ def quality_view(ctx: PackContext) -> QualityView | None:
     q = ctx.quality
     if not q:
         return None
+    loc = ctx.project.settings.locale
     gate = _mapping(q.get("gate"))
-    max_share = _share(gate.get("max_reject_share"))
+    max_share = _share(gate.get("max_reject_share"), loc)
     limit = float(gate["max_reject_share"]) if max_share else None
     tables = []
     for name, t in sorted(_mapping(q.get("tables")).items()):
         if not isinstance(t, Mapping):
             continue
         by_rule = _mapping(t.get("by_rule"))
-        share = _share(t.get("reject_share"))
+        share = _share(t.get("reject_share"), loc)
         over = bool(share and limit is not None and float(t["reject_share"]) > limit)
         tables.append(
             QualityTableView(
                 name=str(name),
                 file=str(t.get("file") or ""),
-                rows_in=_count(t.get("rows_in")),
-                rows_kept=_count(t.get("rows_kept")),
-                rows_quarantined=_count(t.get("rows_quarantined")),
+                rows_in=_count(t.get("rows_in"), loc),
+                rows_kept=_count(t.get("rows_kept"), loc),
+                rows_quarantined=_count(t.get("rows_quarantined"), loc),
                 share=share or DASH,
                 over=over,
-                rules=tuple((str(rule), _count(n)) for rule, n in sorted(by_rule.items()) if n),
+                rules=tuple(
+                    (str(rule), _count(n, loc)) for rule, n in sorted(by_rule.items()) if n
+                ),
             )
         )
     names = {k.id: k.name for k in ctx.project.kpis}
     reduced = tuple(
         ReducedView(
-            kpi=names.get(str(r.get("kpi")), str(r.get("kpi"))), share=_share(r.get("share"))
+            kpi=names.get(str(r.get("kpi")), str(r.get("kpi"))), share=_share(r.get("share"), loc)
         )
         for r in _list(q.get("n_reduced"))
-        if isinstance(r, Mapping) and r.get("node") == ctx.node.id and _share(r.get("share"))
+        if isinstance(r, Mapping) and r.get("node") == ctx.node.id and _share(r.get("share"), loc)
     )
     passed = gate.get("passed")
     return QualityView(
@@ -99,7 +101,7 @@ def manual_views(ctx: PackContext) -> tuple[ManualView, ...]:
         return ()
     ids = {ctx.node.id, *(n.id for n in ctx.tree.descendants(ctx.node.id))}
     names = {n.id: n.name for n in ctx.tree.nodes}
-    cur = ctx.project.settings.currency
+    cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
     out = []
     mine = mv[mv["node"].astype(str).isin(ids) & (mv["period"].astype(str) <= ctx.period)]
     for _, r in mine.sort_values(
@@ -112,14 +114,14 @@ def manual_views(ctx: PackContext) -> tuple[ManualView, ...]:
             name, unit = str(r["kpi"]), "points"
         out.append(
             ManualView(
-                period=periods.long_name(str(r["period"])),
+                period=period_name(str(r["period"]), loc),
                 node=names.get(str(r["node"]), str(r["node"])),
                 kpi=name,
                 computed="none"
                 if missing(r["computed_value"])
-                else format_value(r["computed_value"], unit, cur),
-                value=format_value(r["value"], unit, cur),
-                n=format_n(r["n"]),
+                else format_value(r["computed_value"], unit, cur, loc),
+                value=format_value(r["value"], unit, cur, loc),
+                n=format_n(r["n"], loc),
                 author="" if missing(r["author"]) else str(r["author"]),
                 reason="" if missing(r["reason"]) else str(r["reason"]),
             )
@@ -139,7 +141,7 @@ def method_views(project: Project) -> tuple[MethodView, ...]:
             direction="higher is better" if k.direction == "up" else "lower is better",
             kind=k.kind,
             version=k.version,
-            min_n=DASH if k.min_n is None else format_n(k.min_n),
+            min_n=DASH if k.min_n is None else format_n(k.min_n, project.settings.locale),
             weight=f"{k.weight:g}",
             owner=k.owner,
             responsible=k.responsible or DASH,
@@ -156,9 +158,9 @@ def definition_views(project: Project) -> tuple[DefinitionView, ...]:
         DefinitionView(
             name=k.name,
             version=f"v{v.version}",
-            effective_from=periods.long_name(v.effective_from),
+            effective_from=period_name(v.effective_from, project.settings.locale),
             note=v.change_note,
-            min_n=DASH if d.min_n is None else format_n(d.min_n),
+            min_n=DASH if d.min_n is None else format_n(d.min_n, project.settings.locale),
             rule=d.rule() or DASH,
         )
         for _p, kpis in perspectives(project)

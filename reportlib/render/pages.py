@@ -11,11 +11,12 @@ import re
 
 import numpy as np
 import pandas as pd
+from anyascii import anyascii
 from matplotlib.figure import Figure
 
 from ..charts import to_svg
 from ..errors import RenderError
-from ..formatting import DASH, MINUS, missing
+from ..formatting import DASH, DEFAULT_LOCALE, format_number, missing
 from .records import Page, PageTable, TableCell
 from .views import svg_uri
 
@@ -29,6 +30,7 @@ def page(
     table: pd.DataFrame | None = None,
     caption: str = "",
     taken: frozenset[str] = frozenset(),
+    locale: str = DEFAULT_LOCALE,
 ) -> Page:
     """One page: `figure` (a matplotlib Figure or an SVG string) and/or `table` under `title`.
 
@@ -36,14 +38,16 @@ def page(
     numbers right-aligned with thousands grouped and as many decimals as the column needs
     (up to 3), missing values as a dash, text escaped by the template.
     `taken` are the anchors already used, so two pages with one title stay apart.
+    `locale` writes the numbers as the rest of the pack does (the project's `locale` setting,
+    `ctx.project.settings.locale`).
     """
     if not title.strip():
         raise RenderError("a page needs a title")
     if figure is None and table is None:
         raise RenderError(f"page {title!r}: give a figure or a table")
     svg = to_svg(figure) if isinstance(figure, Figure) else (figure or "")
-    grid = None if table is None else page_table(table)
-    base = "page-" + (_SLUG.sub("-", title.lower()).strip("-") or "untitled")
+    grid = None if table is None else page_table(table, locale)
+    base = "page-" + (_SLUG.sub("-", anyascii(title).lower()).strip("-") or "untitled")
     anchor, n = base, 2
     while anchor in taken:
         anchor, n = f"{base}-{n}", n + 1
@@ -56,12 +60,7 @@ def _decimals(values: pd.Series) -> int:
     return max((len(f"{v:.3f}".rstrip("0").split(".")[1]) for v in finite), default=0)
 
 
-def _number(v: object, decimals: int) -> str:
-    text = f"{abs(float(v)):,.{decimals}f}"  # type: ignore[arg-type]
-    return (MINUS if float(v) < 0 and float(text.replace(",", "")) != 0 else "") + text  # type: ignore[arg-type]
-
-
-def page_table(table: pd.DataFrame) -> PageTable:
+def page_table(table: pd.DataFrame, locale: str = DEFAULT_LOCALE) -> PageTable:
     """A DataFrame as the cells of a pack table (a named index becomes the first column)."""
     shown = table.reset_index() if table.index.name is not None else table
     columns = []
@@ -70,7 +69,14 @@ def page_table(table: pd.DataFrame) -> PageTable:
         numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
         decimals = _decimals(col) if pd.api.types.is_float_dtype(col) else 0
         cells = tuple(
-            TableCell(DASH if missing(v) else _number(v, decimals) if numeric else str(v), numeric)
+            TableCell(
+                DASH
+                if missing(v)
+                else format_number(float(v), decimals, locale)
+                if numeric
+                else str(v),
+                numeric,
+            )
             for v in col
         )
         columns.append((TableCell(str(name), numeric), cells))
@@ -86,7 +92,9 @@ def add_page(
     figure: Figure | str | None = None,
     table: pd.DataFrame | None = None,
     caption: str = "",
+    locale: str = DEFAULT_LOCALE,
 ) -> tuple[Page, ...]:
     """`pages` and one more at the end (see `page`); pass the result to `render_html`."""
     taken = frozenset(p.id for p in pages)
-    return (*pages, page(title, figure=figure, table=table, caption=caption, taken=taken))
+    new = page(title, figure=figure, table=table, caption=caption, taken=taken, locale=locale)
+    return (*pages, new)

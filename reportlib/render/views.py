@@ -24,13 +24,18 @@ from ..commentary import SUMMARY, Commentary, KpiNote, is_stale
 from ..config import KpiDef, Project
 from ..formatting import (
     DASH,
+    DEFAULT_LOCALE,
+    day_text,
     favourable,
     format_delta,
     format_n,
     format_score,
     format_value,
     missing,
+    period_name,
+    period_short,
     status_style,
+    timestamp_text,
 )
 from ..packdata import (
     PackContext,
@@ -84,7 +89,7 @@ def svg_uri(svg: str | None) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def as_of_text(as_of: str | None, timezone: str | None = None) -> str:
+def as_of_text(as_of: str | None, timezone: str | None = None, locale: str = DEFAULT_LOCALE) -> str:
     """`1 November 2026, 06:00 UTC` for an ISO timestamp; "not recorded" when there is none.
 
     A timestamp without a zone is in the project's time zone (DOMAIN.md §1), named when given.
@@ -96,7 +101,7 @@ def as_of_text(as_of: str | None, timezone: str | None = None) -> str:
     except ValueError:
         return as_of
     zone = d.tzname() if d.tzinfo else timezone
-    return f"{d.day} {d:%B %Y, %H:%M}" + (f" {zone}" if zone else "")
+    return timestamp_text(d, locale) + (f" {zone}" if zone else "")
 
 
 def created(as_of: str | None, timezone: str = "UTC") -> str:
@@ -120,37 +125,42 @@ def _tone(good: bool | None) -> Tone:
     return "flat" if good is None else ("good" if good else "bad")
 
 
-def _delta(r: pd.Series, which: str, k: KpiDef, currency: str) -> Cell:
+def _delta(r: pd.Series, which: str, k: KpiDef, currency: str, loc: str) -> Cell:
     d = r[f"{which}_delta"]
     if missing(d):
         return Cell(DASH, "none", "")
     sig = r[f"{which}_significant"]
     mark = "n.s." if k.sample and not missing(sig) and not bool(sig) else ""
     return Cell(
-        format_delta(d, k.unit, currency), "ns" if mark else _tone(favourable(d, k.direction)), mark
+        format_delta(d, k.unit, currency, loc),
+        "ns" if mark else _tone(favourable(d, k.direction)),
+        mark,
     )
 
 
 def score_view(ctx: PackContext, key: str) -> Score:
     """A score row (`score:overall`, `score:<perspective>`) with its change on last month."""
     r = row(ctx, key)
+    loc = ctx.project.settings.locale
     if r is None:
         return Score(DASH, status_style(None), "no-data", "")
     change = ""
     if not missing(r["mom_delta"]):
         d = round(float(r["mom_delta"]), 1)
         change = (
-            "unchanged on last month" if d == 0 else f"{format_delta(d, 'score')} on last month"
+            "unchanged on last month"
+            if d == 0
+            else f"{format_delta(d, 'score', locale=loc)} on last month"
         )
     st: Status = "no-data" if missing(r["value"]) else _status(r["status"])
-    return Score(format_score(r["value"]), status_style(st), st, change)
+    return Score(format_score(r["value"], loc), status_style(st), st, change)
 
 
 def kpi_view(
     ctx: PackContext, k: KpiDef, rows: pd.DataFrame, charts: Charts, manual: set[str]
 ) -> KpiView:
     """One KPI of the node: figures, status, deltas, interval, and its charts as data URIs."""
-    cur = ctx.project.settings.currency
+    cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
     r = cast(pd.Series, rows.loc[k.id]) if k.id in rows.index else None
     base = {
         "id": k.id,
@@ -162,7 +172,7 @@ def kpi_view(
         "min_n": k.in_force(ctx.period).min_n,
         "manual": k.id in manual,
         "breaks": tuple(
-            (periods.long_name(p), old, new) for p, old, new in version_breaks(ctx, k.id)
+            (period_name(p, loc), old, new) for p, old, new in version_breaks(ctx, k.id)
         ),
         "spark": svg_uri(charts.sparklines.get(k.id)),
         "trend": svg_uri(charts.trends.get(k.id)),
@@ -188,22 +198,23 @@ def kpi_view(
     interval = ""
     if k.sample and not missing(r["ci_low"]) and not missing(r["ci_high"]):
         interval = (
-            f"{format_value(r['ci_low'], k.unit, cur)} to {format_value(r['ci_high'], k.unit, cur)}"
+            f"{format_value(r['ci_low'], k.unit, cur, loc)} to "
+            f"{format_value(r['ci_high'], k.unit, cur, loc)}"
         )
     side = "<" if k.direction == "up" else ">"
     return KpiView(
         **base,  # type: ignore[arg-type]
-        value=format_value(r["value"], k.unit, cur),
-        target=format_value(r["target"], k.unit, cur),
+        value=format_value(r["value"], k.unit, cur, loc),
+        target=format_value(r["target"], k.unit, cur, loc),
         has_target=not missing(r["target"]),
         threshold=""
         if missing(r["threshold"])
-        else f"{side} {format_value(r['threshold'], k.unit, cur)}",
+        else f"{side} {format_value(r['threshold'], k.unit, cur, loc)}",
         status=status_style(str(r["status"])),
         status_id=_status(r["status"]),
-        mom=_delta(r, "mom", k, cur),
-        yoy=_delta(r, "yoy", k, cur),
-        n=format_n(r["n"]),
+        mom=_delta(r, "mom", k, cur, loc),
+        yoy=_delta(r, "yoy", k, cur, loc),
+        n=format_n(r["n"], loc),
         low_n=below_min_n(k, r["n"], ctx.period) and not missing(r["value"]),
         interval=interval,
     )
@@ -242,14 +253,14 @@ def perspective_name(project: Project, k: KpiDef) -> str:
 
 
 def mover_views(ctx: PackContext) -> tuple[MoverView, ...]:
-    cur = ctx.project.settings.currency
+    cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
     return tuple(
         MoverView(
             kpi=m.kpi.name,
             perspective=perspective_name(ctx.project, m.kpi),
-            prev=format_value(m.prev, m.kpi.unit, cur),
-            value=format_value(m.value, m.kpi.unit, cur),
-            delta=format_delta(m.delta, m.kpi.unit, cur),
+            prev=format_value(m.prev, m.kpi.unit, cur, loc),
+            value=format_value(m.value, m.kpi.unit, cur, loc),
+            delta=format_delta(m.delta, m.kpi.unit, cur, loc),
             tone=_tone(m.good),
             basis="significant at 95%" if m.kpi.sample else "material change",
         )
@@ -259,11 +270,12 @@ def mover_views(ctx: PackContext) -> tuple[MoverView, ...]:
 
 def note_view(ctx: PackContext, k: KpiDef, since: str, note: KpiNote | None) -> NoteView:
     """The latest commentary on an escalated KPI, or an honest line saying there is none (§8)."""
+    loc = ctx.project.settings.locale
     if note is None:
         when = (
-            f"in {periods.long_name(ctx.period)}"
+            f"in {period_name(ctx.period, loc)}"
             if since == ctx.period
-            else f"since {periods.long_name(since)}"
+            else f"since {period_name(since, loc)}"
         )
         return NoteView(None, "", (), "", f"No commentary on {k.name} {when}.")
     section = (
@@ -281,7 +293,7 @@ def note_view(ctx: PackContext, k: KpiDef, since: str, note: KpiNote | None) -> 
     )
     return NoteView(
         html=Markup(note.html),
-        source=f"Commentary of {periods.long_name(note.period)} · {section}",
+        source=f"Commentary of {period_name(note.period, loc)} · {section}",
         flags=flags,
         more=more,
         none="",
@@ -295,7 +307,7 @@ def escalation_view(
     notes: dict[str, KpiNote | None] | None = None,
 ) -> EscalationView:
     """A KPI on a red streak with its figures (and, given `notes`, its latest commentary)."""
-    cur = ctx.project.settings.currency
+    cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
     k = ctx.project.kpi(str(e["kpi"]))
     r = rows.loc[k.id] if k.id in rows.index else None
     return EscalationView(
@@ -303,11 +315,11 @@ def escalation_view(
         perspective=perspective_name(ctx.project, k),
         owner=k.owner,
         responsible=k.responsible or "",
-        since=periods.long_name(str(e["since"])),
+        since=period_name(str(e["since"]), loc),
         streak=int(e["streak"]),
-        value=DASH if r is None else format_value(r["value"], k.unit, cur),
-        target=DASH if r is None else format_value(r["target"], k.unit, cur),
-        threshold=DASH if r is None else format_value(r["threshold"], k.unit, cur),
+        value=DASH if r is None else format_value(r["value"], k.unit, cur, loc),
+        target=DASH if r is None else format_value(r["target"], k.unit, cur, loc),
+        threshold=DASH if r is None else format_value(r["threshold"], k.unit, cur, loc),
         note=None if notes is None else note_view(ctx, k, str(e["since"]), notes.get(k.id)),
     )
 
@@ -347,7 +359,7 @@ def escalations_view(ctx: PackContext, commentary: Commentary) -> Escalations:
         for k in project.kpis
     )
     return Escalations(
-        period_name=periods.long_name(ctx.period),
+        period_name=period_name(ctx.period, project.settings.locale),
         escalate_after=project.settings.escalate_after,
         escalations=tuple(
             escalation_view(ctx, rows, e, notes) for _, e in ctx.escalations.iterrows()
@@ -357,7 +369,7 @@ def escalations_view(ctx: PackContext, commentary: Commentary) -> Escalations:
             _with_status(escalation_view(ctx, rows, e), str(e["status"]))
             for _, e in resolved.iterrows()
         ),
-        history_months=tuple(periods.first_day(p).strftime("%b %Y") for p in recent),
+        history_months=tuple(period_short(p, project.settings.locale) for p in recent),
         status_history=history,
     )
 
@@ -369,7 +381,8 @@ def _with_status(view: EscalationView, status: str) -> EscalationView:
 def _restated(ctx: PackContext) -> str | None:
     if ctx.version <= 1:
         return None
-    return f"v{ctx.version}, restated" + (f" on {ctx.restated_on}" if ctx.restated_on else "")
+    on = day_text(ctx.restated_on, ctx.project.settings.locale) if ctx.restated_on else ""
+    return f"v{ctx.version}, restated" + (f" on {on}" if on else "")
 
 
 def _comparison_title(ctx: PackContext) -> str:
@@ -414,8 +427,8 @@ def pack_view(
     """Everything the templates print, section by section, already formatted."""
     project = ctx.project
     settings = project.settings
-    when = periods.long_name(ctx.period)
-    prev_name = periods.long_name(periods.shift(ctx.period, -1))
+    when = period_name(ctx.period, settings.locale)
+    prev_name = period_name(periods.shift(ctx.period, -1), settings.locale)
     overall = score_view(ctx, "score:overall")
     groups = perspective_views(ctx, charts, commentary)
     children = ctx.tree.children(ctx.node.id)
@@ -446,7 +459,7 @@ def pack_view(
             prev_name=prev_name,
             classification=settings.classification,
             overall=overall,
-            as_of=as_of_text(ctx.as_of, settings.timezone),
+            as_of=as_of_text(ctx.as_of, settings.timezone, settings.locale),
             as_of_recorded=bool(ctx.as_of),
             restated=_restated(ctx),
             generator=f"reportlib {__version__}",
