@@ -1,0 +1,63 @@
+"""How the command line logs: timestamped lines on stderr, at the level `-q`/`-v`/`--debug` ask.
+
+A scheduled job's stderr usually ends up in a file or a journal, read after the fact, so
+every log line says when it was written (ISO-8601, UTC, to the millisecond), how serious
+it is and which module wrote it:
+
+    2026-11-30T07:26:23.123Z INFO reportlib.run.plan: board pack all: rendering (not run before)
+
+Only `logging` output is formatted so; the commands' own results (stdout), the progress
+lines of `run` and the one-line `error: ...` stay as they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Literal
+
+Verbosity = Literal["quiet", "normal", "verbose", "debug"]
+
+LEVELS: dict[Verbosity, int] = {
+    "quiet": logging.ERROR,
+    "normal": logging.WARNING,
+    "verbose": logging.INFO,
+    "debug": logging.DEBUG,
+}
+"""The root logger's level for each verbosity: `-q` keeps errors only, `-v` adds progress."""
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class UtcIsoFormatter(logging.Formatter):
+    """`%(asctime)s` as ISO-8601 in UTC with milliseconds, e.g. 2026-11-30T07:26:23.123Z."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, tz=UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the time of the record (not at set-up), so a
+    redirected or captured stderr gets the lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stderr)
+        super().emit(record)
+
+
+def configure(verbosity: Verbosity) -> None:
+    """Route the root logger to one timestamped stderr handler at `verbosity`'s level.
+
+    Called again (each command line, or a later `-v` after the subcommand), it replaces
+    its own handler rather than adding a second one, and leaves other handlers alone.
+    """
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if isinstance(h, StderrHandler):
+            root.removeHandler(h)
+    handler = StderrHandler()
+    handler.setFormatter(UtcIsoFormatter(FORMAT))
+    root.addHandler(handler)
+    root.setLevel(LEVELS[verbosity])
