@@ -228,12 +228,14 @@ def read(project: Project, period: str) -> Manifest | None:
 
 def latest_completed_run(root: Path) -> str | None:
     """The latest period under the output folder `root` whose last run got to its end with
-    at least one board pack rendered or current (the default period of `send`), or None."""
+    board packs (the default period of `send`), or None.
+
+    A run whose packs failed still counts: `send` then refuses that month, naming the
+    failed nodes, rather than falling back to an earlier month nobody asked for.
+    """
     for period in reversed(list(layout.OutputRoot(root).periods())):
         m = load(PeriodOutput(root, period))
-        if m is not None and m.finished and any(
-            s.get("status") in ("done", "skipped") for s in m.nodes.values()
-        ):
+        if m is not None and m.finished and m.nodes:
             return period
     return None
 

@@ -33,9 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     far) with its `exit_code` and `error` (None, or the one-line message also on stderr).
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    logs.configure("debug" if "--debug" in args else "normal")
-    if "--json" not in args:
-        return run(args, {})
+    with logs.session("debug" if "--debug" in args else "normal"):
+        if "--json" not in args:
+            return run(args, {})
+        return run_json(args)
+
+
+def run_json(args: list[str]) -> int:
+    """`main` with `--json`: the command's own output to stderr, one JSON object to stdout."""
     state: dict[str, Any] = {}
     stdout = sys.stdout
     with contextlib.redirect_stdout(sys.stderr):

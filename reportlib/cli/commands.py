@@ -13,6 +13,7 @@ from .. import __version__, layout
 from ..config import Project, load_project
 from . import show, summary
 from .options import (
+    LATEST_COMPUTED,
     Group,
     accept_quality_option,
     address_option,
@@ -250,7 +251,7 @@ def commentary() -> None:
 
 
 @commentary.command("draft")
-@period_option()
+@period_option(LATEST_COMPUTED)
 @node_option("Node id (repeatable; default: every node).")
 @config_option
 def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -> None:
@@ -273,7 +274,7 @@ def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -
 
 
 @cli.command("diff")
-@period_option()
+@period_option(LATEST_COMPUTED)
 @config_option
 def diff_cmd(period: str | None, config: Path | None) -> None:
     """Show how the last restatement changed the figures of a period (docs/methodology.md §8).

@@ -12,8 +12,10 @@ lines of `run` and the one-line `error: ...` stay as they are.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -61,3 +63,19 @@ def configure(verbosity: Verbosity) -> None:
     handler.setFormatter(UtcIsoFormatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(LEVELS[verbosity])
+
+
+@contextlib.contextmanager
+def session(verbosity: Verbosity) -> Iterator[None]:
+    """Configure logging for one command line, and put the root logger back as it was after
+    it, so a command run inside a bigger program (or a test) leaves its logging alone."""
+    root = logging.getLogger()
+    level = root.level
+    configure(verbosity)
+    try:
+        yield
+    finally:
+        for h in list(root.handlers):
+            if isinstance(h, StderrHandler):
+                root.removeHandler(h)
+        root.setLevel(level)

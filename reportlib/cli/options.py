@@ -42,14 +42,14 @@ def _name(param: click.Parameter) -> str:
     return param.opts[0] if param.opts else str(param.name)
 
 
-def period_option(required: bool = False) -> Callable[[F], F]:
+LATEST_COMPUTED = "Month YYYY-MM (default: the latest month computed in the output folder)."
+
+
+def period_option(
+    help: str = "Month YYYY-MM (default: the latest complete month of the data).",
+) -> Callable[[F], F]:
     """`--period YYYY-MM` (or `latest`, meaning the default), checked before anything runs."""
-    return click.option(
-        "--period",
-        callback=period_callback,
-        required=required,
-        help="Month YYYY-MM (default: the latest complete month of the data).",
-    )
+    return click.option("--period", callback=period_callback, help=help)
 
 
 def month_option(*names: str, **kwargs: Any) -> Callable[[F], F]:
