@@ -1,23 +1,18 @@
-"""How the command line logs: timestamped lines on stderr, at the level `-q`/`-v`/`--debug` ask.
+"""How verbose the command line is: `-q`, `-v` and `--debug` as log levels.
 
-A scheduled job's stderr usually ends up in a file or a journal, read after the fact, so
-every log line says when it was written (ISO-8601, UTC, to the millisecond), how serious
-it is and which module wrote it:
-
-    2026-11-30T07:26:23.123Z INFO reportlib.run.plan: board pack all: rendering (not run before)
-
-Only `logging` output is formatted so; the commands' own results (stdout), the progress
-lines of `run` and the one-line `error: ...` stay as they are.
+Only `logging` output follows them, in the format of `reportlib.logformat` (time, level,
+module); the commands' own results (stdout), and the one-line `error: ...`, stay as they
+are. `-q` also silences the progress lines of `run` (see `progress.RunProgress`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Literal
+
+from .. import logformat
 
 Verbosity = Literal["quiet", "normal", "verbose", "debug"]
 
@@ -29,53 +24,14 @@ LEVELS: dict[Verbosity, int] = {
 }
 """The root logger's level for each verbosity: `-q` keeps errors only, `-v` adds progress."""
 
-FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-class UtcIsoFormatter(logging.Formatter):
-    """`%(asctime)s` as ISO-8601 in UTC with milliseconds, e.g. 2026-11-30T07:26:23.123Z."""
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        moment = datetime.fromtimestamp(record.created, tz=UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-class StderrHandler(logging.StreamHandler):
-    """Writes to whatever `sys.stderr` is at the time of the record (not at set-up), so a
-    redirected or captured stderr gets the lines."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.setStream(sys.stderr)
-        super().emit(record)
-
 
 def configure(verbosity: Verbosity) -> None:
-    """Route the root logger to one timestamped stderr handler at `verbosity`'s level.
-
-    Called again (each command line, or a later `-v` after the subcommand), it replaces
-    its own handler rather than adding a second one, and leaves other handlers alone.
-    """
-    root = logging.getLogger()
-    for h in list(root.handlers):
-        if isinstance(h, StderrHandler):
-            root.removeHandler(h)
-    handler = StderrHandler()
-    handler.setFormatter(UtcIsoFormatter(FORMAT))
-    root.addHandler(handler)
-    root.setLevel(LEVELS[verbosity])
+    """Log to stderr, timestamped, at `verbosity`'s level (again: replaces the handler)."""
+    logformat.configure(LEVELS[verbosity])
 
 
 @contextlib.contextmanager
 def session(verbosity: Verbosity) -> Iterator[None]:
-    """Configure logging for one command line, and put the root logger back as it was after
-    it, so a command run inside a bigger program (or a test) leaves its logging alone."""
-    root = logging.getLogger()
-    level = root.level
-    configure(verbosity)
-    try:
+    """Logging for one command line; the root logger is put back as it was afterwards."""
+    with logformat.session(LEVELS[verbosity]):
         yield
-    finally:
-        for h in list(root.handlers):
-            if isinstance(h, StderrHandler):
-                root.removeHandler(h)
-        root.setLevel(level)

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from reportlib import cli
-from reportlib.cli import logs
+from reportlib import cli, logformat
 from reportlib.cli.progress import RunProgress
 from reportlib.run import RunEvent
 
@@ -154,7 +153,7 @@ def test_logging_is_put_back_after_the_command(tiny: Path) -> None:
 def test_the_formatter_writes_utc_iso_time_level_and_logger() -> None:
     record = logging.LogRecord("reportlib.x", logging.ERROR, __file__, 1, "boom %s", ("!",), None)
     record.created = 0.5  # 1970-01-01 00:00:00.500 UTC
-    text = logs.UtcIsoFormatter(logs.FORMAT).format(record)
+    text = logformat.UtcIsoFormatter(logformat.FORMAT).format(record)
     assert text == "1970-01-01T00:00:00.500Z ERROR reportlib.x: boom !"
 
 
@@ -167,3 +166,24 @@ def test_quiet_silences_the_run_progress_lines(quiet: bool) -> None:
         progress(RunEvent("plan", nodes=("all",), total=1))
     expected = "" if quiet else "scorecard: computing (not run before)\nboard packs: 1 to render\n"
     assert stream.getvalue() == expected
+
+
+def test_pack_workers_log_at_the_commands_level(tiny: Path) -> None:
+    """A run's pack workers are spawned without logging: their session sets it up first,
+    at the level of the command that started them."""
+    from reportlib.config import load_project
+    from reportlib.run import plan
+
+    options = plan.resolve(
+        load_project(tiny),
+        "2026-03",
+        nodes=None,
+        workers=1,
+        force=False,
+        accept_quality=None,
+        fresh_kernels=False,
+    )
+    with logformat.session(logging.INFO):
+        factory = options.worker_session()
+    assert factory.func is plan.logged_worker_session  # type: ignore[attr-defined]
+    assert factory.args[0] == logging.INFO  # type: ignore[attr-defined]
