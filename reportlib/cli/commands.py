@@ -184,7 +184,6 @@ def run_cmd(
     accept_quality: str | None,
     fresh_kernels: bool,
     output_dir: Path | None,
-    as_json: bool,
     config: Path | None,
 ) -> None:
     """Run the monthly job: scorecard.ipynb, then board_pack.ipynb for every node, in parallel."""
@@ -229,7 +228,6 @@ def validate_cmd(
     config: Path | None,
     accept_quality: str | None,
     output_dir: Path | None,
-    as_json: bool,
 ) -> None:
     """Apply the data-quality rules; write output/<period>/quality/; exit 2 if the gate fails."""
     from .. import quality
@@ -350,7 +348,6 @@ def send_cmd(
     only: tuple[str, ...],
     resend: bool,
     escalations: bool,
-    as_json: bool,
     config: Path | None,
 ) -> None:
     """Email each recipient of data/distribution.yaml the board packs of their nodes."""

@@ -237,10 +237,11 @@ def verbosity_options() -> list[click.Parameter]:
 
 
 def with_verbosity(command: click.Command) -> click.Command:
-    """Give `command` the verbosity options unless it has them, so they work after it too."""
+    """Give `command` the verbosity options, so they work after it too; an option whose
+    names the command already uses (it was added before, or means something else there)
+    is left out."""
     have = {name for p in command.params for name in p.opts}
-    if "--quiet" not in have:
-        command.params.extend(verbosity_options())
+    command.params.extend(p for p in verbosity_options() if not have & set(p.opts))
     return command
 
 
@@ -259,8 +260,8 @@ class Group(click.Group):
 
 json_option = click.option(
     "--json",
-    "as_json",
     is_flag=True,
+    expose_value=False,  # `main` sees it on the command line and routes stdout itself
     help="Print one JSON object summarising the result on stdout, and nothing else there "
     "(see docs/operations.md for its keys).",
 )
