@@ -226,6 +226,20 @@ def read(project: Project, period: str) -> Manifest | None:
     return load(period_output(project, period))
 
 
+def latest_completed_run(root: Path) -> str | None:
+    """The latest period under the output folder `root` whose last run got to its end with
+    board packs (the default period of `send`), or None.
+
+    A run whose packs failed still counts: `send` then refuses that month, naming the
+    failed nodes, rather than falling back to an earlier month nobody asked for.
+    """
+    for period in reversed(list(layout.OutputRoot(root).periods())):
+        m = load(PeriodOutput(root, period))
+        if m is not None and m.finished and m.nodes:
+            return period
+    return None
+
+
 def _update(out: PeriodOutput, change: Callable[[Manifest], Manifest]) -> Manifest:
     m = change(load(out) or Manifest(period=out.period))
     fileio.write_text(out.manifest, m.dumps())

@@ -10,12 +10,15 @@ else is an internal error, with the traceback only under `--debug`.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
+from typing import Any
 
 import click
 
 from ..errors import ReportlibError
+from . import logs, summary
 from .commands import cli
 from .options import console
 
@@ -23,13 +26,51 @@ __all__ = ["cli", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and turn errors into one line and an exit code."""
+    """Entry point: run the CLI and turn errors into one line and an exit code.
+
+    With `--json` anywhere on the command line, everything the command would print goes to
+    stderr instead, and stdout gets one JSON object: the command's summary (if it got that
+    far) with its `exit_code` and `error` (None, or the one-line message also on stderr).
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    with logs.session("debug" if "--debug" in args else "normal"):
+        if "--json" not in args:
+            return run(args, {})
+        return run_json(args)
+
+
+def run_json(args: list[str]) -> int:
+    """`main` with `--json`: the command's own output to stderr, one JSON object to stdout."""
+    state: dict[str, Any] = {}
+    stdout = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        code = run(args, state)
+    found = state.get(summary.SUMMARY_KEY)
+    result = (
+        dict(found) if isinstance(found, dict) else {"command": command_of(args), "period": None}
+    )
+    result.update(exit_code=code, error=state.get(ERROR_KEY))
+    print(summary.dumps(result), file=stdout, flush=True)
+    return code
+
+
+ERROR_KEY = "error"
+"""Where `run` leaves the message of the one line it printed on stderr (without its
+`error: ` prefix), for the JSON summary."""
+
+
+def run(args: list[str], state: dict[str, Any]) -> int:
+    """Run the command line with `state` as the click context's `obj`; the exit code."""
     debug = "--debug" in args
+
+    def fail(message: str, prefix: str = "error: ") -> None:
+        state[ERROR_KEY] = message
+        console(stderr=True).print(prefix + message, markup=False)
+
     try:
-        cli.main(args=args, prog_name="reportlib", standalone_mode=False)
+        cli.main(args=args, prog_name="reportlib", standalone_mode=False, obj=state)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        console(stderr=True).print("interrupted")
+        fail("interrupted", prefix="")
         return 130
     except click.exceptions.NoArgsIsHelpError as e:  # `reportlib` alone: the help, as asked
         console(stderr=True).print(e.ctx.get_help() if e.ctx else str(e), markup=False)
@@ -37,23 +78,29 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as e:
         if debug:
             traceback.print_exc()
-        console(stderr=True).print(f"error: {one_line(e)}", markup=False)
+        fail(one_line(e))
         return 2
     except ReportlibError as e:
         if debug:
             traceback.print_exc()
-        console(stderr=True).print(f"error: {e}", markup=False)
+        fail(str(e))
         return e.exit_code
     except Exception as e:  # an unexpected failure is a bug: say so in one line
         if debug:
             traceback.print_exc()
+            state[ERROR_KEY] = f"{type(e).__name__}: {e}"
         else:
-            console(stderr=True).print(
-                f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
-                markup=False,
+            fail(
+                f"{type(e).__name__}: {e} (run with --debug for the traceback)",
+                prefix="internal error: ",
             )
         return 1
     return 0
+
+
+def command_of(args: list[str]) -> str | None:
+    """The subcommand named on the command line (its first word not an option), or None."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def one_line(e: click.ClickException) -> str:

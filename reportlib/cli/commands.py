@@ -4,43 +4,53 @@ result to `show` to print. No figures are made here and nothing is printed elsew
 
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
 
 import click
 import pandas as pd
 
 from .. import __version__, layout
-from ..config import load_project
-from . import show
+from ..config import Project, load_project
+from . import show, summary
 from .options import (
+    LATEST_COMPUTED,
+    Group,
     accept_quality_option,
     address_option,
     config_option,
     console,
     folder_option,
+    json_option,
     latest_computed,
+    latest_run,
     month_option,
     node_option,
+    output_dir_option,
+    period_callback,
     period_option,
+    verbosity,
+    with_verbosity,
 )
 from .progress import RunProgress
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reportlib")
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
-@click.option("-v", "--verbose", is_flag=True, help="Log progress to stderr.")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
-    """Customer-experience balanced scorecard: compute, render and send the monthly packs."""
+def cli(ctx: click.Context) -> None:
+    """Customer-experience balanced scorecard: compute, render and send the monthly packs.
+
+    \b
+    Documentation (in the repository):
+      docs/getting-started.md  a first pack
+      docs/operations.md       scheduling, exit codes, --json, logs, sandbox
+      docs/methodology.md      how every figure is made
+      docs/architecture.md     the output files and the modules
+    """
     ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
-    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+
+
+with_verbosity(cli)
 
 
 @cli.command("sample-data")
@@ -97,17 +107,30 @@ def sample_data(
     show.sample_report(report)
 
 
+def open_project(config: Path | None, output_dir: Path | None) -> tuple[Project, bool]:
+    """The project of `--config`, writing under `--output-dir` when given (a sandbox: True)."""
+    project = load_project(config)
+    if output_dir is None:
+        return project, False
+    from ..sandbox import sandboxed
+
+    return sandboxed(project, output_dir), True
+
+
 @cli.command()
 @period_option()
 @config_option
 @accept_quality_option
-def compute(period: str | None, config: Path | None, accept_quality: str | None) -> None:
+@output_dir_option
+def compute(
+    period: str | None, config: Path | None, accept_quality: str | None, output_dir: Path | None
+) -> None:
     """Validate the data, compute every KPI for every node and write output/<period>/."""
     from ..layout import PeriodOutput
     from ..lock import command_line
     from ..pipeline import compute as run_compute
 
-    project = load_project(config)
+    project, _ = open_project(config, output_dir)
     result = run_compute(project, period, accept_quality, lock_command=command_line())
     out = PeriodOutput(project.settings.output_path, result.period)
     show.compute_summary(result, project, out.quality_dir)
@@ -150,6 +173,8 @@ def latest_period(config: Path | None) -> None:
     is_flag=True,
     help="A new kernel for every pack (slower; no state shared between packs).",
 )
+@output_dir_option
+@json_option
 @config_option
 def run_cmd(
     period: str | None,
@@ -158,14 +183,15 @@ def run_cmd(
     force: bool,
     accept_quality: str | None,
     fresh_kernels: bool,
+    output_dir: Path | None,
     config: Path | None,
 ) -> None:
     """Run the monthly job: scorecard.ipynb, then board_pack.ipynb for every node, in parallel."""
     from ..errors import NotebookExecutionError
     from ..run import run
 
-    project = load_project(config)
-    with RunProgress(console(stderr=True)) as progress:
+    project, sandbox = open_project(config, output_dir)
+    with RunProgress(console(stderr=True), quiet=verbosity() == "quiet") as progress:
         result = run(
             project,
             period,
@@ -177,8 +203,10 @@ def run_cmd(
             on_event=progress,
         )
     out = layout.PeriodOutput(project.settings.output_path, result.period)
-    if out.scorecard_parquet.is_file():
-        show.scores(project, result.period, pd.read_parquet(out.scorecard_parquet))
+    current = pd.read_parquet(out.scorecard_parquet) if out.scorecard_parquet.is_file() else None
+    summary.keep(summary.run(result, project, current, sandbox=sandbox))
+    if current is not None:
+        show.scores(project, result.period, current)
     show.run_summary(result)
     if result.failed:
         names = ", ".join(o.node for o in result.failed)
@@ -193,15 +221,23 @@ def run_cmd(
 @period_option()
 @config_option
 @accept_quality_option
-def validate_cmd(period: str | None, config: Path | None, accept_quality: str | None) -> None:
+@output_dir_option
+@json_option
+def validate_cmd(
+    period: str | None,
+    config: Path | None,
+    accept_quality: str | None,
+    output_dir: Path | None,
+) -> None:
     """Apply the data-quality rules; write output/<period>/quality/; exit 2 if the gate fails."""
     from .. import quality
     from ..layout import PeriodOutput
     from ..pipeline import validate
 
-    project = load_project(config)
-    checked, _files = validate(project, period, accept_quality)
+    project, sandbox = open_project(config, output_dir)
+    checked, files = validate(project, period, accept_quality)
     report = checked.report
+    summary.keep(summary.validate(report, files, sandbox=sandbox))
     out = PeriodOutput(project.settings.output_path, report.period)
     show.quality(report, out.quality_dir)
     quality.enforce(report, out)
@@ -213,7 +249,7 @@ def commentary() -> None:
 
 
 @commentary.command("draft")
-@period_option()
+@period_option(LATEST_COMPUTED)
 @node_option("Node id (repeatable; default: every node).")
 @config_option
 def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -> None:
@@ -236,10 +272,10 @@ def commentary_draft(period: str, nodes: tuple[str, ...], config: Path | None) -
 
 
 @cli.command("diff")
-@period_option()
+@period_option(LATEST_COMPUTED)
 @config_option
 def diff_cmd(period: str | None, config: Path | None) -> None:
-    """Show how the last restatement changed the figures of a period (DOMAIN.md §8).
+    """Show how the last restatement changed the figures of a period (docs/methodology.md §8).
 
     The period defaults to the latest one computed in the output folder.
     """
@@ -259,7 +295,7 @@ def diff_cmd(period: str | None, config: Path | None) -> None:
 
 @cli.group("audit")
 def audit_group() -> None:
-    """The audit log output/audit.jsonl of manual values and overrides (DOMAIN.md §8)."""
+    """The audit log output/audit.jsonl of manual values and overrides (docs/methodology.md §8)."""
 
 
 @audit_group.command("verify")
@@ -283,7 +319,12 @@ def audit_verify(config: Path | None) -> None:
 
 
 @cli.command("send")
-@period_option(required=True)
+@click.option(
+    "--period",
+    callback=period_callback,
+    help="Month YYYY-MM (default: the latest period under the output folder whose run "
+    "finished with board packs).",
+)
 @click.option(
     "--dry-run", is_flag=True, help="Write each email to output/<period>/outbox/; send nothing."
 )
@@ -299,6 +340,7 @@ def audit_verify(config: Path | None) -> None:
     is_flag=True,
     help="Instead of the packs, email each KPI owner a list of their escalated KPIs.",
 )
+@json_option
 @config_option
 def send_cmd(
     period: str | None,
@@ -310,13 +352,13 @@ def send_cmd(
 ) -> None:
     """Email each recipient of data/distribution.yaml the board packs of their nodes."""
     from ..deliver import send, send_escalations
-    from ..errors import ConfigError, DeliveryError
+    from ..errors import DeliveryError
 
-    if period is None:
-        raise ConfigError("send needs --period YYYY-MM (not 'latest')")
     project = load_project(config)
+    period = period or latest_run(project)
     action = send_escalations if escalations else send
     result = action(project, period, dry_run=dry_run, only=only, resend=resend)
+    summary.keep(summary.send(result))
     show.send_summary(result, dry_run)
     if result.failed or result.unknown:
         raise DeliveryError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +14,10 @@ from rich.console import Console
 from .. import configfile, layout, periods
 from ..config import Project
 from ..errors import ConfigError
+from . import logs
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
 
 
 def console(stderr: bool = False) -> Console:
@@ -24,7 +27,7 @@ def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
-def _period(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def period_callback(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A strict `YYYY-MM` (or `latest`): spaces are refused, not stripped, so the folder name is exact."""
     if value is None or value == "latest":
         return None
@@ -39,14 +42,14 @@ def _name(param: click.Parameter) -> str:
     return param.opts[0] if param.opts else str(param.name)
 
 
-def period_option(required: bool = False) -> Callable[[F], F]:
+LATEST_COMPUTED = "Month YYYY-MM (default: the latest month computed in the output folder)."
+
+
+def period_option(
+    help: str = "Month YYYY-MM (default: the latest complete month of the data).",
+) -> Callable[[F], F]:
     """`--period YYYY-MM` (or `latest`, meaning the default), checked before anything runs."""
-    return click.option(
-        "--period",
-        callback=_period,
-        required=required,
-        help="Month YYYY-MM (default: the latest complete month of the data).",
-    )
+    return click.option("--period", callback=period_callback, help=help)
 
 
 def month_option(*names: str, **kwargs: Any) -> Callable[[F], F]:
@@ -55,7 +58,7 @@ def month_option(*names: str, **kwargs: Any) -> Callable[[F], F]:
     def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         if value == "latest":
             raise ConfigError(f"{_name(param)} 'latest': give a month YYYY-MM, e.g. 2026-10")
-        return _period(ctx, param, value)
+        return period_callback(ctx, param, value)
 
     return click.option(*names, callback=check, **kwargs)
 
@@ -163,3 +166,113 @@ def latest_computed(project: Project) -> str:
     if latest is None:
         raise ConfigError(f"no computed scorecard under {out}: run `reportlib compute` first")
     return latest
+
+
+def latest_run(project: Project) -> str:
+    """The latest period whose run finished with board packs (the default of `send`)."""
+    from ..manifest import latest_completed_run
+
+    out = project.settings.output_path
+    latest = latest_completed_run(out)
+    if latest is None:
+        raise ConfigError(
+            f"no completed run with board packs under {out}: run `reportlib run` first, "
+            "or give --period YYYY-MM"
+        )
+    log.info("no period given: sending %s, the latest completed run", latest)
+    return latest
+
+
+# --------------------------------------------------------------------------- verbosity
+
+VERBOSITY_KEY = "reportlib.verbosity"
+"""Where the `-q`/`-v`/`--debug` flags seen so far are kept (`ctx.meta`, shared by the group
+and its subcommand, so a flag counts wherever it was typed)."""
+
+
+def verbosity(ctx: click.Context | None = None) -> logs.Verbosity:
+    """The verbosity asked for on this command line: `--debug` > `-v` > `-q` > normal."""
+    ctx = ctx or click.get_current_context(silent=True)
+    flags: set[str] = ctx.meta.get(VERBOSITY_KEY, set()) if ctx is not None else set()
+    for level in ("debug", "verbose", "quiet"):
+        if level in flags:
+            return level
+    return "normal"
+
+
+def _flag(level: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def record(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if value:
+            ctx.meta.setdefault(VERBOSITY_KEY, set()).add(level)
+            logs.configure(verbosity(ctx))
+
+    return record
+
+
+def verbosity_options() -> list[click.Parameter]:
+    """`-q/--quiet`, `-v/--verbose` and `--debug`: fresh objects for each command they join."""
+    return [
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=_flag("quiet"),
+            help="Log errors only; no progress lines.",
+        ),
+        click.Option(
+            ["-v", "--verbose"],
+            is_flag=True,
+            expose_value=False,
+            callback=_flag("verbose"),
+            help="Log progress (INFO) to stderr.",
+        ),
+        click.Option(
+            ["--debug"],
+            is_flag=True,
+            expose_value=False,
+            callback=_flag("debug"),
+            help="Log everything (DEBUG) and show tracebacks.",
+        ),
+    ]
+
+
+def with_verbosity(command: click.Command) -> click.Command:
+    """Give `command` the verbosity options, so they work after it too; an option whose
+    names the command already uses (it was added before, or means something else there)
+    is left out."""
+    have = {name for p in command.params for name in p.opts}
+    command.params.extend(p for p in verbosity_options() if not have & set(p.opts))
+    return command
+
+
+class Group(click.Group):
+    """A click group whose every command (and subgroup's command) takes `-q`/`-v`/`--debug`,
+    so `reportlib -v run` and `reportlib run -v` mean the same; commands registered later
+    (`cli.add_command(...)`) get them too."""
+
+    group_class = type  # subgroups are this class as well
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        super().add_command(with_verbosity(cmd), name)
+
+
+# --------------------------------------------------------------------------- --json
+
+json_option = click.option(
+    "--json",
+    is_flag=True,
+    expose_value=False,  # `main` sees it on the command line and routes stdout itself
+    help="Print one JSON object summarising the result on stdout, and nothing else there "
+    "(see docs/operations.md for its keys).",
+)
+
+
+output_dir_option = click.option(
+    "--output-dir",
+    type=str,
+    callback=_folder,
+    metavar="FOLDER",
+    default=None,
+    help="Sandbox: write everything under FOLDER instead of the settings' output folder; "
+    "the official output and its audit log are not touched (docs/operations.md).",
+)

@@ -18,11 +18,13 @@ from ..run import RunEvent
 
 
 class RunProgress:
-    """Shows the events of a run as they come (the `on_event` of `run.run`)."""
+    """Shows the events of a run as they come (the `on_event` of `run.run`); `quiet` (`-q`)
+    shows nothing."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, quiet: bool = False) -> None:
         self.console = console
-        self.live = console.is_terminal
+        self.quiet = quiet
+        self.live = console.is_terminal and not quiet
         self.progress = Progress(
             SpinnerColumn(finished_text="[green]✓[/]"),
             TextColumn("{task.description}"),
@@ -47,7 +49,7 @@ class RunProgress:
         self.progress.__exit__(exc_type, exc, tb)
 
     def _line(self, text: str) -> None:
-        if not self.live:
+        if not self.live and not self.quiet:
             self.console.print(text, markup=False, highlight=False)
 
     def __call__(self, e: RunEvent) -> None:

@@ -14,13 +14,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import commentary, fileio, layout, manifest, periods, pipeline, resources, sources
+from .. import (
+    commentary,
+    fileio,
+    layout,
+    logformat,
+    manifest,
+    periods,
+    pipeline,
+    resources,
+    sources,
+)
 from ..config import Project
 from ..errors import ConfigError
 from ..layout import PeriodOutput
 from .events import NodeOutcome, StepStatus
 from .executor import SessionFactory, available_cores
-from .kernel import worker_session
+from .kernel import KernelSession, worker_session
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +88,23 @@ class RunOptions:
         }
 
     def worker_session(self) -> SessionFactory:
-        """What each pack worker opens once: a warm kernel (picklable: a partial of a module function)."""
+        """What each pack worker opens once: a warm kernel (picklable: a partial of a module
+        function), after logging as this process does (a spawned worker starts without)."""
         return functools.partial(
-            worker_session, self.project.settings.root, self.fresh_kernels, self.cell_timeout
+            logged_worker_session,
+            logging.getLogger().getEffectiveLevel(),
+            self.project.settings.root,
+            self.fresh_kernels,
+            self.cell_timeout,
         )
+
+
+def logged_worker_session(
+    level: int, cwd: Path, fresh: bool, cell_timeout: int | None
+) -> KernelSession:
+    """A pack worker's session, its log lines timestamped like the parent's, at `level`."""
+    logformat.configure(level)
+    return worker_session(cwd, fresh, cell_timeout)
 
 
 def resolve(
