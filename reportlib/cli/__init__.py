@@ -17,6 +17,7 @@ import click
 
 from ..errors import ReportlibError
 from .commands import cli
+from .setup import doctor_cmd as doctor_cmd  # registers `init` and `doctor` on the group
 from .options import console
 
 __all__ = ["cli", "main"]
