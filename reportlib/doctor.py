@@ -59,12 +59,16 @@ def _attempt(name: str, check: Callable[[], str]) -> Check:
         return Check(name, "FAIL", str(e) or type(e).__name__)
 
 
-def run(config: Path | str | None = None, *, smtp_timeout: float = SMTP_TIMEOUT) -> tuple[Check, ...]:
+def run(
+    config: Path | str | None = None, *, smtp_timeout: float = SMTP_TIMEOUT
+) -> tuple[Check, ...]:
     """Every check of the project whose settings file is `config` (found as `run` finds it)."""
     return tuple(checks(config, smtp_timeout=smtp_timeout))
 
 
-def checks(config: Path | str | None = None, *, smtp_timeout: float = SMTP_TIMEOUT) -> Iterator[Check]:
+def checks(
+    config: Path | str | None = None, *, smtp_timeout: float = SMTP_TIMEOUT
+) -> Iterator[Check]:
     """The checks one by one, so that a caller can show each as it is made."""
     try:
         config_file = find_config(config)
@@ -171,13 +175,17 @@ def data_checks(project: Project) -> Iterator[Check]:
             columns = ", ".join(c.name for c in spec.columns)
             yield Check(name, "ok", f"{src.files[spec.name]}: {rows} rows; columns {columns}")
         try:
-            tree = hierarchy.build(project.hierarchy, measures.combos(src, project.hierarchy.levels))
+            tree = hierarchy.build(
+                project.hierarchy, measures.combos(src, project.hierarchy.levels)
+            )
             check_targets(project.targets, tree)
         except ReportlibError as e:
             yield Check("nodes", "FAIL", str(e))
             return
         leaves = sum(1 for n in tree.nodes if n.level == len(tree.levels))
-        yield Check("nodes", "ok", f"{len(tree.ids)} unique node ids ({leaves} at the lowest level)")
+        yield Check(
+            "nodes", "ok", f"{len(tree.ids)} unique node ids ({leaves} at the lowest level)"
+        )
     finally:
         src.con.disconnect()
 
@@ -195,7 +203,11 @@ def fonts(settings: Settings) -> str:
     ]
     folder = resources.folder(settings.root, "templates", MAIN_TEMPLATE)
     named = sorted(
-        {m.group(1) for css in folder.glob("*.css") for m in _CSS_FONT.finditer(css.read_text("utf-8"))}
+        {
+            m.group(1)
+            for css in folder.glob("*.css")
+            for m in _CSS_FONT.finditer(css.read_text("utf-8"))
+        }
     )
     missing += [str(folder / n) for n in named if not (folder / n).is_file()]
     if missing:

@@ -12,7 +12,7 @@ files, each starting from the packaged defaults (`reportlib/defaults/`):
   perspectives that have a KPI;
 - `kpis.yaml` with only the KPIs whose table is in the data;
 - `targets.csv` with the company-wide (`*`) rows of those KPIs, example values to replace;
-- `distribution.yaml` with one placeholder recipient of every pack.
+- `distribution.yaml` with one placeholder recipient of the company-wide pack.
 
 `write` never replaces a file: what exists is kept and reported. When the folder
 already has a settings file, its `data_dir` and `source` are used.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
 import re
 from collections.abc import Sequence
@@ -279,7 +280,10 @@ def kpis_text(tables: Sequence[str]) -> tuple[str, tuple[str, ...], dict[str, st
     """
     text = _default("kpis.yaml")
     starts = [m.start() for m in _KPI_ITEM.finditer(text)]
-    head, blocks = text[: starts[0]], [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)])]
+    head, blocks = (
+        text[: starts[0]],
+        [text[a:b] for a, b in itertools.pairwise([*starts, len(text)])],
+    )
     kept, dropped, out = [], {}, []
     for block in blocks:
         m = _KPI_ITEM.match(block)
@@ -334,11 +338,11 @@ def segments_text(company: str, data: DataSurvey, kpis: Sequence[str]) -> str:
     skipped = [c for c in data.columns if not c.level]
     if skipped:
         lines.append(
-            "# Not taken as levels: "
-            + ", ".join(f"{c.name} ({c.reason})" for c in skipped)
-            + "."
+            "# Not taken as levels: " + ", ".join(f"{c.name} ({c.reason})" for c in skipped) + "."
         )
-    lines.append("# Display names of the values of each level (a value without one is title-cased).")
+    lines.append(
+        "# Display names of the values of each level (a value without one is title-cased)."
+    )
     names = {c.name: {v: v for v in c.values} for c in data.columns if c.level}
     if names:
         lines.append(yaml.safe_dump({"names": names}, allow_unicode=True, sort_keys=False).rstrip())
@@ -356,18 +360,19 @@ def segments_text(company: str, data: DataSurvey, kpis: Sequence[str]) -> str:
 
 
 def distribution_text() -> str:
-    """distribution.yaml: the default sender and delivery settings, one placeholder recipient."""
+    """distribution.yaml: the default sender and delivery settings, one placeholder recipient
+    of the company-wide pack."""
     text = _default("distribution.yaml")
     head = text[: text.index("\nrecipients:")]
     return (
         head
-        + "\n# Replace with the real people; nodes are node ids such as all, or <value>/<value>\n"
-        "# (see `reportlib run` output or output/<period>/).\n"
+        + "\n# Replace with the real people. nodes are node ids: all, <value>, <value>/<value>\n"
+        "# (the folders of output/<period>/); include_children: true adds every pack below them.\n"
         "recipients:\n"
         "  - name: Board\n"
         "    email: board@example.com\n"
         "    nodes: [all]\n"
-        "    include_children: true\n"
+        "    include_children: false\n"
     )
 
 
@@ -434,8 +439,7 @@ def plan(
     files = [
         Planned(
             settings_file,
-            settings_text(data.source)
-            + "".join(f"\n# NOTE: {n}\n" for n in data.notes),
+            settings_text(data.source) + "".join(f"\n# NOTE: {n}\n" for n in data.notes),
             f"settings, source {data.source}",
         ),
         Planned(

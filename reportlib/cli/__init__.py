@@ -17,8 +17,8 @@ import click
 
 from ..errors import ReportlibError
 from .commands import cli
-from .setup import doctor_cmd as doctor_cmd  # registers `init` and `doctor` on the group
 from .options import console
+from .setup import doctor_cmd as doctor_cmd  # registers `init` and `doctor` on the group
 
 __all__ = ["cli", "main"]
 

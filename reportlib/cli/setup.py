@@ -35,7 +35,9 @@ def _shown(path: Path) -> str:
     "(default: the settings' source, else data/, the folder itself or a folder under data/ "
     "holding customers.csv or customers.parquet).",
 )
-@click.option("--company", default=None, help="Company name on the packs (default: the folder's name).")
+@click.option(
+    "--company", default=None, help="Company name on the packs (default: the folder's name)."
+)
 def init_cmd(folder: Path, source: str | None, company: str | None) -> None:
     """Write a starting configuration made from your data; never replaces a file.
 
@@ -67,7 +69,9 @@ def init_cmd(folder: Path, source: str | None, company: str | None) -> None:
     flag = "" if here else f" --config {shlex.quote(_shown(config))}"
     con.print("next:", markup=False)
     con.print(f"  reportlib doctor{flag}      # is everything in place?", markup=False)
-    con.print(f"  reportlib validate{flag}    # the data-quality report of the latest month", markup=False)
+    con.print(
+        f"  reportlib validate{flag}    # the data-quality report of the latest month", markup=False
+    )
     con.print(f"  reportlib run{flag}         # the scorecard and the board packs", markup=False)
 
 
