@@ -140,7 +140,10 @@ def encodings(settings: Settings) -> Iterator[Check]:
     from .sources import encoding
 
     folder = settings.path(settings.source)
-    if "://" in settings.source or settings.source.endswith(".duckdb") or not folder.is_dir():
+    if "://" in settings.source or settings.source.endswith(".duckdb"):
+        yield Check("encodings", "skip", "a database source has no CSV files")
+        return
+    if not folder.is_dir():
         return
     for path in sorted(folder.glob("*.csv")):
         name = f"encoding {path.name}"

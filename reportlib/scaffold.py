@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -199,7 +200,7 @@ def _survey_columns(frame: pd.DataFrame) -> tuple[int, tuple[ColumnSurvey, ...]]
         if name in known:
             continue
         series = frame[name].dropna().astype(str).str.strip()
-        distinct = sorted(set(series[series != ""].head(10_000_000)))
+        distinct = sorted(set(series[series != ""]))
         n = len(distinct)
         if n < 2:
             level, reason = False, "one value only" if n == 1 else "empty"
@@ -333,7 +334,7 @@ def segments_text(company: str, data: DataSurvey, kpis: Sequence[str]) -> str:
         yaml.safe_dump({"company": company}, allow_unicode=True).rstrip(),
         "# Columns of the customers table, from the top down: the nodes are all, <level 1>,",
         "# <level 1>/<level 2>, ... Remove a level to leave it out of the scorecards.",
-        f"levels: [{', '.join(levels)}]" if levels else "levels: []",
+        "levels: " + json.dumps(list(levels), ensure_ascii=False),
     ]
     skipped = [c for c in data.columns if not c.level]
     if skipped:

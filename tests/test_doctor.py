@@ -6,6 +6,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -197,3 +198,27 @@ def test_a_closed_port_fails_and_exits_2(
     captured = capsys.readouterr()
     assert f"FAIL  smtp: cannot reach 127.0.0.1:{port}" in captured.out
     assert captured.err.strip() == "error: doctor: 1 check(s) failed: smtp"
+
+
+def test_a_duckdb_file_source(tmp_path: Path) -> None:
+    config = write_project(tmp_path)
+    src = tmp_path / "data" / "src"
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    for csv in sorted(src.glob("*.csv")):
+        con.execute(
+            f"CREATE TABLE {csv.stem} AS SELECT * FROM read_csv('{csv}', all_varchar = true)"
+        )
+    con.close()
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('"data/src"', '"warehouse.duckdb"'),
+        encoding="utf-8",
+    )
+    checks = _by_name(doctor.run(config))
+    assert checks["source"].detail == f"database file {tmp_path / 'warehouse.duckdb'}"
+    assert checks["encodings"] == doctor.Check(
+        "encodings", "skip", "a database source has no CSV files"
+    )
+    assert checks["table tickets"].detail.startswith(
+        f"{tmp_path / 'warehouse.duckdb'}:tickets: 7 rows"
+    )
+    assert not [c for c in checks.values() if c.failed]

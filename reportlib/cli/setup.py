@@ -65,7 +65,7 @@ def init_cmd(folder: Path, source: str | None, company: str | None) -> None:
     for note in data.notes:
         con.print(f"note: {note}", markup=False)
     config = result.settings_file
-    here = config.parent.resolve() == Path.cwd().resolve() and config.name == "reportlib.toml"
+    here = config.parent.resolve() == Path.cwd().resolve()
     flag = "" if here else f" --config {shlex.quote(_shown(config))}"
     con.print("next:", markup=False)
     con.print(f"  reportlib doctor{flag}      # is everything in place?", markup=False)
