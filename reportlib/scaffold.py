@@ -8,7 +8,7 @@ hierarchy, in the column order of the table. `plan` turns that into the text of 
 files, each starting from the packaged defaults (`reportlib/defaults/`):
 
 - the settings file (`reportlib.toml`), pointing at the data;
-- `segments.yaml` with the levels found, their values as display names, and only the
+- `segments.yaml` with the levels found, a display name for each value, and only the
   perspectives that have a KPI;
 - `kpis.yaml` with only the KPIs whose table is in the data;
 - `targets.csv` with the company-wide (`*`) rows of those KPIs, example values to replace;
@@ -344,7 +344,7 @@ def segments_text(company: str, data: DataSurvey, kpis: Sequence[str]) -> str:
     lines.append(
         "# Display names of the values of each level (a value without one is title-cased)."
     )
-    names = {c.name: {v: v for v in c.values} for c in data.columns if c.level}
+    names = {c.name: {v: display_name(v) for v in c.values} for c in data.columns if c.level}
     if names:
         lines.append(yaml.safe_dump({"names": names}, allow_unicode=True, sort_keys=False).rstrip())
     else:
@@ -358,6 +358,14 @@ def segments_text(company: str, data: DataSurvey, kpis: Sequence[str]) -> str:
         else:
             lines.append(f"# {item.strip()}  (no KPI of kpis.yaml yet)")
     return "\n".join(lines) + "\n"
+
+
+def display_name(value: str) -> str:
+    """A starting display name: the value as written when it has capitals ("DE", "München"),
+    else title-cased as reportlib would show it ("mid-market" → "Mid Market")."""
+    if value != value.lower():
+        return value
+    return value.replace("-", " ").replace("_", " ").title()
 
 
 def distribution_text() -> str:

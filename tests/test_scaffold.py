@@ -226,3 +226,10 @@ def test_cli_init_prints_what_it_wrote_and_the_next_three_commands(
     assert main(["init", "acme"]) == 0
     assert "reportlib run --config acme/reportlib.toml" in capsys.readouterr().out
     assert os.listdir(tmp_path) == ["acme"]
+
+
+def test_display_names_start_from_the_values() -> None:
+    assert scaffold.display_name("DE") == "DE"
+    assert scaffold.display_name("München") == "München"
+    assert scaffold.display_name("mid-market") == "Mid Market"
+    assert scaffold.display_name("中国") == "中国"
