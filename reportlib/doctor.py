@@ -199,23 +199,16 @@ def fonts(settings: Settings) -> str:
     from .errors import ConfigError
     from .render import MAIN_TEMPLATE
 
-    missing = [
-        str(resources.packaged("fonts") / n)
-        for n in FONT_FILES
-        if not (resources.packaged("fonts") / n).is_file()
-    ]
     folder = resources.folder(settings.root, "templates", MAIN_TEMPLATE)
-    named = sorted(
-        {
-            m.group(1)
-            for css in folder.glob("*.css")
-            for m in _CSS_FONT.finditer(css.read_text("utf-8"))
-        }
-    )
-    missing += [str(folder / n) for n in named if not (folder / n).is_file()]
+    wanted = {resources.packaged("fonts") / n for n in FONT_FILES} | {
+        folder / m.group(1)
+        for css in folder.glob("*.css")
+        for m in _CSS_FONT.finditer(css.read_text("utf-8"))
+    }
+    missing = sorted(str(p) for p in wanted if not p.is_file())
     if missing:
         raise ConfigError(f"font file(s) missing: {', '.join(missing)}")
-    return f"{len(FONT_FILES) + len(named)} font files ({folder})"
+    return f"{len(wanted)} font files ({folder})"
 
 
 def output_writable(output: Path) -> str:

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
-from reportlib import doctor
+from reportlib import doctor, resources
 from reportlib.cli import main
 
 from .conftest import CUSTOMERS, write_project
@@ -38,6 +38,7 @@ def test_a_ready_project_passes_every_check_and_writes_nothing(tmp_path: Path) -
     )
     assert checks["encoding customers.csv"].detail == "utf-8"
     assert checks["nodes"].detail == "7 unique node ids (4 at the lowest level)"
+    assert checks["fonts"].detail == f"4 font files ({resources.packaged('templates')})"
     assert "does not exist yet" in checks["output"].detail
     assert _files(tmp_path) == before
     assert not (tmp_path / "output").exists()
