@@ -145,7 +145,7 @@ def test_an_installed_wheel_goes_from_init_to_a_dry_run_send(
 
     _run(
         installed,
-        ["sample-data", "--out", "data/exports", "--customers", "60", "--months", "13",
+        ["sample-data", "--out", "data/exports", "--customers", "50", "--months", "13",
          "--config-dir", "sample-config"],
         project,
     )  # fmt: skip
@@ -161,11 +161,18 @@ def test_an_installed_wheel_goes_from_init_to_a_dry_run_send(
     period = pdf.parent.parent.name
     assert len(PdfReader(pdf).pages) > 1
 
+    # The project's own email templates override the packaged ones.
+    own = project / "templates"
+    own.mkdir()
+    (own / "email.txt.j2").write_text("Our own words for {{ period_name }}.\n", encoding="utf-8")
+    (own / "email.html.j2").write_text("<p>Our own words.</p>\n", encoding="utf-8")
     sent = _run(installed, ["send", "--period", period, "--dry-run"], project)
     assert "dry-run  board@example.com: 1 email written to the outbox" in sent
     (eml,) = (project / "output" / period / "outbox").glob("*.eml")
     message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert isinstance(message, EmailMessage)
+    plain = message.get_body(preferencelist=("plain",))
+    assert plain is not None and plain.get_content().startswith("Our own words for ")
     (attachment,) = message.iter_attachments()
     assert attachment.get_filename() == "board-pack-all.pdf"
     assert attachment.get_content() == pdf.read_bytes()
