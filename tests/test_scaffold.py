@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from reportlib import config, scaffold
@@ -233,3 +234,15 @@ def test_display_names_start_from_the_values() -> None:
     assert scaffold.display_name("München") == "München"
     assert scaffold.display_name("mid-market") == "Mid Market"
     assert scaffold.display_name("中国") == "中国"
+
+
+def test_a_parquet_customers_table(tmp_path: Path) -> None:
+    root = tmp_path / "pq"
+    exports = _own_company(root)
+    frame = pd.read_csv(exports / "customers.csv", dtype=str, keep_default_na=False)
+    frame.to_parquet(exports / "customers.parquet", index=False)
+    (exports / "customers.csv").unlink()
+    data = scaffold.survey(str(exports), root)
+    assert data.tables["customers"] == str(exports / "customers.parquet")
+    assert data.levels == ("business_unit", "country")
+    assert data.notes == ()
