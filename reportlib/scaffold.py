@@ -69,6 +69,9 @@ KPI_TABLES = {
 
 DELIMITERS = (",", ";", "\t", "|")
 
+MAX_SURVEY_ROWS = 1_000_000
+"""Customers read from a database to choose the levels (enough to see every level value)."""
+
 
 @dataclass(frozen=True)
 class ColumnSurvey:
@@ -107,6 +110,19 @@ class Planned:
     text: str
     what: str
     """What is in it, in a few words, for the summary."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What `init` would write, and why."""
+
+    survey: DataSurvey
+    settings_file: Path
+    files: tuple[Planned, ...]
+    kpis: tuple[str, ...]
+    """The KPIs of kpis.yaml."""
+    dropped: dict[str, str]
+    """KPIs of the defaults left out, and the table each lacks."""
 
 
 @dataclass(frozen=True)
@@ -188,12 +204,8 @@ def _read_customers_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
 
 
 def _survey_columns(frame: pd.DataFrame) -> tuple[int, tuple[ColumnSurvey, ...]]:
+    """How many customers, and the verdict on each column that is not a known one."""
     known = {c.name for c in table_specs(())[0].columns}
-    missing = sorted(known - set(frame.columns))
-    if "customer_id" in missing:
-        raise DataError(
-            f"the customers table has no customer_id column (columns: {', '.join(map(str, frame.columns))})"
-        )
     rows = len(frame)
     out = []
     for name in frame.columns:
@@ -223,14 +235,16 @@ def _survey_database(source: str) -> tuple[dict[str, str], pd.DataFrame]:
             if "://" not in source
             else ibis.connect(source)
         )
-        names = set(con.list_tables())
     except Exception as e:  # any backend's connection failure is a data-source problem
         raise DataError(f"cannot connect to {source}: {e}", file=source) from e
-    tables = {t: f"{source}:{t}" for t in TABLES if t in names}
-    if "customers" not in tables:
-        raise DataError(f"no customers table in {source}", file=source)
-    t = con.table("customers")
-    frame = t.limit(1_000_000).execute().astype("string")
+    try:
+        names = set(con.list_tables())
+        tables = {t: f"{source}:{t}" for t in TABLES if t in names}
+        if "customers" not in tables:
+            raise DataError(f"no customers table in {source}", file=source)
+        frame = con.table("customers").limit(MAX_SURVEY_ROWS).execute().astype("string")
+    finally:
+        con.disconnect()
     return tables, frame
 
 
@@ -254,6 +268,12 @@ def survey(source: str, root: Path) -> DataSurvey:
         tables = {t: str(p) for t, p in files.items()}
         frame, notes = _read_customers_file(files["customers"])
         shown = _relative(folder, root)
+    missing = [c.name for c in table_specs(())[0].columns if c.name not in frame.columns]
+    if missing:
+        notes.append(
+            f"the customers table has no {', '.join(missing)} column: map your column names "
+            "in the table's settings (see docs/sources.md); `reportlib doctor` checks them"
+        )
     rows, columns = _survey_columns(frame)
     log.info("init: tables %s; levels %s", ", ".join(tables), [c.name for c in columns if c.level])
     return DataSurvey(shown, tables, rows, columns, tuple(notes))
@@ -426,9 +446,7 @@ def existing_settings(folder: Path) -> Path | None:
     return None
 
 
-def plan(
-    folder: Path, source: str | None = None, company: str | None = None
-) -> tuple[DataSurvey, Path, tuple[Planned, ...], tuple[str, ...], dict[str, str]]:
+def plan(folder: Path, source: str | None = None, company: str | None = None) -> Plan:
     """The files `init` would write in `folder`, made from what the data holds."""
     folder = folder.resolve()
     settings_file = existing_settings(folder)
@@ -468,19 +486,26 @@ def plan(
             "one placeholder recipient: put in the real people",
         ),
     ]
-    return data, settings_file, tuple(files), kept, dropped
+    return Plan(data, settings_file, tuple(files), kept, dropped)
 
 
 def init(folder: Path, source: str | None = None, company: str | None = None) -> InitResult:
     """Write the starting configuration of `folder`; never replace a file that exists."""
+    planned = plan(folder, source, company)
     folder.mkdir(parents=True, exist_ok=True)
-    data, settings_file, files, kept, dropped = plan(folder, source, company)
     written, existing = [], []
-    for f in files:
+    for f in planned.files:
         if f.path.exists() or f.path.is_symlink():
             log.info("init: keeping %s", f.path)
             existing.append(f)
             continue
         fileio.write_text(f.path, f.text)
         written.append(f)
-    return InitResult(data, settings_file, tuple(written), tuple(existing), kept, dropped)
+    return InitResult(
+        planned.survey,
+        planned.settings_file,
+        tuple(written),
+        tuple(existing),
+        planned.kpis,
+        planned.dropped,
+    )

@@ -246,3 +246,17 @@ def test_a_parquet_customers_table(tmp_path: Path) -> None:
     assert data.tables["customers"] == str(exports / "customers.parquet")
     assert data.levels == ("business_unit", "country")
     assert data.notes == ()
+
+
+def test_a_renamed_customers_column_is_noted_not_refused(tmp_path: Path) -> None:
+    root = tmp_path / "renamed"
+    exports = _own_company(
+        root, tables={"customers": OWN_CUSTOMERS.replace("customer_id,", "Kundennummer,")}
+    )
+    result = scaffold.init(root, source=str(exports))
+    assert result.survey.levels == ("business_unit", "country")
+    (note,) = result.survey.notes
+    assert note.startswith("the customers table has no customer_id column: map your column")
+    assert "# NOTE: the customers table has no customer_id column" in (
+        root / "reportlib.toml"
+    ).read_text(encoding="utf-8")
