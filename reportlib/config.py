@@ -406,6 +406,13 @@ def load_project(config: Path | str | None = None) -> Project:
     config_file = find_config(config)
     settings = load_settings(config_file)
     data = settings.data_path
+    for name in ("kpis.yaml", "segments.yaml", "targets.csv"):
+        if not (data / name).is_file():
+            raise ConfigError(
+                f"{data / name} is missing: run `reportlib init` to write a starting "
+                "configuration made from your data (docs/getting-started.md)",
+                file=str(data / name),
+            )
     kpis = load_kpis(data / "kpis.yaml")
     hierarchy = load_hierarchy(data / "segments.yaml")
     perspectives = {p.id for p in hierarchy.perspectives}

@@ -1,5 +1,10 @@
 """Where reportlib's own notebooks, templates and fonts are, and the one Jinja2 factory.
 
+They ship inside the package (`reportlib/notebooks`, `reportlib/templates`, fonts under
+`templates/fonts`), so an installed wheel runs without the repository. In the repository
+those two package folders are symbolic links to the top-level `notebooks/` and
+`templates/` that analysts edit; building the wheel copies the files they point at.
+
 A project may override any of them: a file in the project's own `notebooks/` or
 `templates/` folder (beside its settings file) is used instead of the packaged one of the
 same name. Every module asks this one for a resource; nobody else walks up from
@@ -15,15 +20,19 @@ import jinja2
 
 Kind = Literal["notebooks", "templates", "fonts"]
 
-_PACKAGED = Path(__file__).resolve().parents[1]
-"""The folder that holds reportlib's own notebooks/ and templates/."""
+PACKAGE_DIR = Path(__file__).parent
+"""The installed package: it holds reportlib's own notebooks/ and templates/."""
 
 
 def packaged(kind: Kind) -> Path:
-    """reportlib's own folder of `kind` (fonts live under templates/fonts)."""
+    """reportlib's own folder of `kind` (fonts live under templates/fonts).
+
+    Resolved, so that in the repository it names the top-level folder the package's
+    link points at (one spelling of each path in messages and comparisons).
+    """
     if kind == "fonts":
-        return _PACKAGED / "templates" / "fonts"
-    return _PACKAGED / kind
+        return (PACKAGE_DIR / "templates" / "fonts").resolve()
+    return (PACKAGE_DIR / kind).resolve()
 
 
 def folder(root: Path, kind: Kind, name: str) -> Path:

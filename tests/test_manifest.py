@@ -145,7 +145,9 @@ def test_quality_outcome_carries_the_gate_and_override_reason(project: Project) 
 def test_code_fingerprint_follows_the_package_source(tmp_path: Path) -> None:
     """A copy of the package has the package's fingerprint until one of its source files changes."""
     copy = tmp_path / "reportlib"
-    shutil.copytree(manifest.PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        manifest.PACKAGE_DIR, copy, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+    )  # links kept as links: reportlib/notebooks and templates point at the top-level folders
     original = manifest.code_fingerprint()
     assert re.fullmatch(r"[0-9a-f]{64}", original)
     assert manifest.code_fingerprint(copy) == original

@@ -40,3 +40,14 @@ def test_jinja_environment_escapes_html_and_refuses_unknown_names() -> None:
     assert resources.jinja_environment(html=False).from_string("{{ x }}").render(x="<b>") == "<b>"
     with pytest.raises(Exception, match="undefined"):
         env.from_string("{{ y }}").render()
+
+
+def test_in_the_repository_the_package_folders_are_links_to_the_edited_ones() -> None:
+    # reportlib/notebooks and reportlib/templates point at the top-level folders, so the
+    # wheel carries exactly what analysts edit (tests/test_wheel.py builds and lists it).
+    package = resources.PACKAGE_DIR
+    for kind in ("notebooks", "templates"):
+        link = package / kind
+        assert link.is_symlink() and link.readlink() == Path("..") / kind
+        assert resources.packaged(kind) == (package.parent / kind).resolve()
+    assert resources.packaged("fonts") == (package.parent / "templates" / "fonts").resolve()

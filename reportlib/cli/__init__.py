@@ -21,6 +21,7 @@ from ..errors import ReportlibError
 from . import logs, summary
 from .commands import cli
 from .options import console
+from .setup import doctor_cmd as doctor_cmd  # registers `init` and `doctor` on the group
 
 __all__ = ["cli", "main"]
 
