@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from . import configfile, locales, periods
@@ -75,7 +76,7 @@ class TableSettings(Frozen):
     """The table (or view) of a database source holding this table."""
     query: str | None = None
     """A SQL query run on a database source instead of reading `table`."""
-    columns: dict[str, str] = {}
+    columns: dict[str, str] = Field(default_factory=dict)
     """Canonical column name -> the user's column name."""
     delimiter: str = ","
     decimal: Literal[".", ","] = "."
@@ -159,7 +160,7 @@ class Settings(Frozen):
     """Longest a notebook cell may run before its node fails (papermill's execution_timeout)."""
     quality: QualitySettings = QualitySettings()
     smtp: SmtpSettings = SmtpSettings()
-    tables: dict[TableName, TableSettings] = {}
+    tables: dict[TableName, TableSettings] = Field(default_factory=dict)
     """Per-table mapping of the user's files, columns and formats (docs/sources.md)."""
 
     @field_validator("timezone")

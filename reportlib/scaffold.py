@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import configfile, fileio
+from . import configfile, fileio, kpis
 from .config import load_settings
 from .errors import ConfigError, DataError
 from .sources import TABLES, encoding, table_specs
@@ -48,24 +48,6 @@ CONFIG_FILES = ("segments.yaml", "kpis.yaml", "targets.csv", "distribution.yaml"
 MAX_LEVEL_VALUES = 50
 """A customers column with more distinct values than this is not a hierarchy level."""
 
-KPI_TABLES = {
-    "revenue": "revenue",
-    "revenue_growth_yoy": "revenue",
-    "nrr": "revenue",
-    "nps": "survey_responses",
-    "csat": "survey_responses",
-    "ces": "survey_responses",
-    "logo_retention": "customers",
-    "fcr": "tickets",
-    "first_response_hours": "tickets",
-    "sla_compliance": "tickets",
-    "resolution_hours": "tickets",
-    "reopen_rate": "tickets",
-    "enps": "workforce",
-    "training_hours_per_fte": "workforce",
-    "attrition_rate": "workforce",
-}
-"""The input table each built-in KPI is computed from (DOMAIN.md §3)."""
 
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -310,9 +292,10 @@ def kpis_text(tables: Sequence[str]) -> tuple[str, tuple[str, ...], dict[str, st
         m = _KPI_ITEM.match(block)
         assert m is not None
         kpi = m.group(1)
-        table = KPI_TABLES.get(kpi)
-        if table is not None and table not in tables:
-            dropped[kpi] = table
+        formula = kpis.BUILTINS.get(kpi)
+        missing = [t for t in formula.tables if t not in tables] if formula else []
+        if missing:
+            dropped[kpi] = ", ".join(missing)
             continue
         kept.append(kpi)
         out.append(block)

@@ -56,7 +56,9 @@ def validate(
     levels = project.hierarchy.levels
     extra = declared_columns(project.kpis)  # the columns declared KPIs read, typed as on load
     specs = {
-        s.name: src.specs.get(s.name, s) for s in table_specs(levels, extra=extra) if s.name in src.tables
+        s.name: src.specs.get(s.name, s)
+        for s in table_specs(levels, extra=extra)
+        if s.name in src.tables
     }
     tables: dict[str, TableReport] = {}
     rejected: dict[str, pa.Table] = {}

@@ -178,9 +178,7 @@ def load(project: Project) -> Source:
     settings = project.settings
     tz = settings.timezone
     con = engine.connect(tz)
-    specs = table_specs(
-        project.hierarchy.levels, settings.tables, declared_columns(project.kpis)
-    )
+    specs = table_specs(project.hierarchy.levels, settings.tables, declared_columns(project.kpis))
     check_mapping(project, specs)
     src = settings.source
     if database.is_database(src):
@@ -202,7 +200,9 @@ def load(project: Project) -> Source:
     for spec in specs:
         if spec.name not in found:
             if spec.name in needed:  # required iff a configured KPI needs it (or customers)
-                raise kpis.missing_table(project.kpis, spec.name, _missing_where(settings, spec.name))
+                raise kpis.missing_table(
+                    project.kpis, spec.name, _missing_where(settings, spec.name)
+                )
             continue
         view, where = found[spec.name]
         raw_types = engine.column_types(con, view)
