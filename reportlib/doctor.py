@@ -145,8 +145,12 @@ def encodings(settings: Settings) -> Iterator[Check]:
         return
     if not folder.is_dir():
         return
+    given = {m.file or f"{t}.csv": m.encoding for t, m in settings.tables.items() if m.encoding}
     for path in sorted(folder.glob("*.csv")):
         name = f"encoding {path.name}"
+        if path.name in given:
+            yield Check(name, "ok", f"{given[path.name]} (as the settings say)")
+            continue
         try:
             found = encoding.detect(path)
         except (DataError, OSError) as e:

@@ -9,6 +9,7 @@ formulas in `kpis.py` turn them into values.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 from collections.abc import Callable, Sequence
@@ -369,14 +370,7 @@ def _customers_levels(src: Source, levels: tuple[str, ...]) -> Source:
     """The same source with blank level values in customers mapped to 'unassigned'."""
     c = src.tables["customers"]
     c = c.mutate(**{lv: level_value(c[lv]) for lv in levels})
-    return Source(
-        con=src.con,
-        tables={**src.tables, "customers": c},
-        files=src.files,
-        as_of=src.as_of,
-        timezone=src.timezone,
-        raw=src.raw,
-    )
+    return dataclasses.replace(src, tables={**src.tables, "customers": c})
 
 
 def combos(src: Source, levels: tuple[str, ...]) -> list[tuple[str, ...]]:

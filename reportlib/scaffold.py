@@ -26,7 +26,7 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources as importlib_resources
 from pathlib import Path
@@ -35,7 +35,7 @@ import pandas as pd
 import yaml
 
 from . import configfile, fileio, kpis
-from .config import load_settings
+from .config import Settings, TableSettings, load_settings
 from .errors import ConfigError, DataError
 from .sources import TABLES, encoding, table_specs
 
@@ -165,15 +165,28 @@ def _sniff_delimiter(path: Path, codec: str) -> str:
     return best if counts[best] else ","
 
 
-def _read_customers_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    """The customers table of a file as text, and notes on how it is written."""
+def _mapped_file(folder: Path, name: str, mapping: Mapping[str, TableSettings]) -> Path | None:
+    """A table's file: the one its mapping names (`file`), else `<name>.csv`/`.parquet`."""
+    own = mapping.get(name)
+    if own is not None and own.file:
+        path = folder / own.file
+        return path if path.is_file() else None
+    return table_file(folder, name)
+
+
+def _read_customers_file(
+    path: Path, mapping: TableSettings | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """The customers table of a file as text (canonical column names), and notes on how
+    it is written."""
+    renamed = {user: canonical for canonical, user in (mapping.columns if mapping else {}).items()}
     if path.suffix == ".parquet":
-        return pd.read_parquet(path).astype("string"), []
-    enc = encoding.detect(path)
+        return pd.read_parquet(path).astype("string").rename(columns=renamed), []
+    enc = mapping.encoding if mapping and mapping.encoding else encoding.detect(path)
     codec = encoding.python_codec(enc)
-    delimiter = _sniff_delimiter(path, codec)
+    delimiter = mapping.delimiter if mapping else _sniff_delimiter(path, codec)
     notes = []
-    if delimiter != ",":
+    if mapping is None and delimiter != ",":
         shown = {"\t": "tab", ";": "semicolon", "|": "pipe"}[delimiter]
         notes.append(
             f"{path.name} is {shown}-separated: say so in the table's settings "
@@ -182,7 +195,7 @@ def _read_customers_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
     frame = pd.read_csv(
         path, sep=delimiter, dtype=str, keep_default_na=False, encoding=codec, engine="python"
     )
-    return frame, notes
+    return frame.rename(columns=renamed), notes
 
 
 def _survey_columns(frame: pd.DataFrame) -> tuple[int, tuple[ColumnSurvey, ...]]:
@@ -208,7 +221,11 @@ def _survey_columns(frame: pd.DataFrame) -> tuple[int, tuple[ColumnSurvey, ...]]
     return rows, tuple(out)
 
 
-def _survey_database(source: str) -> tuple[dict[str, str], pd.DataFrame]:
+def _survey_database(
+    source: str, mapping: Mapping[str, TableSettings]
+) -> tuple[dict[str, str], pd.DataFrame]:
+    """The canonical tables a database holds (under their own names, or the table or
+    query the mapping gives) and the first rows of its customers table."""
     import ibis
 
     try:
@@ -221,34 +238,55 @@ def _survey_database(source: str) -> tuple[dict[str, str], pd.DataFrame]:
         raise DataError(f"cannot connect to {source}: {e}", file=source) from e
     try:
         names = set(con.list_tables())
-        tables = {t: f"{source}:{t}" for t in TABLES if t in names}
+        tables = {}
+        for t in TABLES:
+            own = mapping.get(t)
+            if own is not None and own.query:
+                tables[t] = f"{source}: query"
+            elif (own.table if own is not None and own.table else t) in names:
+                tables[t] = f"{source}:{own.table if own is not None and own.table else t}"
         if "customers" not in tables:
             raise DataError(f"no customers table in {source}", file=source)
-        frame = con.table("customers").limit(MAX_SURVEY_ROWS).execute().astype("string")
+        own = mapping.get("customers")
+        customers = (
+            con.sql(own.query)
+            if own is not None and own.query
+            else con.table(own.table if own is not None and own.table else "customers")
+        )
+        frame = customers.limit(MAX_SURVEY_ROWS).execute().astype("string")
     finally:
         con.disconnect()
-    return tables, frame
+    renamed = {user: canonical for canonical, user in (own.columns if own else {}).items()}
+    return tables, frame.rename(columns=renamed)
 
 
-def survey(source: str, root: Path) -> DataSurvey:
-    """Look at the data of `source` (a folder, `.duckdb` file or URL; relative to `root`)."""
+def survey(
+    source: str, root: Path, mapping: Mapping[str, TableSettings] | None = None
+) -> DataSurvey:
+    """Look at the data of `source` (a folder, `.duckdb` file or URL; relative to `root`).
+
+    `mapping` is the settings' per-table mapping when a settings file exists already: its
+    file names, delimiters, encodings and column renames are applied, so a company whose
+    exports are not in the canonical shape writes the mapping first and then runs `init`.
+    """
+    mapping = mapping or {}
     if is_database(source):
         where = source if "://" in source else str(_path(source, root))
-        tables, frame = _survey_database(where)
+        tables, frame = _survey_database(where, mapping)
         notes: list[str] = []
         shown = source if "://" in source else _relative(Path(where), root)
     else:
         folder = _path(source, root)
         if not folder.is_dir():
             raise DataError("the source folder does not exist", file=str(folder))
-        files = {t: p for t in TABLES if (p := table_file(folder, t)) is not None}
+        files = {t: p for t in TABLES if (p := _mapped_file(folder, t, mapping)) is not None}
         if "customers" not in files:
             raise DataError(
                 "no customers table (customers.csv or customers.parquet) in the source folder",
                 file=str(folder),
             )
         tables = {t: str(p) for t, p in files.items()}
-        frame, notes = _read_customers_file(files["customers"])
+        frame, notes = _read_customers_file(files["customers"], mapping.get("customers"))
         shown = _relative(folder, root)
     missing = [c.name for c in table_specs(())[0].columns if c.name not in frame.columns]
     if missing:
@@ -433,6 +471,7 @@ def plan(folder: Path, source: str | None = None, company: str | None = None) ->
     """The files `init` would write in `folder`, made from what the data holds."""
     folder = folder.resolve()
     settings_file = existing_settings(folder)
+    settings: Settings | None = None
     if settings_file is not None:
         settings = load_settings(settings_file)
         data_path = settings.data_path
@@ -443,7 +482,7 @@ def plan(folder: Path, source: str | None = None, company: str | None = None) ->
         src = source if source is not None else str(default_source(folder))
     if source is not None and "://" not in source:
         src = str(Path(source).expanduser().resolve())
-    data = survey(src, folder)
+    data = survey(src, folder, settings.tables if settings is not None else None)
     kpis, kept, dropped = kpis_text(tuple(data.tables))
     name = company or folder.name.replace("-", " ").replace("_", " ").title() or "Company"
     files = [

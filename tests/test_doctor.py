@@ -108,6 +108,17 @@ def test_encodings_of_each_csv_file(tmp_path: Path) -> None:
     assert checks["encoding customers.csv"].detail == "utf-8"
 
 
+def test_an_encoding_the_settings_give_is_reported_as_given(tmp_path: Path) -> None:
+    config = write_project(
+        tmp_path, settings='timezone = "UTC"\n\n[tables.customers]\nencoding = "cp1252"\n'
+    )
+    src = tmp_path / "data" / "src"
+    (src / "customers.csv").write_bytes((src / "customers.csv").read_bytes())
+    checks = _by_name(doctor.run(config))
+    assert checks["encoding customers.csv"].detail == "cp1252 (as the settings say)"
+    assert checks["encoding revenue.csv"].detail == "utf-8"
+
+
 def test_a_missing_source_and_an_unwritable_output(tmp_path: Path) -> None:
     config = write_project(tmp_path)
     (tmp_path / "blocker").write_text("a file, not a folder", encoding="utf-8")

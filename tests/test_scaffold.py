@@ -260,3 +260,73 @@ def test_a_renamed_customers_column_is_noted_not_refused(tmp_path: Path) -> None
     assert "# NOTE: the customers table has no customer_id column" in (
         root / "reportlib.toml"
     ).read_text(encoding="utf-8")
+
+
+EXPORT_SETTINGS = """\
+source = "exports"
+
+[tables.customers]
+file = "Kunden.csv"
+delimiter = ";"
+encoding = "cp1252"
+date_format = "%d/%m/%Y"
+columns = { customer_id = "Kundennummer", acquired_on = "Kunde seit", churned_on = "Gekündigt am" }
+
+[tables.revenue]
+file = "Umsatz.csv"
+"""
+
+
+def test_init_reads_the_exports_the_way_the_settings_map_them(tmp_path: Path) -> None:
+    """A company whose files and columns have their own names writes the mapping first;
+    `init` then finds the tables and levels through it (and keeps the settings file)."""
+    root = tmp_path / "alpenrand"
+    exports = root / "exports"
+    exports.mkdir(parents=True)
+    (root / "reportlib.toml").write_text(EXPORT_SETTINGS, encoding="utf-8")
+    text = textwrap.dedent(
+        """\
+        Kundennummer;Bereich;Land;Kunde seit;Gekündigt am
+        K1;Handel;Österreich;01/02/2025;
+        K2;Handel;Österreich;01/03/2025;
+        K3;Industrie;Deutschland;15/03/2025;
+        K4;Industrie;Deutschland;15/04/2025;
+        K5;Industrie;Deutschland;15/04/2025;
+        """
+    )
+    (exports / "Kunden.csv").write_bytes(text.encode("cp1252"))
+    (exports / "Umsatz.csv").write_text(REVENUE, encoding="utf-8")
+
+    result = scaffold.init(root)
+
+    assert set(result.survey.tables) == {"customers", "revenue"}
+    assert result.survey.levels == ("Bereich", "Land")
+    assert [c.values for c in result.survey.columns] == [
+        ("Handel", "Industrie"),
+        ("Deutschland", "Österreich"),
+    ]
+    # The renamed columns are recognised as the known ones: no note asks to map them.
+    assert not any("no customer_id" in n for n in result.survey.notes)
+    assert set(result.kpis) == {"revenue", "revenue_growth_yoy", "nrr", "logo_retention"}
+    assert [p.path.name for p in result.kept] == ["reportlib.toml"]
+    assert (root / "reportlib.toml").read_text(encoding="utf-8") == EXPORT_SETTINGS
+
+
+def test_init_reads_a_database_table_the_mapping_names(tmp_path: Path) -> None:
+    db = tmp_path / "erp.duckdb"
+    con = duckdb.connect(str(db))
+    csv = tmp_path / "c.csv"
+    csv.write_text(OWN_CUSTOMERS.replace("customer_id", "id"), encoding="utf-8")
+    con.execute(f"CREATE TABLE crm_kunden AS SELECT * FROM read_csv('{csv}', all_varchar=true)")
+    con.close()
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "reportlib.toml").write_text(
+        f'source = "{db}"\n\n[tables.customers]\ntable = "crm_kunden"\n'
+        'columns = { customer_id = "id" }\n',
+        encoding="utf-8",
+    )
+    result = scaffold.init(root)
+    assert set(result.survey.tables) == {"customers"}
+    assert result.survey.levels == ("business_unit", "country")
+    assert set(result.kpis) == {"logo_retention"}
