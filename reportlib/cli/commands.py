@@ -42,7 +42,10 @@ def cli(ctx: click.Context) -> None:
 
     \b
     Documentation (in the repository):
-      docs/getting-started.md  a first pack
+      docs/getting-started.md  a first pack with your own data (init, doctor)
+      docs/sources.md          files, databases, mapping your columns and formats
+      docs/kpis.md             adding a KPI without code
+      docs/locale.md           numbers, dates and names in your language
       docs/operations.md       scheduling, exit codes, --json, logs, sandbox
       docs/methodology.md      how every figure is made
       docs/architecture.md     the output files and the modules
