@@ -110,19 +110,22 @@ def source_reachable(settings: Settings) -> str:
     """The source exists: a folder, a `.duckdb` file, or a database that accepts a connection."""
     from .errors import DataError
 
+    from .sources import database
+
     src = settings.source
     if "://" in src:
         import ibis
 
+        shown = database.shown(src)
         try:
-            con = ibis.connect(src)
+            con = ibis.connect(database.url_for(src, settings.root))
             try:
                 n = len(con.list_tables())
             finally:
                 con.disconnect()
         except Exception as e:  # any backend's connection failure is a data-source problem
-            raise DataError(f"cannot connect to {src}: {e}", file=src) from e
-        return f"{src}: {n} tables"
+            raise DataError(f"cannot connect to {shown}: {e}", file=shown) from e
+        return f"{shown}: {n} tables"
     path = settings.path(src)
     if src.endswith(".duckdb"):
         if not path.is_file():
@@ -137,10 +140,10 @@ def source_reachable(settings: Settings) -> str:
 def encodings(settings: Settings) -> Iterator[Check]:
     """The text encoding of each CSV file of a folder source (one check per file)."""
     from .errors import DataError
-    from .sources import encoding
+    from .sources import database, encoding
 
     folder = settings.path(settings.source)
-    if "://" in settings.source or settings.source.endswith(".duckdb"):
+    if database.is_database(settings.source):
         yield Check("encodings", "skip", "a database source has no CSV files")
         return
     if not folder.is_dir():

@@ -37,7 +37,7 @@ import yaml
 from . import configfile, fileio, kpis
 from .config import Settings, TableSettings, load_settings
 from .errors import ConfigError, DataError
-from .sources import TABLES, encoding, table_specs
+from .sources import TABLES, database, encoding, table_specs
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +119,6 @@ class InitResult:
 
 
 # --- the data ------------------------------------------------------------------------
-
-
-def is_database(source: str) -> bool:
-    """True for a database source: an Ibis URL or a `.duckdb` file."""
-    return "://" in source or source.endswith(".duckdb")
 
 
 def table_file(folder: Path, name: str) -> Path | None:
@@ -235,18 +230,22 @@ def _survey_database(
             else ibis.connect(source)
         )
     except Exception as e:  # any backend's connection failure is a data-source problem
-        raise DataError(f"cannot connect to {source}: {e}", file=source) from e
+        raise DataError(
+            f"cannot connect to {database.shown(source)}: {e}", file=database.shown(source)
+        ) from e
     try:
         names = set(con.list_tables())
         tables = {}
         for t in TABLES:
             own = mapping.get(t)
             if own is not None and own.query:
-                tables[t] = f"{source}: query"
+                tables[t] = f"{database.shown(source)}: query"
             elif (own.table if own is not None and own.table else t) in names:
-                tables[t] = f"{source}:{own.table if own is not None and own.table else t}"
+                tables[t] = f"{database.shown(source)}:{own.table if own is not None and own.table else t}"
         if "customers" not in tables:
-            raise DataError(f"no customers table in {source}", file=source)
+            raise DataError(
+                f"no customers table in {database.shown(source)}", file=database.shown(source)
+            )
         own = mapping.get("customers")
         customers = (
             con.sql(own.query)
@@ -270,8 +269,8 @@ def survey(
     exports are not in the canonical shape writes the mapping first and then runs `init`.
     """
     mapping = mapping or {}
-    if is_database(source):
-        where = source if "://" in source else str(_path(source, root))
+    if database.is_database(source):
+        where = database.url_for(source, root) if "://" in source else str(_path(source, root))
         tables, frame = _survey_database(where, mapping)
         notes: list[str] = []
         shown = source if "://" in source else _relative(Path(where), root)

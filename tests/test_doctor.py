@@ -234,3 +234,17 @@ def test_a_duckdb_file_source(tmp_path: Path) -> None:
         f"{tmp_path / 'warehouse.duckdb'}:tickets: 7 rows"
     )
     assert not [c for c in checks.values() if c.failed]
+
+
+def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    url = f"postgresql://reporter:s3cret@127.0.0.1:{port}/crm"
+    config = write_project(tmp_path, settings=f'timezone = "UTC"\nsource = "{url}"\n')
+    text = config.read_text(encoding="utf-8").replace('source = "data/src"\n', "", 1)
+    config.write_text(text, encoding="utf-8")
+    checks = _by_name(doctor.run(config))
+    assert checks["source"].failed
+    assert "reporter:***@127.0.0.1" in checks["source"].detail
+    assert "s3cret" not in " ".join(c.detail for c in checks.values())

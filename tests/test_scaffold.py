@@ -330,3 +330,16 @@ def test_init_reads_a_database_table_the_mapping_names(tmp_path: Path) -> None:
     assert set(result.survey.tables) == {"customers"}
     assert result.survey.levels == ("business_unit", "country")
     assert set(result.kpis) == {"logo_retention"}
+
+
+def test_init_names_an_unreachable_database_without_its_password(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://reporter:s3cret@127.0.0.1:{port}/crm"
+    with pytest.raises(DataError) as e:
+        scaffold.init(tmp_path / "proj", source=url)
+    assert "reporter:***@127.0.0.1" in str(e.value)
+    assert "s3cret" not in str(e.value)
