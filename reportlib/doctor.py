@@ -109,7 +109,6 @@ def checks(
 def source_reachable(settings: Settings) -> str:
     """The source exists: a folder, a `.duckdb` file, or a database that accepts a connection."""
     from .errors import DataError
-
     from .sources import database
 
     src = settings.source

@@ -238,10 +238,11 @@ def _survey_database(
         tables = {}
         for t in TABLES:
             own = mapping.get(t)
+            name = own.table if own is not None and own.table else t
             if own is not None and own.query:
                 tables[t] = f"{database.shown(source)}: query"
-            elif (own.table if own is not None and own.table else t) in names:
-                tables[t] = f"{database.shown(source)}:{own.table if own is not None and own.table else t}"
+            elif name in names:
+                tables[t] = f"{database.shown(source)}:{name}"
         if "customers" not in tables:
             raise DataError(
                 f"no customers table in {database.shown(source)}", file=database.shown(source)
