@@ -37,7 +37,7 @@ import yaml
 from . import configfile, fileio, kpis
 from .config import Settings, TableSettings, load_settings
 from .errors import ConfigError, DataError
-from .sources import TABLES, database, encoding, table_specs
+from .sources import TABLES, database, encoding, files, table_specs
 
 log = logging.getLogger(__name__)
 
@@ -121,14 +121,6 @@ class InitResult:
 # --- the data ------------------------------------------------------------------------
 
 
-def table_file(folder: Path, name: str) -> Path | None:
-    """A table's file in a source folder (`<name>.csv` or `<name>.parquet`), if any."""
-    for ext in (".csv", ".parquet"):
-        if (folder / f"{name}{ext}").is_file():
-            return folder / f"{name}{ext}"
-    return None
-
-
 def default_source(folder: Path) -> Path:
     """The folder's data: `data/`, the folder itself, or the first folder under `data/`
     (sorted by name) that holds a customers table."""
@@ -137,7 +129,7 @@ def default_source(folder: Path) -> Path:
     if data.is_dir():
         candidates += sorted(p for p in data.iterdir() if p.is_dir())
     for c in candidates:
-        if table_file(c, "customers") is not None:
+        if c.is_dir() and files.locate(c, "customers") is not None:
             return c
     raise ConfigError(
         f"no customers table (customers.csv or customers.parquet) in {data}, {folder} "
@@ -158,15 +150,6 @@ def _sniff_delimiter(path: Path, codec: str) -> str:
     counts = {d: header.count(d) for d in DELIMITERS}
     best = max(DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
-
-
-def _mapped_file(folder: Path, name: str, mapping: Mapping[str, TableSettings]) -> Path | None:
-    """A table's file: the one its mapping names (`file`), else `<name>.csv`/`.parquet`."""
-    own = mapping.get(name)
-    if own is not None and own.file:
-        path = folder / own.file
-        return path if path.is_file() else None
-    return table_file(folder, name)
 
 
 def _read_customers_file(
@@ -279,14 +262,18 @@ def survey(
         folder = _path(source, root)
         if not folder.is_dir():
             raise DataError("the source folder does not exist", file=str(folder))
-        files = {t: p for t in TABLES if (p := _mapped_file(folder, t, mapping)) is not None}
-        if "customers" not in files:
+        found = {
+            t: p
+            for t in TABLES
+            if (p := files.locate(folder, t, m.file if (m := mapping.get(t)) else None)) is not None
+        }
+        if "customers" not in found:
             raise DataError(
                 "no customers table (customers.csv or customers.parquet) in the source folder",
                 file=str(folder),
             )
-        tables = {t: str(p) for t, p in files.items()}
-        frame, notes = _read_customers_file(files["customers"], mapping.get("customers"))
+        tables = {t: str(p) for t, p in found.items()}
+        frame, notes = _read_customers_file(found["customers"], mapping.get("customers"))
         shown = _relative(folder, root)
     missing = [c.name for c in table_specs(())[0].columns if c.name not in frame.columns]
     if missing:
