@@ -1,15 +1,15 @@
-"""Board-pack charts: trends, sparklines and segment comparisons as deterministic SVG strings.
+"""Board-pack charts: trends, sparklines and the score overview as deterministic SVG strings.
 
 Each chart has a `*_figure` function that returns the matplotlib Figure (for
 notebooks and tests) and a function that returns its SVG. Figures are built with
-`matplotlib.figure.Figure`, never pyplot, so nothing is left in global state.
+`matplotlib.figure.Figure`, never pyplot, so nothing is left in global state. The
+comparison of a node's children is drawn by `comparison` (re-exported here).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -22,19 +22,16 @@ from matplotlib.ticker import MaxNLocator
 
 from . import periods
 from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, to_svg
+from .comparison import ADDITIVE_UNITS as ADDITIVE_UNITS
+from .comparison import comparison_chart
+from .comparison import comparison_figure as comparison_figure
 from .config import KpiDef
 from .formatting import STATUS, format_score, missing, period_tick, status_style
-from .packdata import PackContext, below_min_n, row, series, version_breaks
+from .packdata import PackContext, below_min_n, series, version_breaks
 
 log = logging.getLogger(__name__)
 
 SPARK_MONTHS = 13
-
-_SHAPE_MARKER = {"circle": "o", "triangle": "^", "square": "s", "hollow": "o", "dash": "o"}
-
-
-ADDITIVE_UNITS = ("currency", "count")
-"""A parent's value of these is the children's sum, so it is no reference line for them."""
 
 ChartKind = Literal["trend", "sparkline", "comparison", "overview"]
 
@@ -326,101 +323,6 @@ def sparkline_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_
 def sparkline(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> str:
     """Sparkline of a KPI at the pack's node, as SVG."""
     return to_svg(sparkline_figure(ctx, kpi_id, style))
-
-
-# --- comparison -----------------------------------------------------------------------
-
-
-def _short_name(name: str) -> str:
-    """`EMEA` for `Enterprise · EMEA`: the parent is already named on the page."""
-    return name.split(" · ")[-1]
-
-
-def comparison_figure(
-    ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE
-) -> Figure | None:
-    """Children of the node side by side (status-shaped dots, 95% intervals), parent as reference line."""
-    k = ctx.project.kpi(kpi_id)
-    children = ctx.tree.children(ctx.node.id)
-    if not children:
-        return None
-    rows = [(c, row(ctx, kpi_id, c.id)) for c in children]
-    parent = row(ctx, kpi_id)
-    names = [_short_name(c.name) for c, _ in rows]
-    y = np.arange(len(rows), dtype="float64")[::-1]
-
-    def col(name: str) -> np.ndarray:
-        return _floats([None if r is None else r[name] for _, r in rows])
-
-    v, lo, hi = col("value"), col("ci_low"), col("ci_high")
-    pv = float(parent["value"]) if parent is not None and not missing(parent["value"]) else math.nan
-    show_ci = k.sample and bool(np.isfinite(lo).any())
-    ref = np.array([math.nan if k.unit in ADDITIVE_UNITS else pv])
-    xlim = _limits(k, v, ref, *((lo, hi) if show_ci else ()))
-    with styled(style):
-        fig = Figure(figsize=(2.45, 0.42 + 0.2 * len(rows)))
-        fig.set_layout_engine("constrained", h_pad=0.02, w_pad=0.02)
-        ax = fig.add_subplot()
-        ax.grid(axis="y", visible=False)
-        ax.grid(axis="x", visible=True)
-        ax.set_xlim(*xlim)
-        ax.set_ylim(-0.6, len(rows) - 0.4)
-        if math.isfinite(pv) and k.unit not in ADDITIVE_UNITS:
-            ax.axvline(pv, color=style.series, lw=0.9, ls=(0, (3, 2)), zorder=1, gid="parent-line")
-        if show_ci:
-            ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(v)
-            ax.errorbar(
-                v[ok],
-                y[ok],
-                xerr=np.vstack([v[ok] - lo[ok], hi[ok] - v[ok]]),
-                fmt="none",
-                ecolor="#7b8794",
-                elinewidth=0.8,
-                capsize=1.8,
-                capthick=0.8,
-                zorder=2,
-                gid="intervals",
-            )
-        for i, (c, r) in enumerate(rows):
-            if r is None or not np.isfinite(v[i]):
-                ax.text(
-                    xlim[0],
-                    y[i],
-                    " no data",
-                    va="center",
-                    ha="left",
-                    fontsize=5.5,
-                    color=style.muted,
-                )
-                continue
-            st = status_style(str(r["status"]))
-            hollow = st.shape in ("hollow", "dash")
-            ax.plot(
-                [v[i]],
-                [y[i]],
-                ls="none",
-                marker=_SHAPE_MARKER[st.shape],
-                ms=4.2,
-                mfc="white" if hollow else st.colour,
-                mec=st.colour if not hollow else style.muted,
-                mew=0.9,
-                zorder=3,
-                gid=f"child-{c.id.replace('/', '-')}",
-            )
-        ax.set_yticks(y)
-        ax.set_yticklabels(names)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
-        ax.xaxis.set_major_formatter(_formatter(k, ctx))
-        ax.tick_params(axis="y", length=0, labelsize=6.2)
-        ax.tick_params(axis="x", labelsize=5.8)
-        ax.spines["left"].set_visible(False)
-    return fig
-
-
-def comparison_chart(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> str:
-    """Comparison chart of the node's children for one KPI as SVG; empty for a leaf."""
-    fig = comparison_figure(ctx, kpi_id, style)
-    return "" if fig is None else to_svg(fig)
 
 
 def overview_figure(

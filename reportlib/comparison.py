@@ -1,0 +1,345 @@
+"""The comparison page's charts: a node's children side by side, one chart per KPI.
+
+Up to `LIMIT` children every child is drawn, in the tree's order. Beyond that (a region
+with 40 branches) a chart of 40 dots on one axis cannot be read, so each KPI's chart
+shows its `SHOWN` best and `SHOWN` worst children, numbered by rank, and one grey bar
+for the others (their range, a tick at their median); `select` makes that choice and
+`note` says it in words under the chart. Children are ranked by their status and score
+(DOMAIN.md §5, §6: the score already places green above amber above red), then by the
+value in the KPI's good direction, ties by node id, so the choice is deterministic.
+Children with too few answers or no data are not ranked (DOMAIN.md §4) and only counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, to_svg
+from .config import KpiDef
+from .formatting import format_value, missing, status_style
+from .hierarchy import Node
+from .packdata import PackContext, row
+
+log = logging.getLogger(__name__)
+
+LIMIT = 12
+"""Most children a comparison chart draws in full; beyond it, the top and bottom `SHOWN`."""
+SHOWN = 5
+"""Children shown at each end (best, worst) when a node has more than `LIMIT`."""
+
+ADDITIVE_UNITS = ("currency", "count")
+"""A parent's value of these is the children's sum, so it is no reference line for them."""
+
+_SHAPE_MARKER = {"circle": "o", "triangle": "^", "square": "s", "hollow": "o", "dash": "o"}
+_UNRANKED = ("insufficient", "no-data")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which children one KPI's chart draws, and which it only summarises.
+
+    `limited` is False for a node with at most `LIMIT` children: then `top` is every
+    child in the tree's order and the rest is empty. Otherwise `top` holds the best
+    children (best first), `bottom` the worst (worst last), `others` the ranked children
+    in between (not drawn) and `unranked` those with too few answers or no data.
+    """
+
+    total: int
+    top: tuple[Node, ...]
+    bottom: tuple[Node, ...] = ()
+    others: tuple[Node, ...] = ()
+    unranked: tuple[Node, ...] = ()
+    limited: bool = False
+
+    @property
+    def shown(self) -> tuple[Node, ...]:
+        return self.top + self.bottom
+
+
+def rank_key(k: KpiDef, node: Node, r: pd.Series | None) -> tuple[float, float, str] | None:
+    """Sort key, best first: score, then the value in the good direction, then node id.
+
+    None for a child that is not ranked (no row, no value, too few answers).
+    """
+    if r is None or missing(r["value"]) or str(r["status"]) in _UNRANKED:
+        return None
+    value = float(r["value"])
+    if not math.isfinite(value):
+        return None
+    score = float(r["score"]) if not missing(r["score"]) else -1.0  # no target: after scored
+    good = value if k.direction == "up" else -value
+    return (-score, -good, node.id)
+
+
+def select(ctx: PackContext, kpi_id: str, limit: int = LIMIT, shown: int = SHOWN) -> Selection:
+    """The children of the pack's node one KPI's comparison chart draws (see `Selection`)."""
+    children = ctx.tree.children(ctx.node.id)
+    if len(children) <= limit:
+        return Selection(total=len(children), top=children)
+    k = ctx.project.kpi(kpi_id)
+    keyed = [(rank_key(k, c, row(ctx, kpi_id, c.id)), c) for c in children]
+    ranked = [c for key, c in sorted((x for x in keyed if x[0] is not None), key=lambda x: x[0])]  # type: ignore[arg-type,return-value]
+    unranked = tuple(c for key, c in keyed if key is None)
+    top = tuple(ranked[:shown])
+    bottom = tuple(ranked[max(shown, len(ranked) - shown) :])
+    others = tuple(ranked[shown : max(shown, len(ranked) - shown)])
+    return Selection(
+        total=len(children),
+        top=top,
+        bottom=bottom,
+        others=others,
+        unranked=unranked,
+        limited=True,
+    )
+
+
+def plural(level: str) -> str:
+    """`branches`, `regions`, `countries`: the plural of a level's name, for the page's text."""
+    word = level.replace("_", " ")
+    if word.endswith(("s", "sh", "ch", "x", "z")):
+        return word + "es"
+    if word.endswith("y") and word[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def child_level(ctx: PackContext) -> str:
+    """Name of the level of the node's children (`branch`), or `child` past the last level."""
+    levels = ctx.project.hierarchy.levels
+    return levels[ctx.node.level] if ctx.node.level < len(levels) else "child"
+
+
+def lede(ctx: PackContext, limit: int = LIMIT, shown: int = SHOWN) -> str:
+    """What the page shows when it cannot show every child; empty when it can."""
+    n = len(ctx.tree.children(ctx.node.id))
+    if n <= limit:
+        return ""
+    return (
+        f"The {n} {plural(child_level(ctx))} of {ctx.node.name}: for each KPI the {shown} "
+        f"best and the {shown} worst, numbered by rank (status and score, then value); "
+        "the grey bar is the others' range with a tick at their median, and the line under "
+        "each chart counts them"
+    )
+
+
+def note(ctx: PackContext, kpi_id: str, limit: int = LIMIT, shown: int = SHOWN) -> str:
+    """One line under a limited chart: what is drawn, the others' median and range."""
+    sel = select(ctx, kpi_id, limit, shown)
+    if not sel.limited:
+        return ""
+    k = ctx.project.kpi(kpi_id)
+    settings = ctx.project.settings
+
+    def fmt(x: float) -> str:
+        return format_value(x, k.unit, settings.currency, settings.locale)
+
+    words = plural(child_level(ctx))
+    parts = [f"Top {len(sel.top)} and bottom {len(sel.bottom)} of {sel.total} {words}"]
+    if sel.others:
+        v = _values(ctx, kpi_id, sel.others)
+        parts.append(
+            f"the other {len(sel.others)}: median {fmt(float(np.median(v)))} "
+            f"({fmt(float(v.min()))} to {fmt(float(v.max()))})"
+        )
+    if sel.unranked:
+        parts.append(f"{len(sel.unranked)} not ranked (too few answers or no data)")
+    return "; ".join(parts) + "."
+
+
+def _values(ctx: PackContext, kpi_id: str, nodes: Sequence[Node]) -> np.ndarray:
+    return _floats([_field(row(ctx, kpi_id, c.id), "value") for c in nodes])
+
+
+def _field(r: pd.Series | None, name: str) -> Any:
+    return None if r is None else r[name]
+
+
+def _floats(values: Any) -> np.ndarray:
+    return pd.to_numeric(pd.Series(values), errors="coerce").astype("float64").to_numpy()
+
+
+def _short_name(name: str) -> str:
+    """`EMEA` for `Enterprise · EMEA`: the parent is already named on the page."""
+    return name.split(" · ")[-1]
+
+
+def _value_range(k: KpiDef, *arrays: np.ndarray) -> tuple[float, float]:
+    """Axis range covering every finite value given, padded, never past 0/100 for percentages.
+
+    The same rule as the trend charts' value axis, so a KPI reads alike on both.
+    """
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.array([])
+    if finite.size == 0:
+        return (0.0, 100.0) if k.unit == "percent" else (0.0, 1.0)
+    lo, hi = float(finite.min()), float(finite.max())
+    pad = (hi - lo) * 0.12 or max(abs(hi) * 0.1, 1.0)
+    lo2, hi2 = lo - pad, hi + pad
+    if lo >= 0 and k.unit in ("percent", "hours", "currency", "ratio", "count"):
+        lo2 = max(lo2, 0.0)
+    edge = 0.04 * (hi2 - lo2)  # room for a marker sitting on a natural bound
+    if k.unit == "percent" and hi <= 100:
+        hi2 = min(hi2, 100.0 + edge)
+    if k.unit == "points" and lo >= -100 and hi <= 100:
+        lo2, hi2 = max(lo2, -100.0 - edge), min(hi2, 100.0 + edge)
+    return lo2, hi2
+
+
+def _rows(
+    ctx: PackContext, kpi_id: str, sel: Selection
+) -> tuple[list[tuple[str, Node | None, pd.Series | None]], int | None]:
+    """Labelled rows top to bottom (a None node is the others' row), and that row's index."""
+    if not sel.limited:
+        return [(_short_name(c.name), c, row(ctx, kpi_id, c.id)) for c in sel.top], None
+    ranks_below = len(sel.top) + len(sel.others)
+    rows: list[tuple[str, Node | None, pd.Series | None]] = [
+        (f"{i + 1}. {_short_name(c.name)}", c, row(ctx, kpi_id, c.id))
+        for i, c in enumerate(sel.top)
+    ]
+    gap = None
+    if sel.others:
+        gap = len(rows)
+        rows.append((f"{len(sel.others)} others", None, None))
+    rows += [
+        (f"{ranks_below + i + 1}. {_short_name(c.name)}", c, row(ctx, kpi_id, c.id))
+        for i, c in enumerate(sel.bottom)
+    ]
+    return rows, gap
+
+
+def comparison_figure(
+    ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE
+) -> Figure | None:
+    """Children of the node side by side (status-shaped dots, 95% intervals), parent as reference line.
+
+    Beyond `LIMIT` children: the top and bottom `SHOWN` by rank and a bar for the others.
+    """
+    k = ctx.project.kpi(kpi_id)
+    if not ctx.tree.children(ctx.node.id):
+        return None
+    sel = select(ctx, kpi_id)
+    rows, gap = _rows(ctx, kpi_id, sel)
+    parent = row(ctx, kpi_id)
+    names = [name for name, _, _ in rows]
+    y = np.arange(len(rows), dtype="float64")[::-1]
+
+    def col(name: str) -> np.ndarray:
+        return _floats([_field(r, name) for _, _, r in rows])
+
+    v, lo, hi = col("value"), col("ci_low"), col("ci_high")
+    others = _values(ctx, kpi_id, sel.others) if sel.others else np.array([])
+    pv = float(parent["value"]) if parent is not None and not missing(parent["value"]) else math.nan
+    show_ci = k.sample and bool(np.isfinite(lo).any())
+    ref = np.array([math.nan if k.unit in ADDITIVE_UNITS else pv])
+    xlim = _value_range(
+        k, v, ref, *((lo, hi) if show_ci else ()), *((others,) if others.size else ())
+    )
+    with styled(style):
+        fig = Figure(figsize=(2.45, 0.42 + 0.2 * len(rows)))
+        fig.set_layout_engine("constrained", h_pad=0.02, w_pad=0.02)
+        ax = fig.add_subplot()
+        ax.grid(axis="y", visible=False)
+        ax.grid(axis="x", visible=True)
+        ax.set_xlim(*xlim)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        if math.isfinite(pv) and k.unit not in ADDITIVE_UNITS:
+            ax.axvline(pv, color=style.series, lw=0.9, ls=(0, (3, 2)), zorder=1, gid="parent-line")
+        if show_ci:
+            ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(v)
+            ax.errorbar(
+                v[ok],
+                y[ok],
+                xerr=np.vstack([v[ok] - lo[ok], hi[ok] - v[ok]]),
+                fmt="none",
+                ecolor="#7b8794",
+                elinewidth=0.8,
+                capsize=1.8,
+                capthick=0.8,
+                zorder=2,
+                gid="intervals",
+            )
+        for i, (_, c, r) in enumerate(rows):
+            if c is None:
+                continue
+            if r is None or not np.isfinite(v[i]):
+                ax.text(
+                    xlim[0],
+                    y[i],
+                    " no data",
+                    va="center",
+                    ha="left",
+                    fontsize=5.5,
+                    color=style.muted,
+                )
+                continue
+            st = status_style(str(r["status"]))
+            hollow = st.shape in ("hollow", "dash")
+            ax.plot(
+                [v[i]],
+                [y[i]],
+                ls="none",
+                marker=_SHAPE_MARKER[st.shape],
+                ms=4.2,
+                mfc="white" if hollow else st.colour,
+                mec=st.colour if not hollow else style.muted,
+                mew=0.9,
+                zorder=3,
+                gid=f"child-{c.id.replace('/', '-')}",
+            )
+        if gap is not None:
+            _draw_others(ax, y[gap], others, style)
+        ax.set_yticks(y)
+        ax.set_yticklabels(names)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+        ax.xaxis.set_major_formatter(
+            UnitFormatter(k.unit, ctx.project.settings.currency, ctx.project.settings.locale)
+        )
+        ax.tick_params(axis="y", length=0, labelsize=6.2)
+        ax.tick_params(axis="x", labelsize=5.8)
+        ax.spines["left"].set_visible(False)
+        if gap is not None:
+            ax.get_yticklabels()[gap].set_color(style.muted)
+    return fig
+
+
+def _draw_others(ax: Any, y: float, values: np.ndarray, style: ChartStyle) -> None:
+    """The others' row: a grey bar over their range, a tick at their median; lines above and below."""
+    for edge in (y + 0.5, y - 0.5):
+        ax.axhline(edge, color=style.muted, lw=0.4, ls=(0, (1, 2)), zorder=1, gid="others-edge")
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return
+    ax.plot(
+        [finite.min(), finite.max()],
+        [y, y],
+        color="#c3c8cf",
+        lw=3.2,
+        solid_capstyle="butt",
+        zorder=2,
+        gid="others-range",
+    )
+    ax.plot(
+        [float(np.median(finite))],
+        [y],
+        ls="none",
+        marker="|",
+        ms=6,
+        mew=1.2,
+        color=style.muted,
+        zorder=3,
+        gid="others-median",
+    )
+
+
+def comparison_chart(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> str:
+    """Comparison chart of the node's children for one KPI as SVG; empty for a leaf."""
+    fig = comparison_figure(ctx, kpi_id, style)
+    return "" if fig is None else to_svg(fig)
