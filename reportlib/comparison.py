@@ -2,12 +2,13 @@
 
 Up to `LIMIT` children every child is drawn, in the tree's order. Beyond that (a region
 with 40 branches) a chart of 40 dots on one axis cannot be read, so each KPI's chart
-shows its `SHOWN` best and `SHOWN` worst children, numbered by rank, and one grey bar
-for the others (their range, a tick at their median); `select` makes that choice and
-`note` says it in words under the chart. Children are ranked by their status and score
-(DOMAIN.md §5, §6: the score already places green above amber above red), then by the
-value in the KPI's good direction, ties by node id, so the choice is deterministic.
-Children with too few answers or no data are not ranked (DOMAIN.md §4) and only counted.
+shows its `SHOWN` best and `SHOWN` worst children, numbered by rank, a grey bar for
+the others (their range, a tick at their median) and a lighter one for the children
+not ranked; `select` makes that choice and `note` says it in words under the chart.
+Children are ranked by their status and score (DOMAIN.md §5, §6: the score already
+places green above amber above red), then by the value in the KPI's good direction, ties
+by node id, so the choice is deterministic. Children with too few answers or no data are
+not ranked (DOMAIN.md §4) and only counted.
 """
 
 from __future__ import annotations
@@ -126,8 +127,8 @@ def lede(ctx: PackContext, limit: int = LIMIT, shown: int = SHOWN) -> str:
     return (
         f"The {n} {plural(child_level(ctx))} of {ctx.node.name}: for each KPI the {shown} "
         f"best and the {shown} worst, numbered by rank (status and score, then value); "
-        "the grey bar is the others' range with a tick at their median, and the line under "
-        "each chart counts them"
+        "a grey bar spans the others (a tick at their median), a lighter one the children "
+        "not ranked, and the line under each chart counts them"
     )
 
 
@@ -142,16 +143,23 @@ def note(ctx: PackContext, kpi_id: str, limit: int = LIMIT, shown: int = SHOWN) 
     def fmt(x: float) -> str:
         return format_value(x, k.unit, settings.currency, settings.locale)
 
+    def spread(v: np.ndarray) -> str:
+        return f"median {fmt(float(np.median(v)))} ({fmt(float(v.min()))} to {fmt(float(v.max()))})"
+
     words = plural(child_level(ctx))
-    parts = [f"Top {len(sel.top)} and bottom {len(sel.bottom)} of {sel.total} {words}"]
+    if sel.shown:
+        parts = [f"Top {len(sel.top)} and bottom {len(sel.bottom)} of {sel.total} {words}"]
+    else:
+        parts = [f"None of the {sel.total} {words} ranked"]
     if sel.others:
-        v = _values(ctx, kpi_id, sel.others)
-        parts.append(
-            f"the other {len(sel.others)}: median {fmt(float(np.median(v)))} "
-            f"({fmt(float(v.min()))} to {fmt(float(v.max()))})"
-        )
+        parts.append(f"the other {len(sel.others)}: {spread(_values(ctx, kpi_id, sel.others))}")
     if sel.unranked:
-        parts.append(f"{len(sel.unranked)} not ranked (too few answers or no data)")
+        text = f"{len(sel.unranked)} not ranked (too few answers or no data)"
+        v = _values(ctx, kpi_id, sel.unranked)
+        v = v[np.isfinite(v)]
+        if v.size:
+            text += f", {v.size} of them with a value: {spread(v)}"
+        parts.append(text)
     return "; ".join(parts) + "."
 
 
@@ -193,14 +201,18 @@ def _value_range(k: KpiDef, *arrays: np.ndarray) -> tuple[float, float]:
     return lo2, hi2
 
 
-def _rows(
-    ctx: PackContext, kpi_id: str, sel: Selection
-) -> tuple[list[tuple[str, Node | None, pd.Series | None]], int | None]:
-    """Labelled rows top to bottom (a None node is the others' row), and that row's index."""
+Rows = list[tuple[str, Node | None, pd.Series | None]]
+
+
+def _rows(ctx: PackContext, kpi_id: str, sel: Selection) -> tuple[Rows, int | None, int | None]:
+    """Labelled rows top to bottom, and the indexes of the others' and the unranked rows.
+
+    A row with no node stands for several children (drawn by `_draw_group`).
+    """
     if not sel.limited:
-        return [(_short_name(c.name), c, row(ctx, kpi_id, c.id)) for c in sel.top], None
+        return [(_short_name(c.name), c, row(ctx, kpi_id, c.id)) for c in sel.top], None, None
     ranks_below = len(sel.top) + len(sel.others)
-    rows: list[tuple[str, Node | None, pd.Series | None]] = [
+    rows: Rows = [
         (f"{i + 1}. {_short_name(c.name)}", c, row(ctx, kpi_id, c.id))
         for i, c in enumerate(sel.top)
     ]
@@ -212,7 +224,11 @@ def _rows(
         (f"{ranks_below + i + 1}. {_short_name(c.name)}", c, row(ctx, kpi_id, c.id))
         for i, c in enumerate(sel.bottom)
     ]
-    return rows, gap
+    unranked = None
+    if sel.unranked and np.isfinite(_values(ctx, kpi_id, sel.unranked)).any():
+        unranked = len(rows)
+        rows.append((f"{len(sel.unranked)} not ranked", None, None))
+    return rows, gap, unranked
 
 
 def comparison_figure(
@@ -226,7 +242,7 @@ def comparison_figure(
     if not ctx.tree.children(ctx.node.id):
         return None
     sel = select(ctx, kpi_id)
-    rows, gap = _rows(ctx, kpi_id, sel)
+    rows, gap, unranked_at = _rows(ctx, kpi_id, sel)
     parent = row(ctx, kpi_id)
     names = [name for name, _, _ in rows]
     y = np.arange(len(rows), dtype="float64")[::-1]
@@ -236,12 +252,12 @@ def comparison_figure(
 
     v, lo, hi = col("value"), col("ci_low"), col("ci_high")
     others = _values(ctx, kpi_id, sel.others) if sel.others else np.array([])
+    unranked = _values(ctx, kpi_id, sel.unranked) if unranked_at is not None else np.array([])
+    groups = tuple(a for a in (others, unranked) if a.size)
     pv = float(parent["value"]) if parent is not None and not missing(parent["value"]) else math.nan
     show_ci = k.sample and bool(np.isfinite(lo).any())
     ref = np.array([math.nan if k.unit in ADDITIVE_UNITS else pv])
-    xlim = _value_range(
-        k, v, ref, *((lo, hi) if show_ci else ()), *((others,) if others.size else ())
-    )
+    xlim = _value_range(k, v, ref, *((lo, hi) if show_ci else ()), *groups)
     with styled(style):
         fig = Figure(figsize=(2.45, 0.42 + 0.2 * len(rows)))
         fig.set_layout_engine("constrained", h_pad=0.02, w_pad=0.02)
@@ -295,7 +311,9 @@ def comparison_figure(
                 gid=f"child-{c.id.replace('/', '-')}",
             )
         if gap is not None:
-            _draw_others(ax, y[gap], others, style)
+            _draw_group(ax, y[gap], others, style, colour="#c3c8cf", edges=(0.5, -0.5))
+        if unranked_at is not None:
+            _draw_group(ax, y[unranked_at], unranked, style, colour="#e3e6ea", edges=(0.5,))
         ax.set_yticks(y)
         ax.set_yticklabels(names)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
@@ -305,26 +323,35 @@ def comparison_figure(
         ax.tick_params(axis="y", length=0, labelsize=6.2)
         ax.tick_params(axis="x", labelsize=5.8)
         ax.spines["left"].set_visible(False)
-        if gap is not None:
-            ax.get_yticklabels()[gap].set_color(style.muted)
+        for at in (gap, unranked_at):
+            if at is not None:
+                ax.get_yticklabels()[at].set_color(style.muted)
     return fig
 
 
-def _draw_others(ax: Any, y: float, values: np.ndarray, style: ChartStyle) -> None:
-    """The others' row: a grey bar over their range, a tick at their median; lines above and below."""
-    for edge in (y + 0.5, y - 0.5):
-        ax.axhline(edge, color=style.muted, lw=0.4, ls=(0, (1, 2)), zorder=1, gid="others-edge")
+def _draw_group(
+    ax: Any,
+    y: float,
+    values: np.ndarray,
+    style: ChartStyle,
+    *,
+    colour: str,
+    edges: tuple[float, ...],
+) -> None:
+    """A row for several children: a bar over their range, a tick at their median, dotted edges."""
+    for edge in edges:
+        ax.axhline(y + edge, color=style.muted, lw=0.4, ls=(0, (1, 2)), zorder=1, gid="group-edge")
     finite = values[np.isfinite(values)]
     if not finite.size:
         return
     ax.plot(
         [finite.min(), finite.max()],
         [y, y],
-        color="#c3c8cf",
+        color=colour,
         lw=3.2,
         solid_capstyle="butt",
         zorder=2,
-        gid="others-range",
+        gid="group-range",
     )
     ax.plot(
         [float(np.median(finite))],
@@ -335,7 +362,7 @@ def _draw_others(ax: Any, y: float, values: np.ndarray, style: ChartStyle) -> No
         mew=1.2,
         color=style.muted,
         zorder=3,
-        gid="others-median",
+        gid="group-median",
     )
 
 

@@ -74,6 +74,20 @@ with_verbosity(cli)
     "when missing (default: the parent of --out).",
 )
 @click.option(
+    "--levels",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Hierarchy levels: 2 (segment, region) or 3 (segment, region, branch).",
+)
+@click.option(
+    "--branches",
+    type=int,
+    default=0,
+    metavar="N",
+    help="With --levels 3: branches under each region (16 + 12 x N nodes; 24 gives 304).",
+)
+@click.option(
     "--late-responses",
     type=click.IntRange(min=1),
     default=None,
@@ -89,6 +103,8 @@ def sample_data(
     end: str,
     fmt: str,
     config_dir: Path | None,
+    levels: int,
+    branches: int,
     late_responses: int | None,
 ) -> None:
     """Write a deterministic, realistic sample company (same seed, same bytes)."""
@@ -106,6 +122,8 @@ def sample_data(
         end=end,
         fmt=fmt,  # type: ignore[arg-type]
         config_dir=config_dir if config_dir is not None else out.parent,
+        levels=levels,
+        branches=branches,
     )
     show.sample_report(report)
 

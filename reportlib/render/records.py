@@ -330,6 +330,14 @@ class Comparison:
     groups: tuple[PerspectiveView, ...]
     shown: bool
     """In the pack only for a node with children (and their charts)."""
+    summary: str = ""
+    """For a node with more children than a chart draws: what the page shows instead."""
+    notes: tuple[tuple[str, str], ...] = ()
+    """(KPI id, the line under its chart: top and bottom drawn, the others summarised)."""
+
+    def note(self, kpi_id: str) -> str:
+        """The line under one KPI's chart, or empty."""
+        return dict(self.notes).get(kpi_id, "")
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,11 @@ from markupsafe import Markup
 
 from .. import __version__, periods
 from .. import commentary as commentary_mod
+from .. import comparison as cmp
 from .. import scorecard as sc
-from ..charts import ADDITIVE_UNITS, Charts
+from ..charts import Charts
 from ..commentary import SUMMARY, Commentary, KpiNote, is_stale
+from ..comparison import ADDITIVE_UNITS
 from ..config import KpiDef, Project
 from ..formatting import (
     DASH,
@@ -392,6 +394,28 @@ def _comparison_title(ctx: PackContext) -> str:
     return f"{level.replace('_', ' ').capitalize()} comparison" if level else "Comparison"
 
 
+def comparison_view(
+    ctx: PackContext, groups: tuple[PerspectiveView, ...], charts: Charts
+) -> Comparison:
+    """The comparison page: the children side by side, or their top and bottom when many."""
+    children = ctx.tree.children(ctx.node.id)
+    shown = bool(children) and bool(charts.comparison)
+    notes = (
+        tuple((k.id, cmp.note(ctx, k.id)) for g in groups for k in g.kpis)
+        if shown and len(children) > cmp.LIMIT
+        else ()
+    )
+    return Comparison(
+        title=_comparison_title(ctx),
+        node_name=ctx.node.name,
+        children=tuple(c.name for c in children),
+        groups=groups,
+        shown=shown,
+        summary=cmp.lede(ctx) if shown else "",
+        notes=notes,
+    )
+
+
 def contents_view(
     ctx: PackContext,
     groups: tuple[PerspectiveView, ...],
@@ -431,14 +455,7 @@ def pack_view(
     prev_name = period_name(periods.shift(ctx.period, -1), settings.locale)
     overall = score_view(ctx, "score:overall")
     groups = perspective_views(ctx, charts, commentary)
-    children = ctx.tree.children(ctx.node.id)
-    comparison = Comparison(
-        title=_comparison_title(ctx),
-        node_name=ctx.node.name,
-        children=tuple(c.name for c in children),
-        groups=groups,
-        shown=bool(children) and bool(charts.comparison),
-    )
+    comparison = comparison_view(ctx, groups, charts)
     counts = status_counts(ctx)
     return PackView(
         head=Head(
