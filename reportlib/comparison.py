@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -60,6 +60,8 @@ class Selection:
     others: tuple[Node, ...] = ()
     unranked: tuple[Node, ...] = ()
     limited: bool = False
+    rows: Mapping[str, pd.Series] = field(default_factory=dict)
+    """This period's row of the KPI for each child that has one (limited selections only)."""
 
     @property
     def shown(self) -> tuple[Node, ...]:
@@ -87,7 +89,8 @@ def select(ctx: PackContext, kpi_id: str, limit: int = LIMIT, shown: int = SHOWN
     if len(children) <= limit:
         return Selection(total=len(children), top=children)
     k = ctx.project.kpi(kpi_id)
-    keyed = [(rank_key(k, c, row(ctx, kpi_id, c.id)), c) for c in children]
+    rows = kpi_rows(ctx, kpi_id, children)
+    keyed = [(rank_key(k, c, rows.get(c.id)), c) for c in children]
     ranked = [c for key, c in sorted((x for x in keyed if x[0] is not None), key=lambda x: x[0])]  # type: ignore[arg-type,return-value]
     unranked = tuple(c for key, c in keyed if key is None)
     top = tuple(ranked[:shown])
@@ -100,7 +103,16 @@ def select(ctx: PackContext, kpi_id: str, limit: int = LIMIT, shown: int = SHOWN
         others=others,
         unranked=unranked,
         limited=True,
+        rows=rows,
     )
+
+
+def kpi_rows(ctx: PackContext, kpi_id: str, nodes: Sequence[Node]) -> dict[str, pd.Series]:
+    """One KPI's rows of this period for many nodes, by node id, found in one pass."""
+    cur = ctx.current
+    ids = {n.id for n in nodes}
+    found = cur[(cur["kpi"] == kpi_id) & cur["node"].isin(ids)]
+    return {str(r["node"]): r for _, r in found.iterrows()}
 
 
 def plural(level: str) -> str:
@@ -152,10 +164,10 @@ def note(ctx: PackContext, kpi_id: str, limit: int = LIMIT, shown: int = SHOWN) 
     else:
         parts = [f"None of the {sel.total} {words} ranked"]
     if sel.others:
-        parts.append(f"the other {len(sel.others)}: {spread(_values(ctx, kpi_id, sel.others))}")
+        parts.append(f"the other {len(sel.others)}: {spread(_values(sel, sel.others))}")
     if sel.unranked:
         text = f"{len(sel.unranked)} not ranked (too few answers or no data)"
-        v = _values(ctx, kpi_id, sel.unranked)
+        v = _values(sel, sel.unranked)
         v = v[np.isfinite(v)]
         if v.size:
             text += f", {v.size} of them with a value: {spread(v)}"
@@ -163,8 +175,8 @@ def note(ctx: PackContext, kpi_id: str, limit: int = LIMIT, shown: int = SHOWN) 
     return "; ".join(parts) + "."
 
 
-def _values(ctx: PackContext, kpi_id: str, nodes: Sequence[Node]) -> np.ndarray:
-    return _floats([_field(row(ctx, kpi_id, c.id), "value") for c in nodes])
+def _values(sel: Selection, nodes: Sequence[Node]) -> np.ndarray:
+    return _floats([_field(sel.rows.get(c.id), "value") for c in nodes])
 
 
 def _field(r: pd.Series | None, name: str) -> Any:
@@ -213,19 +225,18 @@ def _rows(ctx: PackContext, kpi_id: str, sel: Selection) -> tuple[Rows, int | No
         return [(_short_name(c.name), c, row(ctx, kpi_id, c.id)) for c in sel.top], None, None
     ranks_below = len(sel.top) + len(sel.others)
     rows: Rows = [
-        (f"{i + 1}. {_short_name(c.name)}", c, row(ctx, kpi_id, c.id))
-        for i, c in enumerate(sel.top)
+        (f"{i + 1}. {_short_name(c.name)}", c, sel.rows.get(c.id)) for i, c in enumerate(sel.top)
     ]
     gap = None
     if sel.others:
         gap = len(rows)
         rows.append((f"{len(sel.others)} others", None, None))
     rows += [
-        (f"{ranks_below + i + 1}. {_short_name(c.name)}", c, row(ctx, kpi_id, c.id))
+        (f"{ranks_below + i + 1}. {_short_name(c.name)}", c, sel.rows.get(c.id))
         for i, c in enumerate(sel.bottom)
     ]
     unranked = None
-    if sel.unranked and np.isfinite(_values(ctx, kpi_id, sel.unranked)).any():
+    if sel.unranked and np.isfinite(_values(sel, sel.unranked)).any():
         unranked = len(rows)
         rows.append((f"{len(sel.unranked)} not ranked", None, None))
     return rows, gap, unranked
@@ -251,8 +262,8 @@ def comparison_figure(
         return _floats([_field(r, name) for _, _, r in rows])
 
     v, lo, hi = col("value"), col("ci_low"), col("ci_high")
-    others = _values(ctx, kpi_id, sel.others) if sel.others else np.array([])
-    unranked = _values(ctx, kpi_id, sel.unranked) if unranked_at is not None else np.array([])
+    others = _values(sel, sel.others) if sel.others else np.array([])
+    unranked = _values(sel, sel.unranked) if unranked_at is not None else np.array([])
     groups = tuple(a for a in (others, unranked) if a.size)
     pv = float(parent["value"]) if parent is not None and not missing(parent["value"]) else math.nan
     show_ci = k.sample and bool(np.isfinite(lo).any())
