@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from anyascii import anyascii
@@ -132,3 +133,24 @@ def build(config: HierarchyConfig, combos: Iterable[tuple[str, ...]]) -> Hierarc
             nodes[node_id] = Node(id=node_id, name=name, level=depth, keys=keys, parent=parent)
     ordered = sorted(nodes.values(), key=lambda n: (n.id != "all", n.id.split("/")))
     return Hierarchy(levels=levels, nodes=tuple(ordered))
+
+
+LISTED = 20
+"""Most node ids an error message lists in full; beyond, a count and the closest ids."""
+
+
+def known_nodes(known: Sequence[str], asked: Iterable[str] = ()) -> str:
+    """The known node ids for an error message about unknown ones (`asked`).
+
+    Up to `LISTED` ids, all of them; a company of 300 nodes gets their count, the first
+    few and the ids closest to those asked for, so the message stays one readable line.
+    """
+    if len(known) <= LISTED:
+        return ", ".join(known)
+    close: list[str] = []
+    for wanted in asked:
+        for match in difflib.get_close_matches(wanted, known, n=3, cutoff=0.6):
+            if match not in close:
+                close.append(match)
+    text = f"{len(known)} nodes ({', '.join(known[:4])}, ...)"
+    return text + (f"; did you mean {', '.join(close)}?" if close else "")

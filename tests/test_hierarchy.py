@@ -9,7 +9,7 @@ import pytest
 
 from reportlib.config import HierarchyConfig
 from reportlib.errors import DataError
-from reportlib.hierarchy import build, slug
+from reportlib.hierarchy import LISTED, build, known_nodes, slug
 
 CONFIG = HierarchyConfig(
     company="Acme",
@@ -102,3 +102,18 @@ def test_non_latin_values_with_one_reading_are_refused_naming_both_and_the_level
 def test_values_colliding_on_one_slug_are_refused() -> None:
     with pytest.raises(DataError, match="'Mid Market' and 'mid-market' both become node"):
         build(CONFIG, [("Mid Market", "emea"), ("mid-market", "emea")])
+
+
+def test_unknown_node_messages_stay_one_readable_line_at_300_nodes() -> None:
+    few = ["all", "ent", "ent/eu", "smb"]
+    assert known_nodes(few, ["mars"]) == "all, ent, ent/eu, smb"  # small trees: every id
+    many = (
+        ["all"]
+        + [f"smb/latam/{city}" for city in ("lima", "quito", "sao-paulo")]
+        + [f"seg{i}/reg{j}" for i in range(3) for j in range(100)]
+    )
+    assert len(many) > LISTED
+    text = known_nodes(many, ["smb/latam/sao-paolo"])
+    assert text.startswith(f"{len(many)} nodes (all, smb/latam/lima, smb/latam/quito, ")
+    assert "; did you mean smb/latam/sao-paulo" in text  # the closest first
+    assert len(text) < 200

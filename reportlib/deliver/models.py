@@ -15,7 +15,7 @@ import jinja2
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from .. import resources
+from .. import hierarchy, resources
 from ..config import Frozen, Project
 from ..errors import ConfigError
 
@@ -155,7 +155,7 @@ def load_distribution(project: Project, nodes: Sequence[str] | None = None) -> D
             if unknown:
                 raise ConfigError(
                     f"{path}: recipient {r.email}: unknown node {', '.join(map(repr, unknown))} "
-                    f"(nodes: {', '.join(nodes)})",
+                    f"(nodes: {hierarchy.known_nodes(nodes, unknown)})",
                     file=str(path),
                 )
     try:

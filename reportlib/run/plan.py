@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import (
     commentary,
     fileio,
+    hierarchy,
     layout,
     logformat,
     manifest,
@@ -253,7 +254,7 @@ def selected_nodes(options: RunOptions) -> tuple[str, ...]:
     if unknown:
         raise ConfigError(
             f"unknown node{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-            f"the nodes of {options.period} are: {', '.join(known)}"
+            f"the nodes of {options.period} are: {hierarchy.known_nodes(known, unknown)}"
         )
     return options.nodes or tuple(known)
 
