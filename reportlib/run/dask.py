@@ -15,11 +15,13 @@ run chooses this executor; the workers' side is `dask_worker`.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import queue
 import secrets
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -35,6 +37,10 @@ log = logging.getLogger(__name__)
 CONNECT_SECONDS = 10.0
 """How long reaching the scheduler, and finding at least one worker on it, may take."""
 SCHEMES = ("tcp", "tls")
+NO_SCHEDULER = (
+    "the dask executor needs a scheduler address: give --scheduler tcp://host:8786, "
+    "or `scheduler` in the settings"
+)
 
 
 def parse_address(scheduler: str) -> tuple[str, int]:
@@ -65,6 +71,24 @@ def _connect(scheduler: str) -> Client:
         ) from None
 
 
+async def _count_workers(scheduler: str) -> int:
+    """Ask the scheduler who it is: how many workers it has (waiting a little for one)."""
+    from distributed import Security
+    from distributed.core import rpc
+
+    args = Security().get_connection_args("client") if scheduler.startswith("tls://") else {}
+    deadline = time.monotonic() + CONNECT_SECONDS
+    async with rpc(scheduler, timeout=CONNECT_SECONDS, connection_args=args) as remote:
+        while True:
+            answer = await asyncio.wait_for(remote.identity(), CONNECT_SECONDS)
+            if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+                raise TypeError(f"not a Dask scheduler (it says it is {answer.get('type')!r})")
+            workers = answer.get("n_workers", len(answer.get("workers") or ()))
+            if workers or time.monotonic() > deadline:
+                return int(workers)
+            await asyncio.sleep(0.5)
+
+
 def _worker_addresses(client: Client) -> list[str]:
     """The addresses of the workers connected to the scheduler now, sorted."""
     return sorted(client.nthreads())
@@ -81,8 +105,7 @@ class DaskExecutor:
         self, workers: int, session: SessionFactory, *, scheduler: str | None = None
     ) -> None:
         if scheduler is None:
-            self.check(scheduler)
-        assert scheduler is not None
+            raise ConfigError(NO_SCHEDULER)
         parse_address(scheduler)
         self.scheduler = scheduler
         self.workers = 0
@@ -96,29 +119,29 @@ class DaskExecutor:
     def check(scheduler: str | None) -> None:
         """The address is well formed, the scheduler answers and has at least one worker."""
         if scheduler is None:
-            raise ConfigError(
-                "the dask executor needs a scheduler address: give --scheduler "
-                "tcp://host:8786, or `scheduler` in the settings"
-            )
+            raise ConfigError(NO_SCHEDULER)
         host, port = parse_address(scheduler)
+        unreachable = (
+            f"cannot reach the Dask scheduler at {scheduler} ({{}}): start it with "
+            "`dask scheduler`, or correct --scheduler / the `scheduler` setting"
+        )
         try:  # a refused or unroutable address fails here at once, before any Dask retry loop
             socket.create_connection((host, port), timeout=CONNECT_SECONDS).close()
         except OSError as e:
-            reason = e.strerror or type(e).__name__
+            raise ConfigError(unreachable.format((e.strerror or describe(e)).lower())) from None
+        try:
+            workers = asyncio.run(_count_workers(scheduler))
+        except (TimeoutError, OSError) as e:
+            raise ConfigError(unreachable.format(f"no answer: {describe(e)}")) from None
+        except Exception:  # garbage from something else listening there (a proxy, a web server)
             raise ConfigError(
-                f"cannot reach the Dask scheduler at {scheduler} ({reason.lower()}): start it "
-                "with `dask scheduler`, or correct --scheduler / the `scheduler` setting"
+                unreachable.format("what answers there is not a Dask scheduler")
             ) from None
-        with _connect(scheduler) as client:
-            if _worker_addresses(client):
-                return
-            try:
-                client.wait_for_workers(1, timeout=CONNECT_SECONDS)
-            except (TimeoutError, OSError):
-                raise ConfigError(
-                    f"the Dask scheduler at {scheduler} has no workers: start them on each "
-                    f"host with `dask worker {scheduler}`"
-                ) from None
+        if not workers:
+            raise ConfigError(
+                f"the Dask scheduler at {scheduler} has no workers: start them on each host "
+                f"with `dask worker {scheduler}`"
+            )
 
     def __enter__(self) -> DaskExecutor:
         from .dask_worker import WarmSession

@@ -81,8 +81,8 @@ class LocalExecutor:
         """Local processes have no scheduler: an address given with them is a mistake."""
         if scheduler is not None:
             raise ConfigError(
-                f"scheduler {scheduler!r}: the local executor takes no scheduler address "
-                "(choose the dask executor to use one)"
+                f"scheduler address {scheduler!r} given, but the local executor takes none: "
+                'add --executor dask (or executor = "dask" in the settings)'
             )
 
     def __enter__(self) -> LocalExecutor:

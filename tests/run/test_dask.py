@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from reportlib.config import load_project
 from reportlib.errors import ConfigError
 from reportlib.layout import PeriodOutput
 from reportlib.run import choose_executor, executor
+from reportlib.run import dask as dask_executor
 from reportlib.run.dask import DaskExecutor, parse_address
 from reportlib.run.kernel import KernelSession
 from reportlib.run.local import LocalExecutor
@@ -265,10 +267,48 @@ def test_an_unreachable_scheduler_is_one_config_error_naming_it() -> None:
     assert "\n" not in message
 
 
+def test_a_server_that_is_not_a_scheduler_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dask_executor, "CONNECT_SECONDS", 2.0)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def answer() -> None:
+            for _ in range(2):  # the reachability check, then the question
+                conn, _ = server.accept()
+                with conn:
+                    conn.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n" + b"\xff" * 64)
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        with pytest.raises(ConfigError) as caught:
+            executor.choose("dask", address)
+        thread.join(timeout=5)
+    assert str(caught.value).startswith(f"cannot reach the Dask scheduler at {address} (")
+
+
+@pytest.mark.slow
+def test_a_scheduler_without_workers_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from distributed import LocalCluster
+
+    monkeypatch.setattr(dask_executor, "CONNECT_SECONDS", 1.0)
+    with LocalCluster(
+        n_workers=0, processes=False, protocol="tcp", dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        with pytest.raises(ConfigError) as caught:
+            executor.choose("dask", address)
+    assert str(caught.value) == (
+        f"the Dask scheduler at {address} has no workers: start them on each host "
+        f"with `dask worker {address}`"
+    )
+
+
 def test_dask_needs_a_scheduler_and_local_takes_none() -> None:
     with pytest.raises(ConfigError, match="the dask executor needs a scheduler address"):
         executor.choose("dask", None)
-    with pytest.raises(ConfigError, match="the local executor takes no scheduler address"):
+    with pytest.raises(ConfigError, match="given, but the local executor takes none"):
         executor.choose("local", "tcp://127.0.0.1:8786")
 
 
