@@ -26,11 +26,13 @@ from reportlib import fileio, manifest
 from reportlib.config import load_project
 from reportlib.errors import ConfigError
 from reportlib.layout import PeriodOutput
-from reportlib.run import choose_executor, executor
+from reportlib.run import choose_executor, executor, fanout
 from reportlib.run import dask as dask_executor
 from reportlib.run.dask import DaskExecutor, parse_address
+from reportlib.run.events import NodeOutcome
 from reportlib.run.kernel import KernelSession
 from reportlib.run.local import LocalExecutor
+from reportlib.run.plan import PackTask
 from reportlib.run.protocol import Event, Failed, Finished, Started
 
 from ..conftest import write_project
@@ -229,6 +231,22 @@ def test_the_dask_run_records_the_same_pack_entries(
     recorded = manifest.load(on_dask)
     assert recorded is not None
     assert {manifest.stamp(recorded, n)["worker"] for n in NODES} <= {1, 2}
+
+
+def test_a_pack_this_machine_does_not_see_fails_naming_the_shared_filesystem(
+    tmp_path: Path,
+) -> None:
+    """A worker on a host without the shared output folder writes the PDF on its own disk."""
+    pdf = tmp_path / "ent" / "board-pack.pdf"
+    task = PackTask("ent", tmp_path / "nb.ipynb", tmp_path / "ent" / "x.ipynb", pdf, {}, {}, "")
+    sent = NodeOutcome("ent", "done", 1.5, pdf, task.executed, task.stamp)
+    outcome = fanout.outcome(task, Finished(0, 2, sent))
+    assert (outcome.status, outcome.worker) == ("failed", 2)
+    assert outcome.failure is not None
+    assert outcome.failure.describe() == (
+        f"WorkerError: the worker wrote {pdf}, which this machine does not see: workers must "
+        "see the project and output folders at the same paths (a shared filesystem)"
+    )
 
 
 # --------------------------------------------------------------------------- choosing it
