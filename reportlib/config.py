@@ -158,6 +158,10 @@ class Settings(Frozen):
     workers: int = Field(0, ge=0)
     cell_timeout_seconds: int = Field(600, gt=0)
     """Longest a notebook cell may run before its node fails (papermill's execution_timeout)."""
+    executor: str = "local"
+    """Where the board packs render: `local` (worker processes here) or `dask` (a cluster)."""
+    scheduler: str | None = None
+    """The Dask scheduler's address (`tcp://host:8786`) when `executor = "dask"`."""
     quality: QualitySettings = QualitySettings()
     smtp: SmtpSettings = SmtpSettings()
     tables: dict[TableName, TableSettings] = Field(default_factory=dict)

@@ -194,6 +194,19 @@ def latest_period(config: Path | None) -> None:
     is_flag=True,
     help="A new kernel for every pack (slower; no state shared between packs).",
 )
+@click.option(
+    "--executor",
+    metavar="NAME",
+    default=None,
+    help="Where the packs render: local (worker processes here) or dask (a Dask cluster); "
+    "default: settings, else local.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="The Dask scheduler for --executor dask, e.g. tcp://10.0.0.5:8786 (default: settings).",
+)
 @output_dir_option
 @json_option
 @config_option
@@ -204,6 +217,8 @@ def run_cmd(
     force: bool,
     accept_quality: str | None,
     fresh_kernels: bool,
+    executor: str | None,
+    scheduler: str | None,
     output_dir: Path | None,
     config: Path | None,
 ) -> None:
@@ -222,6 +237,8 @@ def run_cmd(
             accept_quality=accept_quality,
             fresh_kernels=fresh_kernels,
             on_event=progress,
+            executor=executor,
+            scheduler=scheduler,
         )
     out = layout.PeriodOutput(project.settings.output_path, result.period)
     current = pd.read_parquet(out.scorecard_parquet) if out.scorecard_parquet.is_file() else None

@@ -12,7 +12,8 @@ The package, one concern a module:
 - `fanout`: the workers and the board packs rendered on them;
 - `events`: progress events, node outcomes and the run's result;
 - `kernel`: Jupyter kernels that execute notebooks through papermill;
-- `executor`: where the workers run (a registry; local processes for now).
+- `executor`: where the workers run, by name (a registry): `local` processes (`local`), or
+  the workers of a Dask cluster (`dask`); `protocol` is what every executor implements.
 """
 
 from __future__ import annotations
@@ -48,11 +49,17 @@ def run(
     accept_quality: str | None = None,
     fresh_kernels: bool = False,
     on_event: Emit | None = None,
-    executor: str | ExecutorFactory = executors.DEFAULT,
+    executor: str | ExecutorFactory | None = None,
+    scheduler: str | None = None,
 ) -> RunResult:
-    """`reportlib run`: scorecard.ipynb, then board_pack.ipynb per node in parallel; skips what is current."""
+    """`reportlib run`: scorecard.ipynb, then board_pack.ipynb per node in parallel; skips what is current.
+
+    `executor` names where the packs render (default: the settings' `executor`) and
+    `scheduler` is a Dask scheduler's address; both are checked before anything is written.
+    """
     t_run = time.perf_counter()
     emit = on_event or _ignore
+    factory = choose_executor(project, executor, scheduler)
     options = plan.resolve(
         project,
         period,
@@ -65,13 +72,30 @@ def run(
     # The period's lock, held for the whole run and taken before anything is written to the
     # period folder: a second run (or a compute) on the period stops at once, naming this one.
     with lock.hold(options.out.lock, options.out.lock_holder, command=lock.command_line()):
-        return _locked_run(options, emit, executor, t_run)
+        return _locked_run(options, emit, factory, t_run)
+
+
+def choose_executor(
+    project: Project, executor: str | ExecutorFactory | None, scheduler: str | None
+) -> ExecutorFactory:
+    """The run's executor: the one named (else the settings'), checked against its scheduler.
+
+    The settings' `scheduler` goes with the settings' `executor`: naming another executor
+    on the command line leaves it out.
+    """
+    if executor is not None and not isinstance(executor, str):
+        return executor
+    settings = project.settings
+    name = executor if executor is not None else settings.executor
+    if scheduler is None and name == settings.executor:
+        scheduler = settings.scheduler
+    return executors.choose(name, scheduler)
 
 
 def _locked_run(
     options: plan.RunOptions,
     emit: Emit,
-    executor: str | ExecutorFactory,
+    factory: ExecutorFactory,
     t_run: float,
 ) -> RunResult:
     """The run proper, under the period's lock."""
@@ -79,7 +103,6 @@ def _locked_run(
     out = options.out
     previous = manifest.load(out)
     manifest.record_run_start(out, parameters=options.parameters())
-    factory = executors.get(executor) if isinstance(executor, str) else executor
     with fanout.Workers(factory, options.worker_session(), options.workers) as pool:
         t = time.perf_counter()
         scorecard = scorecard_step.run_scorecard(options, previous, pool, emit)

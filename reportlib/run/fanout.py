@@ -23,6 +23,8 @@ from .plan import PackPlan, PackTask
 
 log = logging.getLogger(__name__)
 
+SHARED = "workers must see the project and output folders at the same paths (a shared filesystem)"
+
 
 class Workers:
     """The run's executor, started on first need and stopped when the run's `with` ends.
@@ -80,7 +82,12 @@ def render_node(session: KernelSession, task: PackTask) -> NodeOutcome:
 def outcome(task: PackTask, event: Finished | Failed) -> NodeOutcome:
     """A finished task's outcome, with its worker; a worker's failure as the node's."""
     if isinstance(event, Finished):
-        return dataclasses.replace(event.result, worker=event.worker)
+        done = dataclasses.replace(event.result, worker=event.worker)
+        if done.status == "done" and not task.pdf.is_file():  # a worker on another filesystem
+            message = f"the worker wrote {task.pdf}, which this machine does not see: {SHARED}"
+            failure = CellFailure(None, None, "", "WorkerError", message)
+            return dataclasses.replace(done, status="failed", failure=failure)
+        return done
     failure = CellFailure(None, None, "", "WorkerError", event.message)
     return NodeOutcome(
         task.node, "failed", 0.0, task.pdf, task.executed, task.stamp, failure, event.worker

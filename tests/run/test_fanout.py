@@ -58,6 +58,8 @@ def test_a_dead_worker_fails_its_node_with_the_reason(tmp_path: Path) -> None:
 
 def test_a_finished_node_keeps_its_outcome_and_gets_its_worker(tmp_path: Path) -> None:
     task = _task(tmp_path)
+    task.pdf.parent.mkdir(parents=True)
+    task.pdf.write_bytes(b"%PDF-1.7\n")  # the worker wrote it where this machine sees it
     sent = NodeOutcome("ent", "done", 1.5, task.pdf, task.executed, task.stamp)
     outcome = fanout.outcome(task, Finished(0, 3, sent))
     assert outcome == NodeOutcome("ent", "done", 1.5, task.pdf, task.executed, task.stamp, None, 3)
