@@ -25,13 +25,32 @@ import ibis
 import pyarrow as pa
 
 from .. import periods
+from ..errors import ConfigError
 
 Error = duckdb.Error
 """What a failed statement raises."""
 
 
+MEMORY_LIMIT_VARIABLE = "REPORTLIB_MEMORY_LIMIT"
+"""Environment variable capping the engine's memory (a DuckDB size such as `700MB` or `4GB`).
+
+Unset, DuckDB takes up to 80% of the machine's memory. Set, whatever does not fit (the
+sorts and hash tables of the quality stage and the measures) spills to the temporary
+folder: the same figures, a smaller peak, some more time."""
+
+
+def memory_limit() -> str | None:
+    """The configured memory cap (`REPORTLIB_MEMORY_LIMIT`), None for DuckDB's default."""
+    value = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip()
+    return value or None
+
+
 def connect(timezone: str) -> ibis.BaseBackend:
-    """An embedded DuckDB whose session time zone is the project's."""
+    """An embedded DuckDB whose session time zone is the project's.
+
+    It runs on every core (DuckDB's default thread count), and keeps insertion order:
+    the quality stage numbers CSV rows in scan order and reports them in file order.
+    """
     con = ibis.duckdb.connect()
     execute(con, f"SET TimeZone = {literal(timezone)}")
     # A progress bar would be drawn on the user's terminal in the middle of the CLI's output.
@@ -43,6 +62,15 @@ def connect(timezone: str) -> ibis.BaseBackend:
     # (by default an in-memory database would spill into `.tmp` of the working folder).
     spill = Path(tempfile.gettempdir()) / f"reportlib-duckdb-{os.getpid()}"
     execute(con, f"SET temp_directory = {literal(str(spill))}")
+    limit = memory_limit()
+    if limit is not None:
+        try:
+            execute(con, f"SET memory_limit = {literal(limit)}")
+        except Error as e:
+            raise ConfigError(
+                f"{MEMORY_LIMIT_VARIABLE}={limit!r} is not a memory size such as 700MB or 4GB "
+                f"({error_message(e)})"
+            ) from e
     return con
 
 

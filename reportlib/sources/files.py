@@ -159,13 +159,23 @@ def _check_renames(names: list[str], renamed: Mapping[str, str], path: Path) -> 
             )
 
 
+MAX_LINE_SIZE = 100_000_000
+"""The longest CSV row the reader accepts, in bytes (a quoted value may span many lines)."""
+
+
 def _read_csv(path: Path, columns: str, delimiter: str = ",") -> str:
+    """The `read_csv` call of a raw view: every column as text, under `columns`' names.
+
+    The reader's buffer is kept just above the longest row: left to DuckDB it is 16 times
+    that (1.5 GiB), which a capped engine (`engine.MEMORY_LIMIT_VARIABLE`) cannot allocate
+    and which a large file would fill.
+    """
     return (
         f"SELECT * FROM read_csv({engine.literal(str(path))}, "
         f"header = true, all_varchar = true, delim = {engine.literal(delimiter)}, "
         "quote = '\"', escape = '\"', "
-        "auto_detect = false, null_padding = false, max_line_size = 100000000, "
-        f"encoding = 'utf-8', columns = {columns})"
+        f"auto_detect = false, null_padding = false, max_line_size = {MAX_LINE_SIZE}, "
+        f"buffer_size = {MAX_LINE_SIZE + 1}, encoding = 'utf-8', columns = {columns})"
     )
 
 

@@ -64,3 +64,30 @@ def test_error_messages_keep_the_useful_line() -> None:
     assert engine.error_message(Exception("CSV Error on Line: 3\nnothing known")) == (
         "line 3: the row cannot be read as CSV"
     )
+
+
+def test_the_memory_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(engine.MEMORY_LIMIT_VARIABLE, raising=False)
+    assert engine.memory_limit() is None
+    monkeypatch.setenv(engine.MEMORY_LIMIT_VARIABLE, " 300MB ")
+    assert engine.memory_limit() == "300MB"
+    con = engine.connect("UTC")
+    # DuckDB reports the cap in MiB: 300 MB = 286.1 MiB.
+    assert engine.scalar(con, "SELECT current_setting('memory_limit')") == "286.1 MiB"
+    # A capped engine still answers (what does not fit spills to the temporary folder).
+    assert (
+        engine.scalar(
+            con, "SELECT count(*) FROM (SELECT range FROM range(100000) ORDER BY random())"
+        )
+        == 100000
+    )
+
+
+def test_a_memory_limit_that_is_not_a_size_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from reportlib.errors import ConfigError
+
+    monkeypatch.setenv(engine.MEMORY_LIMIT_VARIABLE, "lots")
+    with pytest.raises(ConfigError, match=r"REPORTLIB_MEMORY_LIMIT='lots' is not a memory size"):
+        engine.connect("UTC")
