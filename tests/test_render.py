@@ -512,3 +512,39 @@ def test_hostile_commentary_stays_on_the_page(hostile: Project, tmp_path: Path) 
             margin = round(12 / 25.4 * 60)  # 12 mm of the 14 mm margin, at 60 dpi
             strip = gray.crop((width - margin, 0, width, height))
             assert strip.getextrema()[0] > 240, f"ink in the right margin of {image.name}"
+
+
+def test_font_configuration_is_kept_per_templates_folder_until_a_font_changes(
+    tmp_path: Path,
+) -> None:
+    from reportlib.render import pdf
+
+    packaged = resources.packaged("templates")
+    assert pdf.font_config(packaged) is pdf.font_config(packaged)
+    own = tmp_path / "templates"
+    shutil.copytree(packaged, own)
+    first = pdf.font_config(own)
+    assert first is not pdf.font_config(packaged)
+    assert pdf.font_config(own) is first
+    font = next(own.rglob("*.woff2"))
+    font.write_bytes(font.read_bytes() + b"\0")  # a changed font: decoded again
+    assert pdf.font_config(own) is not first
+
+
+@pytest.mark.slow
+def test_a_pack_rendered_with_a_kept_font_configuration_is_byte_identical(
+    project: Project, tmp_path: Path
+) -> None:
+    """The first render in a templates folder decodes the fonts; the next reuses them."""
+    own = project.settings.root / "templates"
+    shutil.copytree(resources.packaged("templates"), own)
+    try:
+        ctx = render.load_context(project, PERIOD, "ent/eu")
+        html = render.render_html(
+            ctx, Charts({}, {}, {}), commentary.load(project, PERIOD, "ent/eu")
+        )
+        first = render.write_pdf(html, tmp_path / "first.pdf", ctx=ctx).read_bytes()
+        second = render.write_pdf(html, tmp_path / "second.pdf", ctx=ctx).read_bytes()
+    finally:
+        shutil.rmtree(own)
+    assert first.startswith(b"%PDF") and first == second

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from .. import commentary, fileio, layout, periods
@@ -23,6 +24,11 @@ from ..packdata import PackContext, load_context
 from .html import render_html, templates_dir
 
 log = logging.getLogger(__name__)
+
+FONT_SUFFIXES = (".woff2", ".woff", ".ttf", ".otf")
+
+_FONT_CONFIGS: dict[tuple[object, ...], FontConfiguration] = {}
+"""One WeasyPrint font configuration per templates folder and fonts, kept for the process."""
 
 
 class RestrictedFetcher(URLFetcher):
@@ -83,13 +89,39 @@ def source_date(when: datetime) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = before
 
 
+def font_config(templates: Path) -> FontConfiguration:
+    """The process's WeasyPrint font configuration for the pack fonts in `templates`.
+
+    WeasyPrint decodes each `@font-face` font (woff2 → TrueType) and registers it with
+    Fontconfig once per font configuration; a worker renders many packs, so it keeps one
+    per templates folder and reuses it: the fonts are read once per worker, not per pack.
+    A changed, added or removed font file gives a new configuration (the key holds every
+    font file's path, size and modification time).
+    """
+    fonts = [
+        (str(p), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(templates.rglob("*"))
+        if p.suffix.lower() in FONT_SUFFIXES and p.is_file()
+    ]
+    key: tuple[object, ...] = (str(templates), *fonts)
+    config = _FONT_CONFIGS.get(key)
+    if config is None:
+        stale = [k for k in _FONT_CONFIGS if k[0] == key[0]]
+        for k in stale:  # the folder's fonts changed: drop its old configuration
+            del _FONT_CONFIGS[k]
+        config = _FONT_CONFIGS[key] = FontConfiguration()
+    return config
+
+
 def write_pdf(html: str, out: Path, *, ctx: PackContext) -> Path:
     """Render the HTML to an A4 landscape PDF at `out` (atomically), offline and reproducibly."""
     templates = templates_dir(ctx.project)
     fetcher = RestrictedFetcher([ctx.project.settings.root, templates])
     t = time.perf_counter()
     try:
-        doc = HTML(string=html, base_url=str(templates) + "/", url_fetcher=fetcher).render()
+        doc = HTML(string=html, base_url=str(templates) + "/", url_fetcher=fetcher).render(
+            font_config=font_config(templates)
+        )
     except Exception as e:  # WeasyPrint raises many kinds; name the pack in one line
         raise RenderError(
             f"could not render the board pack for {ctx.node.id} {ctx.period}: {type(e).__name__}: {e}"

@@ -12,6 +12,7 @@ The package, one concern a module:
 - `fanout`: the workers and the board packs rendered on them;
 - `events`: progress events, node outcomes and the run's result;
 - `kernel`: Jupyter kernels that execute notebooks through papermill;
+- `timing`: where a pack's seconds went (kernel, notebook, charts, render);
 - `executor`: where the workers run, by name (a registry): `local` processes (`local`), or
   the workers of a Dask cluster (`dask`); `protocol` is what every executor implements.
 """
@@ -26,7 +27,7 @@ from .. import lock, manifest
 from ..commentary import stale_commentaries
 from ..config import Project
 from . import executor as executors
-from . import fanout, plan, scorecard_step
+from . import fanout, plan, scorecard_step, timing
 from .events import Emit, NodeOutcome, RunEvent, RunResult
 from .executor import ExecutorFactory
 
@@ -114,6 +115,9 @@ def _locked_run(
     manifest.record_nodes(out, {o.node: o.stamp() for o in packs.skipped})
     seconds = time.perf_counter() - t_run
     timings = {"scorecard": scorecard_seconds, "packs": packs_seconds, "total": seconds}
+    # The rendered packs' seconds by part, summed (timing.py): the run says where time went.
+    split = timing.total(o.split for o in outcomes if o.status != "skipped")
+    timings.update({f"packs_{part}": s for part, s in split.as_dict().items()})
     manifest.record_run_end(project, out, seconds=seconds, timings=timings)
     stale = stale_commentaries(project, options.period)
     return RunResult(

@@ -12,6 +12,7 @@ from typing import Literal
 
 from ..errors import NotebookExecutionError
 from .kernel import CellFailure
+from .timing import Split
 
 StepStatus = Literal["done", "skipped", "failed"]
 """A step's status as its stamp in manifest.json records it."""
@@ -46,6 +47,8 @@ class NodeOutcome:
     """The stamp of its inputs (fingerprint and digests) as recorded in the manifest."""
     failure: CellFailure | None = None
     worker: int | None = None
+    split: Split = field(default_factory=Split, compare=False)
+    """Where the pack's seconds went (kernel, notebook, charts, render); zeros when not rendered."""
 
     def stamp(self) -> dict[str, object]:
         """The node's record in manifest.json: its input fingerprint, status, time, error."""

@@ -63,7 +63,8 @@ def render_node(session: KernelSession, task: PackTask) -> NodeOutcome:
     """Execute board_pack.ipynb for one node in `session` (runs in a worker)."""
     t = time.perf_counter()
     started = time.time()
-    failure = session.execute(task.notebook, task.executed, task.parameters)
+    execution = session.run(task.notebook, task.executed, task.parameters)
+    failure = execution.failure
     if failure is None and not (task.pdf.is_file() and task.pdf.stat().st_mtime >= started - 1):
         failure = CellFailure(
             None, None, "", "MissingOutput", f"the notebook did not write {task.pdf}"
@@ -76,6 +77,7 @@ def render_node(session: KernelSession, task: PackTask) -> NodeOutcome:
         executed=task.executed,
         inputs=task.stamp,
         failure=failure,
+        split=execution.split,
     )
 
 
@@ -109,6 +111,7 @@ def fan_out(
             continue
         done = outcome(task, event)
         outcomes[task.node] = done
+        log.debug("board pack %s: %s (worker %s)", task.node, done.split.describe(), done.worker)
         manifest.record_nodes(out, {task.node: done.stamp()})
         emit(
             RunEvent(

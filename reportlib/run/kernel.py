@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import NotebookExecutionError
+from .timing import Split, split
 
 if TYPE_CHECKING:  # jupyter_client is imported when a kernel starts, not with the package
     from jupyter_client.asynchronous import AsyncKernelClient
@@ -74,6 +75,14 @@ class CellFailure:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class Execution:
+    """One notebook run in a session: its failure (None when it succeeded) and its seconds by part."""
+
+    failure: CellFailure | None
+    split: Split
+
+
 def _first_line(source: str, width: int = 100) -> str:
     line = next(
         (s.strip() for s in source.splitlines() if s.strip() and not s.strip().startswith("#")), ""
@@ -93,6 +102,17 @@ def _failure(e: BaseException) -> CellFailure:
             evalue=" ".join(str(e.evalue).split()),
         )
     return CellFailure(None, None, "", type(e).__name__, " ".join(str(e).split()))
+
+
+def _cells(executed: Path) -> list:
+    """The cells of an executed notebook on disk; none when it cannot be read."""
+    import nbformat
+
+    try:
+        return list(nbformat.read(executed, as_version=4).cells)
+    except Exception as e:  # only the split is lost: the failure is reported anyway
+        log.debug("could not read %s for its cell times: %s", executed, e)
+        return []
 
 
 @functools.cache
@@ -192,17 +212,22 @@ class KernelSession:
         self._kc: AsyncKernelClient | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._used = False
+        self._started = 0.0
+        """Seconds of the session's first kernel start, not yet in a notebook's split."""
 
     def __enter__(self) -> KernelSession:
         from papermill.engines import papermill_engines
 
         papermill_engines.register(_ENGINE, _session_engine())
         self._tmp = tempfile.TemporaryDirectory(prefix="reportlib-kernel-")
+        t = time.perf_counter()
         try:
             self._start()
         except BaseException:
             self.__exit__()
             raise
+        self._started = time.perf_counter() - t
+        log.debug("kernel %s started in %.2fs", self.kernel_name, self._started)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -306,6 +331,13 @@ class KernelSession:
 
         The executed notebook, a failed one too, replaces `output` atomically once complete.
         """
+        return self.run(notebook, output, parameters).failure
+
+    def run(self, notebook: Path, output: Path, parameters: dict[str, object]) -> Execution:
+        """`execute`, also saying where the seconds went (`timing.Split`).
+
+        The first notebook of a session carries the session's kernel start in its split.
+        """
         import papermill
 
         t = time.perf_counter()
@@ -315,8 +347,9 @@ class KernelSession:
         # papermill writes the file itself (and wants the .ipynb suffix): a fresh hidden name.
         tmp = output.with_name(f".{output.stem}.{secrets.token_hex(6)}.ipynb")
         failure = None
+        cells: list = []
         try:
-            papermill.execute_notebook(
+            nb = papermill.execute_notebook(
                 str(notebook),
                 str(tmp),
                 parameters=parameters,
@@ -327,6 +360,7 @@ class KernelSession:
                 km=self._km,
                 kc=self._kc,
             )
+            cells = list(nb.cells)
         except Exception as e:  # any failure is the notebook's outcome, reported per node
             failure = _failure(e)
         if failure is not None and failure.ename == TIMEOUT_ENAME:
@@ -338,8 +372,13 @@ class KernelSession:
                 os.replace(tmp, output)
         finally:
             tmp.unlink(missing_ok=True)
-        log.debug("executed %s in %.2fs", output, time.perf_counter() - t)
-        return failure
+        if failure is not None:
+            cells = _cells(output)  # the cells that ran before the failure, with their times
+        elapsed = time.perf_counter() - t
+        started, self._started = self._started, 0.0
+        seconds = split(cells, elapsed=elapsed, started=started)
+        log.debug("executed %s in %.2fs (%s)", output, elapsed, seconds.describe())
+        return Execution(failure, seconds)
 
 
 def worker_session(cwd: Path, fresh: bool, cell_timeout: int | None = None) -> KernelSession:

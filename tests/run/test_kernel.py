@@ -59,3 +59,18 @@ def test_kernel_session_times_out_a_cell_and_replaces_the_kernel(tmp_path: Path)
     assert cells[2]["metadata"]["papermill"]["status"] == "failed"
     assert cells[3]["metadata"]["papermill"]["status"] == "pending"  # nothing runs after it
     assert text(json.loads((tmp_path / "quick-out.ipynb").read_text())["cells"][2]) == "42\n"
+
+
+def test_a_session_says_where_each_notebooks_seconds_went(tmp_path: Path) -> None:
+    charts = "import time\ndef all_charts(x):\n    time.sleep(x)\nfigures = all_charts(0.3)"
+    render = "def write_pdf(x):\n    time.sleep(x)\nwrite_pdf(0.5)"
+    pack = notebook(tmp_path / "pack.ipynb", "x = 0", charts, render)
+    with KernelSession(tmp_path) as session:
+        first = session.run(pack, tmp_path / "first.ipynb", {"x": 1})
+        second = session.run(pack, tmp_path / "second.ipynb", {"x": 2})
+    for run in (first, second):
+        assert run.failure is None
+        assert 0.3 <= run.split.charts < run.split.render
+        assert run.split.render >= 0.5 and run.split.kernel > 0
+    # The kernel's start is carried by the session's first notebook only.
+    assert first.split.kernel > second.split.kernel

@@ -228,6 +228,9 @@ def test_manifest_records_inputs_code_parameters_and_steps(root: Path, first: Fi
     assert error["ename"] == "ConfigError" and error["source"].startswith("notes = rl.commentary")
     assert isinstance(error["cell_index"], int) and error["execution_count"] == 5
     assert m["run"]["seconds"] > 0 and m["run"]["timings"]["packs"] > 0
+    # Where the packs' seconds went, summed over the rendered packs (run/timing.py).
+    for part in ("kernel", "notebook", "charts", "render"):
+        assert m["run"]["timings"][f"packs_{part}"] > 0, part
 
 
 def _cells(path: Path) -> list[dict]:
