@@ -51,7 +51,7 @@ def private_server() -> Iterator[str]:
     def run(*args: str) -> None:
         subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
 
-    run(str(bindir / "initdb"), "-D", str(base / "data"), "-U", "postgres", "-A", "trust",
+    run(str(bindir / "initdb"), "-D", str(base / "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8",
         "--no-locale")  # fmt: skip
     options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
     run(str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"), "-o", options,
