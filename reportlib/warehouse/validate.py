@@ -113,10 +113,11 @@ def suspects(
     j = a
     wanted = [f"coalesce({' OR '.join(f'({c.when})' for c in checks) or 'false'}, false)"]
     if key:
-        d = a.group_by(key).aggregate(**{FIRST: a[ROW].min(), "__n": a.count()})
-        d = d.filter(d["__n"] > 1).drop("__n").rename({f"__k{i}": k for i, k in enumerate(key)})
-        preds = [j[k].identical_to(d[f"__k{i}"]) for i, k in enumerate(key)]
-        j = j.left_join(d, preds).drop(*(f"__k{i}" for i in range(len(key))))
+        # A window per key rather than a join on it: NULLs in a key (workforce levels) fall
+        # in one partition, as the grouping of the embedded path does, with no nested loop.
+        w = ibis.window(group_by=[a[k] for k in key])
+        repeated = a[ROW].count().over(w) > 1
+        j = j.mutate(**{FIRST: repeated.ifelse(a[ROW].min().over(w), ibis.null().cast("int64"))})
         wanted.append(f"{FIRST} IS NOT NULL")
     else:
         j = j.mutate(**{FIRST: ibis.null().cast("int64")})
