@@ -148,6 +148,25 @@ def temporary(remote: ibis.BaseBackend, name: str, rows: pa.Table) -> ir.Table:
     return remote.create_table(name, rows, temp=True, overwrite=True)
 
 
+def materialised(remote: ibis.BaseBackend, expr: ir.Table) -> ir.Table:
+    """`expr` computed once into a table private to this session (Ibis's `Table.cache`).
+
+    PostgreSQL and DuckDB: a temporary table (a DuckDB file opened read-only can still hold
+    one); Spark: a cached temporary view. What is built on the result reads the rows stored
+    there instead of re-running `expr` (the storage-order numbering, the anti join of the
+    rejected rows). The table is dropped when the returned expression and everything built
+    on it are gone, or with the connection; nothing lands in the warehouse's schemas.
+    PostgreSQL never analyses a temporary table by itself: it is analysed here, so its
+    joins are planned with row counts.
+    """
+    cached = expr.cache()
+    if remote.name == "postgres":
+        table = sqlglot.to_identifier(cached.get_name(), quoted=True).sql("postgres")
+        cursor = remote.raw_sql(f"ANALYZE {table}")
+        cursor.close()
+    return cached
+
+
 # --------------------------------------------------------------------------- time zones
 
 

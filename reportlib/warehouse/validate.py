@@ -7,19 +7,22 @@ DuckDB-only function). Per table, in load order:
 
 1. `prepared`: the typed rows on the warehouse, numbered (`tables.ordinal`), the values
    as text beside them (`__raw_<i>`), customer ids resolved through the kept customers
-   and aliases (lazy expressions of the tables validated before);
+   and aliases; computed once into a session-private temporary table
+   (`backend.materialised`), so the numbering window runs once per table;
 2. `suspects`: one query in the warehouse returns the rows some rule flags, every row of
    a repeated key, and (surveys) the responses within the dedupe window of a neighbour
    of the same customer and survey: a few percent of the rows, which are fetched;
 3. locally, in the embedded DuckDB, on those rows only: the same rejection
    (`quality.reject`), details and repeat_response walk (`quality.repeats`) as for files;
-4. the rejected row numbers go back as a small table: the kept rows are the warehouse's
-   rows without them (a lazy anti join the measures read), the dropped rows the others;
+4. the rejected row numbers go back as a small table: the kept rows are the prepared
+   rows without them, materialised once more (the measures and the reconciliation read
+   that temporary table); the dropped rows are the others (a lazy semi join);
 5. accounting: rows in and rows kept counted in the warehouse, quarantined locally;
    they must add up (DOMAIN.md §7).
 
-Nothing is written to the warehouse: queries only (the small table of row numbers is a
-session-private temporary table on PostgreSQL and a temporary view on Spark).
+Nothing is written to the warehouse's schemas: the prepared rows, the kept rows and the
+small table of row numbers are session-private temporary tables (PostgreSQL, DuckDB) or
+temporary views (Spark, cached), gone with the connection.
 """
 
 from __future__ import annotations
@@ -49,15 +52,6 @@ FIRST, KNOWN, NEAR = rules.FIRST_KEPT, rules.KNOWN_ID, "__near"
 response within the dedupe window of a neighbour."""
 
 ROW_IDS = "__q_rows"
-
-
-def opaque(remote: ibis.BaseBackend, expr: ir.Table) -> ir.Table:
-    """`expr` as one SQL query of the warehouse: what is built on it compiles in moments.
-
-    Ibis re-walks an expression's whole graph for every query built on it; the measures
-    build a dozen queries on each kept table, whose graph holds the validation.
-    """
-    return remote.sql(str(remote.compile(expr)), schema=expr.schema())
 
 
 def row_ids(src: Source, name: str) -> ir.Table:
@@ -295,7 +289,7 @@ def validate(
         checks = rules.checks(ctx)
         walk = "repeat_response" in rules.sequence_rules(name) and qs.dedupe_days > 0
         assert src.remote is not None
-        a = opaque(src.remote, prepared(src, spec, key, resolve))
+        a = backend.materialised(src.remote, prepared(src, spec, key, resolve))
         if name == ALIASES and known is not None:
             check_ambiguous(a, known, src.files[name])
         with_known = name in rules.FACTS or name == ALIASES
@@ -309,13 +303,11 @@ def validate(
             repeats.add_repeats(src, qs.dedupe_days)
         ids = row_ids(src, name)
         columns = list(src.tables[name].columns)
-        kept[name] = opaque(src.remote, a.anti_join(ids, ROW).select(*columns))
+        kept[name] = backend.materialised(src.remote, a.anti_join(ids, ROW).select(*columns))
         dropped[name] = (
             kept[name]
             if name == "customers"
-            else opaque(
-                src.remote, a.semi_join(ids, ROW).select(**dropped_columns(a, spec, columns))
-            )
+            else a.semi_join(ids, ROW).select(**dropped_columns(a, spec, columns))
         )
         reports[name], rejected[name] = account(project, src, spec, kept[name])
         if name == "customers":
@@ -324,7 +316,7 @@ def validate(
         if name == ALIASES and known is not None:
             aliases = kept[name].select(id=kept[name].external_id, canonical=kept[name].customer_id)
             assert resolve is not None
-            resolve = opaque(src.remote, ibis.union(resolve, aliases, distinct=True))
+            resolve = backend.materialised(src.remote, ibis.union(resolve, aliases, distinct=True))
             _one_to_one(resolve)
     needed = kpis.tables_needed(project.kpis)
     decided = gate.decide(reports, qs.max_reject_share, accept_quality, needed)
