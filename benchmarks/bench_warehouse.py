@@ -6,6 +6,7 @@ and `compute = "local"`. Prints the wall time of each step and the rows that cro
 connection (every fetch of psycopg's cursors is counted). No assertions.
 
     .venv/bin/python benchmarks/bench_warehouse.py [--customers 20000] [--url postgresql://...]
+        [--compute both|warehouse|local]
 
 Without `--url` a private PostgreSQL server is started in a temporary folder (Debian's
 server programs, as the tests do) and removed at the end.
@@ -101,6 +102,12 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--url", help="a PostgreSQL server URL (a database is created on it)")
+    parser.add_argument(
+        "--compute",
+        choices=("both", "warehouse", "local"),
+        default="both",
+        help="which path(s) to time (default: both)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="reportlib-bench-wh-"))
     t = time.perf_counter()
@@ -117,7 +124,8 @@ def main() -> None:
         url = load_postgres(server, work / "data" / "sample", f"bench_{os.getpid()}")
         print(f"loaded into PostgreSQL in {time.perf_counter() - t:.1f} s")
         total = sum(v for k, v in report.tables.items() if k != "kpi_values")
-        for compute in ("warehouse", "local"):
+        paths = ("warehouse", "local") if args.compute == "both" else (args.compute,)
+        for compute in paths:
             config = write_config(work, url, f'compute = "{compute}"\n')
             with counting() as counts:
                 t = time.perf_counter()

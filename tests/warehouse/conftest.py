@@ -16,8 +16,9 @@ from reportlib.config import load_project
 from reportlib.sources.schema import MANUAL, MANUAL_COLUMNS
 
 LEVELS = ("segment", "region")
-SAMPLE = {"customers": 120, "months": 13, "seed": 5}
-"""Small enough for a few seconds; still every planted bad row of every rule."""
+SAMPLE = {"customers": 50, "months": 13, "seed": 5}
+"""The smallest sample the generator makes (50 customers, 13 months): it still plants every
+rule the 120-customer sample does (12 table-rule pairs) and some n-reduced KPIs."""
 
 SQL_TYPES = {
     "postgres": {

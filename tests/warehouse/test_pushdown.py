@@ -134,6 +134,34 @@ def on_postgres(
     return OnPostgres(config, result, rec)
 
 
+PLANTED = {
+    "customers": {"duplicate_id"},
+    "revenue": {"duplicate_id", "unknown_customer"},
+    "survey_responses": {
+        "duplicate_id",
+        "repeat_response",
+        "response_window",
+        "score_range",
+        "speeder",
+        "unknown_customer",
+    },
+    "tickets": {"duplicate_id", "time_order", "unknown_customer"},
+}
+"""The rules the sample generator plants bad rows for (the comparisons below cover each)."""
+
+
+def test_the_sample_plants_every_rule_the_comparisons_rely_on(sample: Sample) -> None:
+    """The small sample still has a quarantined row of every planted rule and n-reduced KPIs,
+    so comparing the warehouse's counts per rule with the CSV path's tests every rule."""
+    assert sample.result.quality is not None
+    hit = {
+        t: {r for r, n in rep.by_rule.items() if n}
+        for t, rep in sample.result.quality.tables.items()
+    }
+    assert {t: r for t, r in hit.items() if r} == PLANTED
+    assert sample.result.quality.n_reduced
+
+
 def test_postgres_warehouse_gives_the_csv_figures(
     sample: Sample, sample_postgres: str, on_postgres: OnPostgres
 ) -> None:
