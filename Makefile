@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?= -q --disable-pip-version-check
 
-.PHONY: install report test test-fast lint format bench clean
+.PHONY: install report test test-fast test-spark lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP)
 ## test-fast: the quick loop while developing (no kernels, PDFs, SMTP or subprocesses)
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow"
+
+## test-spark: the warehouse tests on a local Spark (installs the `spark` extra: PySpark; needs Java 17)
+test-spark: $(STAMP)
+	$(PY) -m pip install $(PIP_FLAGS) -e ".[dev,spark]"
+	$(BIN)/pytest -m spark tests/warehouse
 
 lint: $(STAMP)
 	$(BIN)/ruff check reportlib tests benchmarks

@@ -146,6 +146,10 @@ class Settings(Frozen):
     root: Path
     data_dir: Path = Path("data")
     source: str = "data/sample"
+    compute: Literal["warehouse", "local"] | None = None
+    """Where a database source is validated and counted (docs/warehouse.md): in the source's
+    own engine ("warehouse": PostgreSQL, Spark, a DuckDB file) or in the embedded DuckDB
+    ("local"). Unset: "warehouse" for PostgreSQL and Spark, "local" for the rest."""
     output_dir: Path = Path("output")
     timezone: str = "UTC"
     currency: str = "USD"

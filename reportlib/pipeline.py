@@ -33,6 +33,7 @@ from . import (
     reconcile,
     restate,
     sources,
+    warehouse,
 )
 from . import hierarchy as hier
 from . import scorecard as sc
@@ -101,11 +102,20 @@ def _checked_period(project: Project, src: sources.Source, period: str | None) -
     return period
 
 
+def _validated(
+    project: Project, src: sources.Source, period: str, accept_quality: str | None
+) -> quality.QualityResult:
+    """The quality rules, in the warehouse for a source computed there (docs/warehouse.md)."""
+    if src.remote is not None:
+        return warehouse.validate(project, src, period, accept_quality)
+    return quality.validate(project, src, period, accept_quality)
+
+
 def validate_source(
     project: Project, src: sources.Source, period: str, accept_quality: str | None = None
 ) -> quality.QualityResult:
     """The quality rules (DOMAIN.md §7); a failed gate writes quality/ and then stops the run."""
-    checked = quality.validate(project, src, period, accept_quality)
+    checked = _validated(project, src, period, accept_quality)
     if checked.gate_failed:
         out = layout.checked(project.settings.output_path, period)
         quality.write(out, checked.report, checked.rejected)
@@ -120,7 +130,7 @@ def validate(
     check_catalogue(project)
     src = sources.load(project)
     period = _checked_period(project, src, period)
-    checked = quality.validate(project, src, period, accept_quality)
+    checked = _validated(project, src, period, accept_quality)
     out = layout.checked(project.settings.output_path, period)
     return checked, quality.write(out, checked.report, checked.rejected)
 

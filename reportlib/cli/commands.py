@@ -44,6 +44,7 @@ def cli(ctx: click.Context) -> None:
     Documentation (in the repository):
       docs/getting-started.md  a first pack with your own data (init, doctor)
       docs/sources.md          files, databases, mapping your columns and formats
+      docs/warehouse.md        computing in PostgreSQL, Spark or a DuckDB file
       docs/kpis.md             adding a KPI without code
       docs/locale.md           numbers, dates and names in your language
       docs/operations.md       scheduling, exit codes, --json, logs, sandbox

@@ -60,6 +60,14 @@ class Source:
     """Each loaded table's spec, with the project's mapping (column renames, formats) applied."""
     manual: tuple[str, str] | None = None
     """The raw view of kpi_values and where it was read from, when there is one (DOMAIN.md §8)."""
+    remote: ibis.BaseBackend | None = None
+    """The warehouse `tables` and `raw` live on, when the source is computed there
+    (`reportlib.warehouse`); None when they are views of the embedded DuckDB `con`."""
+    remote_kind: str | None = None
+    """"postgres", "duckdb" or "spark" for a warehouse source."""
+    remote_raw: dict[str, ir.Table] = field(default_factory=dict)
+    """`raw` with each row's storage position beside (`warehouse.tables.stored`), for the
+    stored tables of a warehouse source (a query has none)."""
 
     @property
     def as_of_local(self) -> datetime:
@@ -143,6 +151,16 @@ def _database_tables(
     return found, encodings
 
 
+def manual_from_folder(con: ibis.BaseBackend, settings: Settings) -> tuple[str, str] | None:
+    """kpi_values from the data folder, for a database without it: its raw view and file."""
+    mapping = settings.tables.get(MANUAL)
+    path = files.locate(settings.data_path, MANUAL, mapping.file if mapping else None)
+    if path is None:
+        return None
+    found, _ = _register(con, path, MANUAL, mapping)
+    return found
+
+
 def check_mapping(project: Project, specs: tuple[TableSpec, ...]) -> None:
     """Every column a mapping renames must be a canonical column of its table (ConfigError)."""
     known = {s.name: [c.name for c in s.columns] for s in specs}
@@ -174,8 +192,19 @@ def _missing_where(settings: Settings, name: str) -> str:
 
 
 def load(project: Project) -> Source:
-    """Open the source, check every table's schema, and return typed tables."""
+    """Open the source, check every table's schema, and return typed tables.
+
+    A source computed in its warehouse (`compute`, docs/warehouse.md) is opened there
+    instead: its tables stay on the warehouse (`reportlib.warehouse`).
+    """
     settings = project.settings
+    # Imported here: the warehouse package builds on this one.
+    from ..warehouse import backend as warehouse_backend
+    from ..warehouse import load as warehouse_load
+
+    wh = warehouse_backend.chosen(settings)
+    if wh is not None:
+        return warehouse_load.load(project, wh)
     tz = settings.timezone
     con = engine.connect(tz)
     specs = table_specs(project.hierarchy.levels, settings.tables, declared_columns(project.kpis))
