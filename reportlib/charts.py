@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from . import periods
-from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, to_svg
+from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, to_svg, value_range
 from .comparison import ADDITIVE_UNITS as ADDITIVE_UNITS
 from .comparison import comparison_chart
 from .comparison import comparison_figure as comparison_figure
@@ -86,24 +86,6 @@ def _formatter(k: KpiDef, ctx: PackContext) -> UnitFormatter:
 
 def _floats(values: Any) -> np.ndarray:
     return pd.to_numeric(pd.Series(values), errors="coerce").astype("float64").to_numpy()
-
-
-def _limits(k: KpiDef, *arrays: np.ndarray) -> tuple[float, float]:
-    """Y range covering every finite value given, padded, never past 0/100 for percentages."""
-    finite = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.array([])
-    if finite.size == 0:
-        return (0.0, 100.0) if k.unit == "percent" else (0.0, 1.0)
-    lo, hi = float(finite.min()), float(finite.max())
-    pad = (hi - lo) * 0.12 or max(abs(hi) * 0.1, 1.0)
-    lo2, hi2 = lo - pad, hi + pad
-    if lo >= 0 and k.unit in ("percent", "hours", "currency", "ratio", "count"):
-        lo2 = max(lo2, 0.0)
-    edge = 0.04 * (hi2 - lo2)  # room for a marker sitting on a natural bound
-    if k.unit == "percent" and hi <= 100:
-        hi2 = min(hi2, 100.0 + edge)
-    if k.unit == "points" and lo >= -100 and hi <= 100:
-        lo2, hi2 = max(lo2, -100.0 - edge), min(hi2, 100.0 + edge)
-    return lo2, hi2
 
 
 def _steps(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,7 +163,7 @@ def trend_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYL
         [below_min_n(k, n, str(p)) for n, p in zip(s["n"], s["period"], strict=True)], dtype=bool
     ) & np.isfinite(v)
     show_ci = k.sample and bool(np.isfinite(lo).any())
-    ylim = _limits(k, v, target, threshold, *((lo, hi) if show_ci else ()))
+    ylim = value_range(k.unit, v, target, threshold, *((lo, hi) if show_ci else ()))
     with styled(style):
         fig = Figure(figsize=style.trend_size)
         fig.set_layout_engine("constrained", h_pad=0.02, w_pad=0.02)

@@ -223,3 +223,24 @@ def to_svg(fig: Figure) -> str:
     with styled():
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "reportlib"})
     return buf.getvalue()
+
+
+def value_range(unit: str, *arrays: np.ndarray) -> tuple[float, float]:
+    """A value axis covering every finite value given, padded, never past 0/100 for percentages.
+
+    One rule for the trend charts and the children comparison, so a KPI reads alike on both.
+    """
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.array([])
+    if finite.size == 0:
+        return (0.0, 100.0) if unit == "percent" else (0.0, 1.0)
+    lo, hi = float(finite.min()), float(finite.max())
+    pad = (hi - lo) * 0.12 or max(abs(hi) * 0.1, 1.0)
+    lo2, hi2 = lo - pad, hi + pad
+    if lo >= 0 and unit in ("percent", "hours", "currency", "ratio", "count"):
+        lo2 = max(lo2, 0.0)
+    edge = 0.04 * (hi2 - lo2)  # room for a marker sitting on a natural bound
+    if unit == "percent" and hi <= 100:
+        hi2 = min(hi2, 100.0 + edge)
+    if unit == "points" and lo >= -100 and hi <= 100:
+        lo2, hi2 = max(lo2, -100.0 - edge), min(hi2, 100.0 + edge)
+    return lo2, hi2

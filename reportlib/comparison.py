@@ -24,7 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, to_svg
+from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, to_svg, value_range
 from .config import KpiDef
 from .formatting import format_value, missing, status_style
 from .hierarchy import Node
@@ -192,27 +192,6 @@ def _short_name(name: str) -> str:
     return name.split(" · ")[-1]
 
 
-def _value_range(k: KpiDef, *arrays: np.ndarray) -> tuple[float, float]:
-    """Axis range covering every finite value given, padded, never past 0/100 for percentages.
-
-    The same rule as the trend charts' value axis, so a KPI reads alike on both.
-    """
-    finite = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.array([])
-    if finite.size == 0:
-        return (0.0, 100.0) if k.unit == "percent" else (0.0, 1.0)
-    lo, hi = float(finite.min()), float(finite.max())
-    pad = (hi - lo) * 0.12 or max(abs(hi) * 0.1, 1.0)
-    lo2, hi2 = lo - pad, hi + pad
-    if lo >= 0 and k.unit in ("percent", "hours", "currency", "ratio", "count"):
-        lo2 = max(lo2, 0.0)
-    edge = 0.04 * (hi2 - lo2)  # room for a marker sitting on a natural bound
-    if k.unit == "percent" and hi <= 100:
-        hi2 = min(hi2, 100.0 + edge)
-    if k.unit == "points" and lo >= -100 and hi <= 100:
-        lo2, hi2 = max(lo2, -100.0 - edge), min(hi2, 100.0 + edge)
-    return lo2, hi2
-
-
 Rows = list[tuple[str, Node | None, pd.Series | None]]
 
 
@@ -268,7 +247,7 @@ def comparison_figure(
     pv = float(parent["value"]) if parent is not None and not missing(parent["value"]) else math.nan
     show_ci = k.sample and bool(np.isfinite(lo).any())
     ref = np.array([math.nan if k.unit in ADDITIVE_UNITS else pv])
-    xlim = _value_range(k, v, ref, *((lo, hi) if show_ci else ()), *groups)
+    xlim = value_range(k.unit, v, ref, *((lo, hi) if show_ci else ()), *groups)
     with styled(style):
         fig = Figure(figsize=(2.45, 0.42 + 0.2 * len(rows)))
         fig.set_layout_engine("constrained", h_pad=0.02, w_pad=0.02)
