@@ -106,8 +106,24 @@ def validate(
         dropped[name] = src.con.table(rel.kept_name if name == "customers" else rel.dropped_name)
         tables[name], rejected[name] = accounting.account(project, src, spec)
         suspects.done(src)
+    return concluded(project, src, period, accept_quality, tables, kept, dropped, rejected)
+
+
+def concluded(
+    project: Project,
+    src: Source,
+    period: str,
+    accept_quality: str | None,
+    tables: dict[str, TableReport],
+    kept: dict[str, Any],
+    dropped: dict[str, Any],
+    rejected: dict[str, pa.Table],
+    where: str = "",
+) -> QualityResult:
+    """The gate's decision over the tables' reports, and the load split into kept and
+    quarantined rows; shared by the local validation and the warehouse's (`where` says which)."""
     needed = kpis.tables_needed(project.kpis)
-    decided = gate.decide(tables, qs.max_reject_share, accept_quality, needed)
+    decided = gate.decide(tables, project.settings.quality.max_reject_share, accept_quality, needed)
     report = QualityReport(
         period=period,
         as_of=src.as_of.isoformat(timespec="seconds"),
@@ -115,7 +131,8 @@ def validate(
         tables=tables,
     )
     log.info(
-        "quality: %s; gate %s",
+        "quality%s: %s; gate %s",
+        where,
         ", ".join(f"{t} {r.rows_quarantined}/{r.rows_in}" for t, r in tables.items()),
         decided.outcome,
     )

@@ -27,20 +27,18 @@ temporary views (Spark, cached), gone with the connection.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from .. import kpis
 from ..config import Project
 from ..errors import DataError, QualityGateError
-from ..quality import QualityResult, accounting, gate, names, reject, repeats, rules
+from ..quality import QualityResult, accounting, names, reject, repeats, rules
 from ..quality.identity import ALIASES
-from ..quality.report import QualityReport, TableReport, rejected_file
+from ..quality.report import TableReport, rejected_file
+from ..quality.stage import concluded
 from ..sources import FINITE_LIMIT, TABLES, Source, TableSpec, engine
 from . import backend, tables
 from .tables import ROW
@@ -318,25 +316,16 @@ def validate(
             assert resolve is not None
             resolve = backend.materialised(src.remote, ibis.union(resolve, aliases, distinct=True))
             _one_to_one(resolve)
-    needed = kpis.tables_needed(project.kpis)
-    decided = gate.decide(reports, qs.max_reject_share, accept_quality, needed)
-    report = QualityReport(
-        period=period,
-        as_of=src.as_of.isoformat(timespec="seconds"),
-        gate=decided,
-        tables=reports,
-    )
-    log.info(
-        "quality (in the warehouse): %s; gate %s",
-        ", ".join(f"{t} {r.rows_quarantined}/{r.rows_in}" for t, r in reports.items()),
-        decided.outcome,
-    )
-    every: dict[str, Any] = {**src.tables}
-    return QualityResult(
-        source=dataclasses.replace(src, tables={**every, **kept}),
-        quarantined=dataclasses.replace(src, tables={**every, **dropped}),
-        report=report,
-        rejected=rejected,
+    return concluded(
+        project,
+        src,
+        period,
+        accept_quality,
+        reports,
+        kept,
+        dropped,
+        rejected,
+        " (in the warehouse)",
     )
 
 
