@@ -11,8 +11,11 @@ else is an internal error, with the traceback only under `--debug`.
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -34,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     far) with its `exit_code` and `error` (None, or the one-line message also on stderr).
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    with logs.session("debug" if "--debug" in args else "normal"):
+    with logs.session("debug" if "--debug" in args else "normal"), terminated_unwinds():
         if "--json" not in args:
             return run(args, {})
         return run_json(args)
@@ -60,6 +63,37 @@ ERROR_KEY = "error"
 `error: ` prefix), for the JSON summary."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received (a scheduler's timeout, `kill`): unwinds like Ctrl-C, exit 143."""
+
+
+TERMINATED_EXIT = 143
+"""128 + SIGTERM, what a shell reports for a process the signal ended."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextlib.contextmanager
+def terminated_unwinds() -> Iterator[None]:
+    """Turn SIGTERM into an exception for the command's duration, so it unwinds.
+
+    Without this, SIGTERM ends the process at once: `reportlib run`'s workers and their
+    Jupyter kernels are left running and the period's lock is not released. Unwinding
+    runs the executors' exits (workers stopped, each closing its kernel) and `finally`
+    blocks. Only the main thread can set a handler; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: list[str], state: dict[str, Any]) -> int:
     """Run the command line with `state` as the click context's `obj`; the exit code."""
     debug = "--debug" in args
@@ -70,7 +104,11 @@ def run(args: list[str], state: dict[str, Any]) -> int:
 
     try:
         cli.main(args=args, prog_name="reportlib", standalone_mode=False, obj=state)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, KeyboardInterrupt) as e:
+        # click turns an interrupt inside a command into Abort, the signal as its cause
+        if isinstance(e, Terminated) or isinstance(e.__cause__, Terminated):
+            fail("terminated", prefix="")
+            return TERMINATED_EXIT
         fail("interrupted", prefix="")
         return 130
     except click.exceptions.NoArgsIsHelpError as e:  # `reportlib` alone: the help, as asked
