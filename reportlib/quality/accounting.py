@@ -86,7 +86,21 @@ def account(project: Project, src: Source, spec: TableSpec) -> tuple[TableReport
             f"quality accounting does not add up for {name}: {quarantined} rows quarantined but "
             f"{rows.num_rows} listed for the quarantine file; refusing to continue"
         )
-    report = TableReport(
+    report = table_report(name, shown, rows_in, kept, quarantined, by_rule, notes(src, spec, late))
+    return report, rows
+
+
+def table_report(
+    name: str,
+    shown: str,
+    rows_in: int,
+    kept: int,
+    quarantined: int,
+    by_rule: dict[str, int],
+    said: tuple[str, ...],
+) -> TableReport:
+    """A table's report once its counts added up (in = kept + quarantined, checked by the caller)."""
+    return TableReport(
         file=shown,
         rows_in=rows_in,
         rows_kept=kept,
@@ -95,9 +109,8 @@ def account(project: Project, src: Source, spec: TableSpec) -> tuple[TableReport
         reject_share=round(quarantined / rows_in, 6) if rows_in else 0.0,
         rejected_file=rejected_file(name),
         in_equals_kept_plus_quarantined=True,
-        notes=notes(src, spec, late),
+        notes=said,
     )
-    return report, rows
 
 
 def _late_rows(src: Source, name: str) -> int:

@@ -37,7 +37,7 @@ from ..config import Project
 from ..errors import DataError, QualityGateError
 from ..quality import QualityResult, accounting, names, reject, repeats, rules
 from ..quality.identity import ALIASES
-from ..quality.report import TableReport, rejected_file
+from ..quality.report import TableReport
 from ..quality.stage import concluded
 from ..sources import FINITE_LIMIT, TABLES, Source, TableSpec, engine
 from . import backend, tables
@@ -225,17 +225,8 @@ def account(
         if quarantined
         else empty_rejected(src, name)
     )
-    report = TableReport(
-        file=shown,
-        rows_in=rows_in,
-        rows_kept=kept_n,
-        rows_quarantined=quarantined,
-        by_rule=by_rule,
-        reject_share=round(quarantined / rows_in, 6) if rows_in else 0.0,
-        rejected_file=rejected_file(name),
-        in_equals_kept_plus_quarantined=True,
-        notes=accounting.notes(src, spec, _late(src, name, kept)),
-    )
+    said = accounting.notes(src, spec, _late(src, name, kept))
+    report = accounting.table_report(name, shown, rows_in, kept_n, quarantined, by_rule, said)
     return report, rows
 
 
