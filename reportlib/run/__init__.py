@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .. import lock, manifest
 from ..commentary import stale_commentaries
@@ -61,6 +61,7 @@ def run(
     t_run = time.perf_counter()
     emit = on_event or _ignore
     factory = choose_executor(project, executor, scheduler)
+    where = executor_record(project, executor, scheduler)
     options = plan.resolve(
         project,
         period,
@@ -73,7 +74,7 @@ def run(
     # The period's lock, held for the whole run and taken before anything is written to the
     # period folder: a second run (or a compute) on the period stops at once, naming this one.
     with lock.hold(options.out.lock, options.out.lock_holder, command=lock.command_line()):
-        return _locked_run(options, emit, factory, t_run)
+        return _locked_run(options, emit, factory, where, t_run)
 
 
 def choose_executor(
@@ -86,24 +87,37 @@ def choose_executor(
     """
     if executor is not None and not isinstance(executor, str):
         return executor
+    where = executor_record(project, executor, scheduler)
+    return executors.choose(str(where["executor"]), where["scheduler"])
+
+
+def executor_record(
+    project: Project, executor: str | ExecutorFactory | None, scheduler: str | None
+) -> dict[str, str | None]:
+    """Where the packs render, as manifest.json's run parameters record it: the executor's
+    name and its scheduler (a factory passed in by code is recorded by its name)."""
     settings = project.settings
+    if executor is not None and not isinstance(executor, str):
+        name = getattr(executor, "__name__", type(executor).__name__)
+        return {"executor": name, "scheduler": scheduler}
     name = executor if executor is not None else settings.executor
     if scheduler is None and name == settings.executor:
         scheduler = settings.scheduler
-    return executors.choose(name, scheduler)
+    return {"executor": name, "scheduler": scheduler}
 
 
 def _locked_run(
     options: plan.RunOptions,
     emit: Emit,
     factory: ExecutorFactory,
+    where: Mapping[str, str | None],
     t_run: float,
 ) -> RunResult:
     """The run proper, under the period's lock."""
     project = options.project
     out = options.out
     previous = manifest.load(out)
-    manifest.record_run_start(out, parameters=options.parameters())
+    manifest.record_run_start(out, parameters={**options.parameters(), **where})
     with fanout.Workers(factory, options.worker_session(), options.workers) as pool:
         t = time.perf_counter()
         scorecard = scorecard_step.run_scorecard(options, previous, pool, emit)

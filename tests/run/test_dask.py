@@ -26,7 +26,7 @@ from reportlib import fileio, manifest
 from reportlib.config import load_project
 from reportlib.errors import ConfigError
 from reportlib.layout import PeriodOutput
-from reportlib.run import choose_executor, executor, fanout
+from reportlib.run import choose_executor, executor, executor_record, fanout
 from reportlib.run import dask as dask_executor
 from reportlib.run.dask import DaskExecutor, parse_address
 from reportlib.run.events import NodeOutcome
@@ -233,6 +233,13 @@ def test_the_dask_run_records_the_same_pack_entries(
     recorded = manifest.load(on_dask)
     assert recorded is not None
     assert {manifest.stamp(recorded, n)["worker"] for n in NODES} <= {1, 2}
+    # The run's parameters say where the packs rendered.
+    assert recorded.parameters["executor"] == "dask"
+    assert str(recorded.parameters["scheduler"]).startswith("tcp://127.0.0.1:")
+    on_this_machine = manifest.load(local)
+    assert on_this_machine is not None
+    assert on_this_machine.parameters["executor"] == "local"
+    assert on_this_machine.parameters["scheduler"] is None
 
 
 def test_a_pack_this_machine_does_not_see_fails_naming_the_shared_filesystem(
@@ -346,3 +353,10 @@ def test_the_settings_choose_the_executor_and_the_command_line_overrides(tmp_pat
     assert local.keywords == {"scheduler": None}
     with pytest.raises(ConfigError, match="unknown executor 'daks'; the known executors are"):
         choose_executor(project, "daks", None)
+    # What manifest.json records as where the packs rendered follows the same choice.
+    assert executor_record(project, None, None) == {"executor": "dask", "scheduler": address}
+    assert executor_record(project, "local", None) == {"executor": "local", "scheduler": None}
+    assert executor_record(project, LocalExecutor, None) == {
+        "executor": "LocalExecutor",
+        "scheduler": None,
+    }
