@@ -46,7 +46,11 @@ CONFIG_FILES = ("segments.yaml", "kpis.yaml", "targets.csv", "distribution.yaml"
 """The files `init` writes into the data folder (`data_dir`), beside the settings file's."""
 
 MAX_LEVEL_VALUES = 50
-"""A customers column with more distinct values than this is not a hierarchy level."""
+"""A customers column with more distinct values than this is not a hierarchy level, unless
+it nests under the levels found before it with at most this many values under each."""
+
+MAX_NESTED_VALUES = 2_000
+"""The most distinct values a nested level (e.g. branches under regions) may have in all."""
 
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -61,7 +65,7 @@ class ColumnSurvey:
 
     name: str
     values: tuple[str, ...]
-    """Its distinct non-empty values, sorted (only kept up to MAX_LEVEL_VALUES + 1)."""
+    """Its distinct non-empty values, sorted (only kept up to MAX_NESTED_VALUES + 1)."""
     level: bool
     reason: str
 
@@ -177,26 +181,48 @@ def _read_customers_file(
 
 
 def _survey_columns(frame: pd.DataFrame) -> tuple[int, tuple[ColumnSurvey, ...]]:
-    """How many customers, and the verdict on each column that is not a known one."""
+    """How many customers, and the verdict on each column that is not a known one.
+
+    A column is a level when it has between 2 and MAX_LEVEL_VALUES values and is not nearly
+    one per customer. A column with more values is still a level when it nests under the
+    levels found before it (branches under segment and region): at most MAX_LEVEL_VALUES
+    values under each combination of theirs, and MAX_NESTED_VALUES in all.
+    """
     known = {c.name for c in table_specs(())[0].columns}
     rows = len(frame)
     out = []
+    levels: list[str] = []
+    cleaned = frame.astype("string").apply(lambda col: col.str.strip().replace("", pd.NA))
     for name in frame.columns:
         if name in known:
             continue
-        series = frame[name].dropna().astype(str).str.strip()
-        distinct = sorted(set(series[series != ""]))
+        series = cleaned[name].dropna()
+        distinct = sorted(set(series))
         n = len(distinct)
+        widest = _widest_group(cleaned, levels, str(name)) if levels else n
         if n < 2:
             level, reason = False, "one value only" if n == 1 else "empty"
-        elif n > MAX_LEVEL_VALUES:
-            level, reason = False, f"more than {MAX_LEVEL_VALUES} values"
         elif n > max(2, rows // 2):
             level, reason = False, f"{n} values in {rows} rows: nearly one per customer"
-        else:
+        elif n <= MAX_LEVEL_VALUES:
             level, reason = True, f"{n} values"
-        out.append(ColumnSurvey(str(name), tuple(distinct[: MAX_LEVEL_VALUES + 1]), level, reason))
+        elif levels and widest <= MAX_LEVEL_VALUES and n <= MAX_NESTED_VALUES:
+            level = True
+            reason = f"{n} values, at most {widest} under each {' × '.join(levels)}"
+        else:
+            level, reason = False, f"more than {MAX_LEVEL_VALUES} values"
+            if levels and n <= MAX_NESTED_VALUES:
+                reason += f" ({widest} under one {' × '.join(levels)})"
+        if level:
+            levels.append(str(name))
+        out.append(ColumnSurvey(str(name), tuple(distinct[: MAX_NESTED_VALUES + 1]), level, reason))
     return rows, tuple(out)
+
+
+def _widest_group(frame: pd.DataFrame, levels: Sequence[str], name: str) -> int:
+    """The most distinct values of `name` under one combination of the `levels` above it."""
+    kept = frame[[*levels, name]].dropna(subset=[name])
+    return int(kept.groupby(list(levels), dropna=False)[name].nunique().max())
 
 
 def _survey_database(

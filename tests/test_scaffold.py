@@ -93,6 +93,28 @@ def test_levels_are_the_unknown_columns_with_few_values(tmp_path: Path) -> None:
     assert data.customer_rows == 6
 
 
+def test_a_column_with_many_values_is_a_level_when_it_nests_under_the_levels_above(
+    tmp_path: Path,
+) -> None:
+    # 2 regions × 30 branches: 60 branch values, 30 under each region, so `branch` is a
+    # level; `desk` has 60 values too but each region has all of them, so it is not.
+    lines = ["customer_id,region,desk,branch,acquired_on,churned_on"]
+    for i in range(240):
+        region = "north" if i % 2 == 0 else "south"
+        branch = f"{region}-{(i // 2) % 30:02d}"
+        desk = f"desk-{(i // 2) % 60:02d}"
+        lines.append(f"C{i:04d},{region},{desk},{branch},2025-01-01,")
+    exports = tmp_path / "acme" / "exports"
+    exports.mkdir(parents=True)
+    (exports / "customers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = scaffold.survey("exports", tmp_path / "acme")
+    verdicts = {c.name: (c.level, c.reason) for c in data.columns}
+    assert data.levels == ("region", "branch")
+    assert verdicts["branch"] == (True, "60 values, at most 30 under each region")
+    assert verdicts["desk"] == (False, "more than 50 values (60 under one region)")
+    assert len(next(c for c in data.columns if c.name == "branch").values) == 60
+
+
 def test_init_never_overwrites_and_reports_what_it_kept(tmp_path: Path) -> None:
     root = tmp_path / "acme"
     _own_company(root)
