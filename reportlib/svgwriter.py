@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
@@ -58,10 +59,15 @@ def _advances() -> tuple[dict[int, float], float]:
         return {}, 0.55
 
 
+def _fallback(ch: str, default: float) -> float:
+    """The width of a character the shipped font lacks (drawn by a system font): wide for CJK."""
+    return 1.0 if unicodedata.east_asian_width(ch) in ("W", "F") else default
+
+
 def text_width(text: str, size: float) -> float:
     """Width in points of `text` set at `size` points in the pack's font (no kerning)."""
     widths, default = _advances()
-    return size * sum(widths.get(ord(ch), default) for ch in text)
+    return size * sum(widths.get(ord(ch)) or _fallback(ch, default) for ch in text)
 
 
 def ticks(lo: float, hi: float, nbins: int = 4) -> list[float]:

@@ -61,6 +61,8 @@ def test_text_is_escaped_and_measured_in_the_pack_font() -> None:
     narrow, wide = svgwriter.text_width("iii", 10), svgwriter.text_width("WWW", 10)
     assert 0 < narrow < wide
     assert svgwriter.text_width("WWW", 20) == pytest.approx(2 * wide)
+    # names in a script the shipped font lacks are drawn by a system font: CJK is wide
+    assert svgwriter.text_width("東京", 10) >= 2 * 9.9
 
 
 def test_an_open_group_is_refused() -> None:
