@@ -40,6 +40,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -89,19 +90,26 @@ def make_project(root: Path, customers: int, months: int, options: dict[str, int
     return config
 
 
-def _floor_init(scratch: str) -> None:
+_started: Any = None
+"""The pool's barrier, in each worker: `_warm` returns once every worker has started."""
+
+
+def _floor_init(scratch: str, started: Any) -> None:
     """Import everything the floor work needs, once per worker process."""
+    global _started
     import papermill  # noqa: F401
 
     from reportlib import charts, commentary, render  # noqa: F401
 
+    _started = started
     os.environ["REPORTLIB_BENCH_SCRATCH"] = scratch
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # the kernels' start-up warnings
 
 
 def _warm(seconds: float) -> int:
-    time.sleep(seconds)
+    """Wait (up to `seconds`) until every worker has started: each takes one task."""
+    _started.wait(seconds)
     return os.getpid()
 
 
@@ -177,13 +185,15 @@ def _floor_node(config: str, period: str, node: str) -> tuple[int, float, float]
 
 
 def _pool(workers: int, scratch: Path) -> ProcessPoolExecutor:
+    context = mp.get_context("spawn")
     pool = ProcessPoolExecutor(
         workers,
-        mp_context=mp.get_context("spawn"),
+        mp_context=context,
         initializer=_floor_init,
-        initargs=(str(scratch),),
+        initargs=(str(scratch), context.Barrier(workers)),
     )
-    assert len(set(pool.map(_warm, [1.0] * workers))) == workers, "workers did not all start"
+    # Under load a worker can take a while to import: the barrier makes each take one task.
+    assert len(set(pool.map(_warm, [600.0] * workers))) == workers, "workers did not all start"
     return pool
 
 
