@@ -6,6 +6,10 @@ milliseconds of pandas overhead a call, more than writing the chart; so the rows
 node and its children are read once into plain arrays (`index(ctx)`, cached per context)
 and each chart takes its window from them. `Window` holds what `packdata.series` returns
 for the same node, KPI and months: one entry per month of the window, missing months empty.
+
+A context's frames are read once: to chart changed figures, make a new context
+(`dataclasses.replace(ctx, history=...)`), as the notebook does, rather than editing its
+DataFrames in place.
 """
 
 from __future__ import annotations
