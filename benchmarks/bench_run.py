@@ -10,12 +10,16 @@ In one process, for each number of workers (default 1 and 2):
     board-pack notebook per node), with the split of each pack as the run itself records
     it (kernel, notebook, charts, render: reportlib/run/timing.py).
 
-Prints the per-pack split (mean, median, max), the floor, the ratio of the run's packs to
-the floor (goal: at most 1.15 on 2 workers; charts at most 0.3 s a pack) and the cost per
-node (worker-seconds a node), which must stay flat as the company grows:
+Prints the per-pack split (mean, median, max), the charts of a pack (how many, and their
+CPU seconds drawn in Python, for packs with and without children), the floor, the ratio
+of the run's packs to the floor (goal: at most 1.15 on 2 workers; charts at most 0.3 s a
+pack) and the cost per node (worker-seconds a node), which must stay flat as the company
+grows. `--svg-cost N` also renders N packs with children with and without their chart
+images and prints the CPU seconds WeasyPrint spends drawing the charts. At the sample's
+16 nodes on 2 workers it takes a few minutes:
 
-    .venv/bin/python benchmarks/bench_run.py [--customers N] [--months M] [--workers 1 2]
-        [--levels 3 --branches N] [--fresh]
+    .venv/bin/python benchmarks/bench_run.py [--customers N] [--months M] [--workers 2]
+        [--levels 3 --branches N] [--fresh] [--svg-cost 3]
 
 `--levels 3 --branches N` makes a three-level company (segment / region / branch) with N
 branches per region (the sample generator's options). The project lives in benchmarks/_data/.
@@ -27,6 +31,7 @@ import argparse
 import inspect
 import multiprocessing as mp
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -35,6 +40,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -84,19 +90,26 @@ def make_project(root: Path, customers: int, months: int, options: dict[str, int
     return config
 
 
-def _floor_init(scratch: str) -> None:
+_started: Any = None
+"""The pool's barrier, in each worker: `_warm` returns once every worker has started."""
+
+
+def _floor_init(scratch: str, started: Any) -> None:
     """Import everything the floor work needs, once per worker process."""
+    global _started
     import papermill  # noqa: F401
 
     from reportlib import charts, commentary, render  # noqa: F401
 
+    _started = started
     os.environ["REPORTLIB_BENCH_SCRATCH"] = scratch
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # the kernels' start-up warnings
 
 
 def _warm(seconds: float) -> int:
-    time.sleep(seconds)
+    """Wait (up to `seconds`) until every worker has started: each takes one task."""
+    _started.wait(seconds)
     return os.getpid()
 
 
@@ -104,20 +117,46 @@ def _html_file(node: str) -> str:
     return node.replace("/", "_") + ".html"
 
 
-def _prepare_html(config: str, period: str, node: str) -> float:
-    """The pack's HTML, with its charts drawn, saved for the floor; the seconds the charts took."""
+def _prepare_html(config: str, period: str, node: str) -> tuple[int, float, bool]:
+    """The pack's HTML, with its charts drawn, saved for the floor.
+
+    Returns how many charts the pack has, the CPU seconds they took, and whether the node
+    has children (a comparison page).
+    """
     from reportlib import charts, commentary, render
     from reportlib.config import load_project
 
     scratch = Path(os.environ["REPORTLIB_BENCH_SCRATCH"])
     project = load_project(config)
     ctx = render.load_context(project, period, node)
-    t = time.perf_counter()
+    t = time.process_time()
     figures = charts.all_charts(ctx)
-    seconds = time.perf_counter() - t
+    seconds = time.process_time() - t
+    count = sum(
+        1 for m in (figures.trends, figures.sparklines, figures.comparison) for v in m.values() if v
+    )
     html = render.render_html(ctx, figures, commentary.load(project, period, node))
     (scratch / _html_file(node)).write_text(html, encoding="utf-8")
-    return seconds
+    return count + bool(figures.overview), seconds, bool(ctx.tree.children(node))
+
+
+CHART_IMAGE = re.compile(r'src="data:image/svg\+xml;base64,[^"]*"')
+
+
+def _svg_cost(config: str, period: str, node: str) -> tuple[float, float]:
+    """CPU seconds of WeasyPrint for the pack's saved HTML, with and without its chart images."""
+    from reportlib import render
+    from reportlib.config import load_project
+
+    scratch = Path(os.environ["REPORTLIB_BENCH_SCRATCH"])
+    ctx = render.load_context(load_project(config), period, node)
+    html = (scratch / _html_file(node)).read_text(encoding="utf-8")
+    seconds = []
+    for text in (html, CHART_IMAGE.sub('src=""', html)):
+        t = time.process_time()
+        render.write_pdf(text, scratch / "svg-cost.pdf", ctx=ctx)
+        seconds.append(time.process_time() - t)
+    return seconds[0], seconds[1]
 
 
 def _floor_node(config: str, period: str, node: str) -> tuple[int, float, float]:
@@ -146,23 +185,31 @@ def _floor_node(config: str, period: str, node: str) -> tuple[int, float, float]
 
 
 def _pool(workers: int, scratch: Path) -> ProcessPoolExecutor:
+    context = mp.get_context("spawn")
     pool = ProcessPoolExecutor(
         workers,
-        mp_context=mp.get_context("spawn"),
+        mp_context=context,
         initializer=_floor_init,
-        initargs=(str(scratch),),
+        initargs=(str(scratch), context.Barrier(workers)),
     )
-    assert len(set(pool.map(_warm, [1.0] * workers))) == workers, "workers did not all start"
+    # Under load a worker can take a while to import: the barrier makes each take one task.
+    assert len(set(pool.map(_warm, [600.0] * workers))) == workers, "workers did not all start"
     return pool
 
 
 def prepare(
-    config: Path, period: str, nodes: list[str], workers: int, scratch: Path
-) -> list[float]:
-    """Every pack's HTML for the floor (charts drawn in Python); each pack's chart seconds."""
+    config: Path, period: str, nodes: list[str], workers: int, scratch: Path, svg_cost: int = 0
+) -> tuple[list[tuple[int, float, bool]], list[tuple[float, float]]]:
+    """Every pack's HTML for the floor (charts drawn in Python): each pack's (charts, CPU-s,
+    has children); and, for the first `svg_cost` packs with children, WeasyPrint's CPU
+    seconds with and without the chart images."""
     with _pool(workers, scratch) as pool:
         n = len(nodes)
-        return list(pool.map(_prepare_html, [str(config)] * n, [period] * n, nodes))
+        made = list(pool.map(_prepare_html, [str(config)] * n, [period] * n, nodes))
+        parents = [node for node, m in zip(nodes, made, strict=True) if m[2]][:svg_cost]
+        k = len(parents)
+        costs = list(pool.map(_svg_cost, [str(config)] * k, [period] * k, parents))
+    return made, costs
 
 
 def floor(
@@ -203,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--months", type=int, default=24)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int, nargs="+", default=[2])
     parser.add_argument("--levels", type=int, default=2, help="2 (segment/region) or 3 (+ branch)")
     parser.add_argument("--branches", type=int, default=0, help="branches per region (levels 3)")
     parser.add_argument(
@@ -211,6 +258,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", type=Path, default=None, help="default: benchmarks/_data/...")
     parser.add_argument("--list-packs", action="store_true", help="print every pack's pages")
+    parser.add_argument(
+        "--svg-cost",
+        type=int,
+        default=0,
+        metavar="N",
+        help="time WeasyPrint with and without the chart images for N packs with children",
+    )
     args = parser.parse_args(argv)
 
     from reportlib import notebook, pipeline
@@ -249,11 +303,21 @@ def main(argv: list[str] | None = None) -> int:
         }
         nbformat.write(nb, scratch / EMPTY_NOTEBOOK)
         t = time.perf_counter()
-        python_charts = prepare(config, period, nodes, max(args.workers), scratch)
-        print(
-            f"charts drawn in Python for the floor's HTML ({time.perf_counter() - t:.1f}s): "
-            f"per pack {stats(python_charts)}"
-        )
+        made, costs = prepare(config, period, nodes, max(args.workers), scratch, args.svg_cost)
+        print(f"charts drawn in Python for the floor's HTML ({time.perf_counter() - t:.1f}s wall):")
+        for label, kids in (("with children", True), ("without children", False)):
+            group = [m for m in made if m[2] == kids]
+            if group:
+                print(
+                    f"  {len(group)} packs {label}: {statistics.median(m[0] for m in group):g} "
+                    f"charts a pack, CPU-s a pack {stats([m[1] for m in group])}"
+                )
+        for with_charts, without in costs:
+            print(
+                f"  WeasyPrint of a pack with children: {with_charts:.2f} CPU-s, "
+                f"{without:.2f} without its chart images: charts {with_charts - without:.2f} CPU-s "
+                f"({(with_charts - without) / with_charts:.0%})"
+            )
         for k in args.workers:
             floor_s, floor_parts = floor(config, period, nodes, k, scratch)
             print(

@@ -1,7 +1,10 @@
 """Board-pack charts: trends, sparklines and the score overview as deterministic SVG strings.
 
-Each chart has a `*_figure` function that returns the matplotlib Figure (for
-notebooks and tests) and a function that returns its SVG. Figures are built with
+Each chart has a `*_data` function that says what it shows (values, targets, zones,
+ticks and their labels, from the pack's figures), a function that writes its SVG
+directly from that record (`chartsvg`: milliseconds a chart, few elements for WeasyPrint
+to draw) and a `*_figure` function that draws the same record with matplotlib, for a
+notebook to adjust and put back with `replace_chart`. Figures are built with
 `matplotlib.figure.Figure`, never pyplot, so nothing is left in global state. The
 comparison of a node's children is drawn by `comparison` (re-exported here).
 """
@@ -18,16 +21,25 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
-from . import periods
+from . import chartseries, periods
 from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, to_svg, value_range
+from .chartsvg import (
+    OverviewData,
+    OverviewLine,
+    SparkData,
+    TrendData,
+    overview_svg,
+    sparkline_svg,
+    trend_svg,
+)
 from .comparison import ADDITIVE_UNITS as ADDITIVE_UNITS
 from .comparison import comparison_chart
 from .comparison import comparison_figure as comparison_figure
 from .config import KpiDef
 from .formatting import STATUS, format_score, missing, period_tick, status_style
-from .packdata import PackContext, below_min_n, series, version_breaks
+from .packdata import PackContext, below_min_n
+from .svgwriter import ticks
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +107,6 @@ def _steps(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, np.repeat(values, 2)
 
 
-def _month_ticks(ax: Any, labels: list[str], locale: str) -> None:
-    """Ticks every quarter-month (Jan, Apr, Jul, Oct) labelled `Oct ’25` (in the locale)."""
-    idx = [i for i, p in enumerate(labels) if periods.parse(p) % 3 == 0]
-    if len(labels) <= 6:
-        idx = list(range(len(labels)))
-    ax.set_xticks(idx)
-    ax.set_xticklabels([period_tick(labels[i], locale) for i in idx])
-    ax.set_xlim(-0.6, len(labels) - 0.4)
-
-
 def _status_bands(
     ax: Any,
     k: KpiDef,
@@ -150,35 +152,88 @@ def _status_bands(
 # --- trend ------------------------------------------------------------------------
 
 
-def trend_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> Figure:
-    """24-month trend: value, target line (stepped), status bands, 95% band, hollow months below min n."""
+def _latest(status: Any, below: bool) -> tuple[str, str]:
+    """(face, edge) of the latest month's dot: its status colour, hollow when below min n."""
+    st = status_style(None if missing(status) else str(status))
+    return ("white" if below else st.colour), st.colour
+
+
+def _below(k: KpiDef, s: chartseries.Window) -> np.ndarray:
+    """Months whose value rests on fewer answers than the KPI's minimum then (DOMAIN.md §4)."""
+    flags = [below_min_n(k, n, p) for n, p in zip(s.n, s.period, strict=True)]
+    return np.array(flags, dtype=bool) & np.isfinite(s.value)
+
+
+def _zone_colours() -> tuple[tuple[str, str], ...]:
+    return tuple((status, STATUS[status].colour) for status in ("red", "amber", "green"))
+
+
+def trend_data(ctx: PackContext, kpi_id: str) -> TrendData:
+    """What a KPI's trend shows at the pack's node: values, interval, target, zones, ticks."""
     k = ctx.project.kpi(kpi_id)
-    s = series(ctx, kpi_id, months=ctx.project.settings.trend_months)
-    labels = [str(p) for p in s["period"]]
-    x = np.arange(len(s), dtype="float64")
-    v = _floats(s["value"])
-    lo, hi = _floats(s["ci_low"]), _floats(s["ci_high"])
-    target, threshold = _floats(s["target"]), _floats(s["threshold"])
-    below = np.array(
-        [below_min_n(k, n, str(p)) for n, p in zip(s["n"], s["period"], strict=True)], dtype=bool
-    ) & np.isfinite(v)
+    months = ctx.project.settings.trend_months
+    found = chartseries.index(ctx)
+    s = found.series(ctx.node.id, kpi_id, months)
+    labels = s.period
+    v, lo, hi, target, threshold = s.value, s.ci_low, s.ci_high, s.target, s.threshold
+    below = _below(k, s)
     show_ci = k.sample and bool(np.isfinite(lo).any())
     ylim = value_range(k.unit, v, target, threshold, *((lo, hi) if show_ci else ()))
+    yvalues = ticks(*ylim)
+    ytexts = _formatter(k, ctx).format_ticks(yvalues)
+    locale = ctx.project.settings.locale
+    idx = [i for i, p in enumerate(labels) if periods.parse(p) % 3 == 0]
+    if len(labels) <= 6:
+        idx = list(range(len(labels)))
+    latest = None
+    if len(v) and np.isfinite(v[-1]):
+        latest = _latest(s.status[-1], bool(below[-1]))
+    # one month before the window too: a change in its first month is still a change
+    breaks = chartseries.version_breaks(found.series(ctx.node.id, kpi_id, months + 1))
+    return TrendData(
+        labels=labels,
+        xticks=tuple((i, period_tick(labels[i], locale)) for i in idx),
+        value=v,
+        ci_low=lo,
+        ci_high=hi,
+        show_ci=show_ci,
+        target=target,
+        threshold=threshold,
+        below=below,
+        direction=k.direction,
+        ylim=ylim,
+        yticks=tuple(zip(yvalues, ytexts, strict=True)),
+        breaks=tuple((labels.index(p), old, new) for p, old, new in breaks if p in labels),
+        latest=latest,
+        colours=_zone_colours(),
+    )
+
+
+def trend_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> Figure:
+    """24-month trend as a matplotlib Figure to adjust in a notebook (the pack writes `trend_chart`).
+
+    Value, target line (stepped), status bands, 95% band, hollow months below min n.
+    """
+    k = ctx.project.kpi(kpi_id)
+    d = trend_data(ctx, kpi_id)
+    x = np.arange(len(d.labels), dtype="float64")
+    v, below = d.value, d.below
     with styled(style):
         fig = Figure(figsize=style.trend_size)
         fig.set_layout_engine("constrained", h_pad=0.02, w_pad=0.02)
         ax = fig.add_subplot()
-        ax.set_ylim(*ylim)
-        _status_bands(ax, k, target, threshold, ylim, style)
-        if show_ci:
-            ax.fill_between(x, lo, hi, color=style.ci, alpha=0.45, lw=0, zorder=1, gid="ci-band")
-        xe, tg = _steps(target)
+        ax.set_ylim(*d.ylim)
+        _status_bands(ax, k, d.target, d.threshold, d.ylim, style)
+        if d.show_ci:
+            ax.fill_between(
+                x, d.ci_low, d.ci_high, color=style.ci, alpha=0.45, lw=0, zorder=1, gid="ci-band"
+            )
+        xe, tg = _steps(d.target)
         if np.isfinite(tg).any():
             ax.plot(
                 xe, tg, color=style.target, lw=0.9, ls=(0, (3.5, 2)), zorder=2, gid="target-line"
             )
-        for period, old, new in version_breaks(ctx, kpi_id):
-            i = labels.index(period)
+        for i, old, new in d.breaks:
             ax.axvline(
                 i - 0.5,
                 color=style.muted,
@@ -215,11 +270,8 @@ def trend_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYL
                 zorder=5,
                 gid="below-min-n",
             )
-        if np.isfinite(v[-1]):
-            st = status_style(
-                str(s["status"].iloc[-1]) if not missing(s["status"].iloc[-1]) else None
-            )
-            face = "white" if below[-1] else st.colour
+        if d.latest is not None:
+            face, edge = d.latest
             ax.plot(
                 [x[-1]],
                 [v[-1]],
@@ -227,47 +279,65 @@ def trend_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYL
                 marker="o",
                 ms=5,
                 mfc=face,
-                mec=st.colour,
+                mec=edge,
                 mew=1.2,
                 zorder=6,
                 gid="latest",
             )
-        _month_ticks(ax, labels, ctx.project.settings.locale)
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
-        ax.yaxis.set_major_formatter(_formatter(k, ctx))
-        ax.set_ylim(*ylim)
+        ax.set_xticks([i for i, _ in d.xticks])
+        ax.set_xticklabels([t for _, t in d.xticks])
+        ax.set_xlim(-0.6, len(d.labels) - 0.4)
+        ax.set_yticks([t for t, _ in d.yticks])
+        ax.set_yticklabels([t for _, t in d.yticks])
+        ax.set_ylim(*d.ylim)
     return fig
 
 
 def trend_chart(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> str:
-    """Trend chart of a KPI at the pack's node, as SVG."""
-    return to_svg(trend_figure(ctx, kpi_id, style))
+    """Trend chart of a KPI at the pack's node, as SVG (written directly: `chartsvg`)."""
+    return trend_svg(trend_data(ctx, kpi_id), style)
 
 
 # --- sparkline ----------------------------------------------------------------------
 
 
-def sparkline_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> Figure:
-    """13-month sparkline: the line, target dashed, latest month in its status colour."""
+def sparkline_data(ctx: PackContext, kpi_id: str) -> SparkData:
+    """What a KPI's sparkline shows: 13 months, the target, months below min n, the latest."""
     k = ctx.project.kpi(kpi_id)
-    s = series(ctx, kpi_id, months=SPARK_MONTHS)
-    x = np.arange(len(s), dtype="float64")
-    v = _floats(s["value"])
-    target = _floats(s["target"])
-    below = np.array(
-        [below_min_n(k, n, str(p)) for n, p in zip(s["n"], s["period"], strict=True)], dtype=bool
-    ) & np.isfinite(v)
+    s = chartseries.index(ctx).series(ctx.node.id, kpi_id, SPARK_MONTHS)
+    v, target = s.value, s.target
+    below = _below(k, s)
+    finite = np.concatenate([v[np.isfinite(v)], target[np.isfinite(target)]])
+    ylim = (0.0, 1.0)
+    if finite.size:
+        lo, hi = float(finite.min()), float(finite.max())
+        pad = (hi - lo) * 0.1 or max(abs(hi) * 0.05, 0.5)
+        ylim = (lo - pad, hi + pad)
+    latest = None
+    if len(v) and np.isfinite(v[-1]):
+        latest = _latest(s.status[-1], bool(below[-1]))
+    return SparkData(
+        value=v,
+        target=target,
+        below=below,
+        xlim=(-0.5, max(len(s), SPARK_MONTHS) - 0.5),
+        ylim=ylim,
+        latest=latest,
+    )
+
+
+def sparkline_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> Figure:
+    """13-month sparkline as a Figure: the line, target dashed, latest month in its status colour."""
+    d = sparkline_data(ctx, kpi_id)
+    x = np.arange(len(d.value), dtype="float64")
+    v, below = d.value, d.below
     with styled(style):
         fig = Figure(figsize=style.spark_size)
         ax = fig.add_axes((0.04, 0.12, 0.92, 0.76))
         ax.set_axis_off()
-        finite = np.concatenate([v[np.isfinite(v)], target[np.isfinite(target)]])
-        if finite.size:
-            lo, hi = float(finite.min()), float(finite.max())
-            pad = (hi - lo) * 0.1 or max(abs(hi) * 0.05, 0.5)
-            ax.set_ylim(lo - pad, hi + pad)
-        ax.set_xlim(-0.5, max(len(s), SPARK_MONTHS) - 0.5)
-        xe, tg = _steps(target)
+        ax.set_ylim(*d.ylim)
+        ax.set_xlim(*d.xlim)
+        xe, tg = _steps(d.target)
         if np.isfinite(tg).any():
             ax.plot(xe, tg, color=style.muted, lw=0.6, ls=(0, (2, 1.5)), gid="target-line")
         ax.plot(x, v, color=style.series, lw=0.9, gid="series")
@@ -284,9 +354,8 @@ def sparkline_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_
                 clip_on=False,
                 gid="below-min-n",
             )
-        if len(v) and np.isfinite(v[-1]):
-            st = status_style(None if missing(s["status"].iloc[-1]) else str(s["status"].iloc[-1]))
-            face = "white" if below[-1] else st.colour
+        if d.latest is not None:
+            face, edge = d.latest
             ax.plot(
                 [x[-1]],
                 [v[-1]],
@@ -294,7 +363,7 @@ def sparkline_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_
                 marker="o",
                 ms=3,
                 mfc=face,
-                mec=st.colour,
+                mec=edge,
                 mew=0.8,
                 clip_on=False,
                 gid="latest",
@@ -303,54 +372,77 @@ def sparkline_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_
 
 
 def sparkline(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> str:
-    """Sparkline of a KPI at the pack's node, as SVG."""
-    return to_svg(sparkline_figure(ctx, kpi_id, style))
+    """Sparkline of a KPI at the pack's node, as SVG (written directly: `chartsvg`)."""
+    return sparkline_svg(sparkline_data(ctx, kpi_id), style)
+
+
+# --- overview -----------------------------------------------------------------------
+
+
+def overview_data(
+    ctx: PackContext, months: int = SPARK_MONTHS, style: ChartStyle = DEFAULT_STYLE
+) -> OverviewData:
+    """The overall and perspective scores of the last `months`, with their colours and dashes."""
+    specs: list[tuple[str, str, str, Any, float]] = [
+        ("score:overall", "Overall", style.series, (0, (1, 0)), 2.0)
+    ]
+    for p, (colour, dash) in zip(
+        ctx.project.hierarchy.perspectives, style.perspectives * 4, strict=False
+    ):
+        specs.append((f"score:{p.id}", p.name, colour, dash, 1.0))
+    lines = []
+    labels: tuple[str, ...] = ()
+    found = chartseries.index(ctx)
+    for key, name, colour, dash, width in specs:
+        s = found.series(ctx.node.id, key, months)
+        labels = s.period if len(s) > len(labels) else labels
+        lines.append(OverviewLine(key, name, colour, dash, width, s.value))
+    n = max(len(labels), 1)
+    loc = ctx.project.settings.locale
+    idx = (list(range(0, n, 3)) if n > 6 else list(range(n))) if labels else []
+    return OverviewData(
+        lines=tuple(lines),
+        months=n,
+        xticks=tuple((i, period_tick(labels[i], loc)) for i in idx),
+        yticks=(
+            (0.0, "0"),
+            (10 / 3, format_score(10 / 3, loc)),
+            (20 / 3, format_score(20 / 3, loc)),
+            (10.0, "10"),
+        ),
+        colours=_zone_colours(),
+    )
 
 
 def overview_figure(
     ctx: PackContext, months: int = SPARK_MONTHS, style: ChartStyle = DEFAULT_STYLE
 ) -> Figure:
     """Overall and perspective scores (0–10) over the last months, on red/amber/green zones."""
-    lines: list[tuple[str, str, str, Any, float]] = [
-        ("score:overall", "Overall", style.series, (0, (1, 0)), 2.0)
-    ]
-    for p, (colour, dash) in zip(
-        ctx.project.hierarchy.perspectives, style.perspectives * 4, strict=False
-    ):
-        lines.append((f"score:{p.id}", p.name, colour, dash, 1.0))
+    d = overview_data(ctx, months, style)
     with styled(style):
         fig = Figure(figsize=(5.0, 1.6))
         fig.set_layout_engine("constrained", h_pad=0.02, w_pad=0.02)
         ax = fig.add_subplot()
-        labels: list[str] = []
-        for key, name, colour, dash, width in lines:
-            s = series(ctx, key, months=months)
-            labels = [str(p) for p in s["period"]] if len(s) > len(labels) else labels
+        for line in d.lines:
             ax.plot(
-                np.arange(len(s)),
-                _floats(s["value"]),
-                color=colour,
-                ls=dash,
-                lw=width,
-                label=name,
-                gid=f"line-{key.replace(':', '-')}",
+                np.arange(len(line.value)),
+                line.value,
+                color=line.colour,
+                ls=line.dash,
+                lw=line.width,
+                label=line.name,
+                gid=f"line-{line.key.replace(':', '-')}",
             )
-        n = max(len(labels), 1)
-        for status, lo, hi in (
-            ("red", 0, 10 / 3),
-            ("amber", 10 / 3, 20 / 3),
-            ("green", 20 / 3, 10),
-        ):
-            ax.axhspan(lo, hi, color=STATUS[status].colour, alpha=style.band_alpha, lw=0, zorder=0)
+        for status, colour in d.colours:
+            lo, hi = {"red": (0, 10 / 3), "amber": (10 / 3, 20 / 3), "green": (20 / 3, 10)}[status]
+            ax.axhspan(lo, hi, color=colour, alpha=style.band_alpha, lw=0, zorder=0)
         ax.set_ylim(0, 10)
-        ax.set_yticks([0, 10 / 3, 20 / 3, 10])
-        loc = ctx.project.settings.locale
-        ax.set_yticklabels(["0", format_score(10 / 3, loc), format_score(20 / 3, loc), "10"])
-        if labels:
-            idx = list(range(0, n, 3)) if n > 6 else list(range(n))
-            ax.set_xticks(idx)
-            ax.set_xticklabels([period_tick(labels[i], loc) for i in idx])
-        ax.set_xlim(-0.4, n - 0.6)
+        ax.set_yticks([v for v, _ in d.yticks])
+        ax.set_yticklabels([t for _, t in d.yticks])
+        if d.xticks:
+            ax.set_xticks([i for i, _ in d.xticks])
+            ax.set_xticklabels([t for _, t in d.xticks])
+        ax.set_xlim(-0.4, d.months - 0.6)
         ax.legend(
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),
@@ -363,8 +455,8 @@ def overview_figure(
 
 
 def overview_chart(ctx: PackContext, style: ChartStyle = DEFAULT_STYLE) -> str:
-    """Score overview of the executive summary, as SVG."""
-    return to_svg(overview_figure(ctx, style=style))
+    """Score overview of the executive summary, as SVG (written directly: `chartsvg`)."""
+    return overview_svg(overview_data(ctx, style=style), style)
 
 
 def all_charts(ctx: PackContext, style: ChartStyle = DEFAULT_STYLE) -> Charts:

@@ -22,13 +22,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
-from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, to_svg, value_range
+from . import chartseries
+from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, value_range
+from .chartsvg import ComparisonData, ComparisonRow, comparison_svg
 from .config import KpiDef
 from .formatting import format_value, missing, status_style
 from .hierarchy import Node
-from .packdata import PackContext, row
+from .packdata import PackContext
+from .svgwriter import ticks
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,9 @@ ADDITIVE_UNITS = ("currency", "count")
 
 _SHAPE_MARKER = {"circle": "o", "triangle": "^", "square": "s", "hollow": "o", "dash": "o"}
 _UNRANKED = ("insufficient", "no-data")
+
+Record = Mapping[str, Any]
+"""One row of this period's scorecard (column → value)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ class Selection:
     others: tuple[Node, ...] = ()
     unranked: tuple[Node, ...] = ()
     limited: bool = False
-    rows: Mapping[str, pd.Series] = field(default_factory=dict)
+    rows: Mapping[str, Record] = field(default_factory=dict)
     """This period's row of the KPI for each child that has one (limited selections only)."""
 
     @property
@@ -68,7 +73,7 @@ class Selection:
         return self.top + self.bottom
 
 
-def rank_key(k: KpiDef, node: Node, r: pd.Series | None) -> tuple[float, float, str] | None:
+def rank_key(k: KpiDef, node: Node, r: Record | None) -> tuple[float, float, str] | None:
     """Sort key, best first: score, then the value in the good direction, then node id.
 
     None for a child that is not ranked (no row, no value, too few answers).
@@ -107,12 +112,11 @@ def select(ctx: PackContext, kpi_id: str, limit: int = LIMIT, shown: int = SHOWN
     )
 
 
-def kpi_rows(ctx: PackContext, kpi_id: str, nodes: Sequence[Node]) -> dict[str, pd.Series]:
-    """One KPI's rows of this period for many nodes, by node id, found in one pass."""
-    cur = ctx.current
-    ids = {n.id for n in nodes}
-    found = cur[(cur["kpi"] == kpi_id) & cur["node"].isin(ids)]
-    return {str(r["node"]): r for _, r in found.iterrows()}
+def kpi_rows(ctx: PackContext, kpi_id: str, nodes: Sequence[Node]) -> dict[str, Record]:
+    """One KPI's rows of this period for the node's children, by node id (from the pack's index)."""
+    found = chartseries.index(ctx)
+    rows = ((n.id, found.current(n.id, kpi_id)) for n in nodes)
+    return {node: r for node, r in rows if r is not None}
 
 
 def plural(level: str) -> str:
@@ -179,7 +183,7 @@ def _values(sel: Selection, nodes: Sequence[Node]) -> np.ndarray:
     return _floats([_field(sel.rows.get(c.id), "value") for c in nodes])
 
 
-def _field(r: pd.Series | None, name: str) -> Any:
+def _field(r: Record | None, name: str) -> Any:
     return None if r is None else r[name]
 
 
@@ -192,7 +196,7 @@ def _short_name(name: str) -> str:
     return name.split(" · ")[-1]
 
 
-Rows = list[tuple[str, Node | None, pd.Series | None]]
+Rows = list[tuple[str, Node | None, Record | None]]
 
 
 def _rows(ctx: PackContext, kpi_id: str, sel: Selection) -> tuple[Rows, int | None, int | None]:
@@ -201,7 +205,9 @@ def _rows(ctx: PackContext, kpi_id: str, sel: Selection) -> tuple[Rows, int | No
     A row with no node stands for several children (drawn by `_draw_group`).
     """
     if not sel.limited:
-        return [(_short_name(c.name), c, row(ctx, kpi_id, c.id)) for c in sel.top], None, None
+        found = chartseries.index(ctx)
+        every: Rows = [(_short_name(c.name), c, found.current(c.id, kpi_id)) for c in sel.top]
+        return every, None, None
     ranks_below = len(sel.top) + len(sel.others)
     rows: Rows = [
         (f"{i + 1}. {_short_name(c.name)}", c, sel.rows.get(c.id)) for i, c in enumerate(sel.top)
@@ -221,21 +227,16 @@ def _rows(ctx: PackContext, kpi_id: str, sel: Selection) -> tuple[Rows, int | No
     return rows, gap, unranked
 
 
-def comparison_figure(
+def comparison_data(
     ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE
-) -> Figure | None:
-    """Children of the node side by side (status-shaped dots, 95% intervals), parent as reference line.
-
-    Beyond `LIMIT` children: the top and bottom `SHOWN` by rank and a bar for the others.
-    """
+) -> ComparisonData | None:
+    """What one KPI's comparison shows: a row per child (or group), the axis, the parent; None for a leaf."""
     k = ctx.project.kpi(kpi_id)
     if not ctx.tree.children(ctx.node.id):
         return None
     sel = select(ctx, kpi_id)
     rows, gap, unranked_at = _rows(ctx, kpi_id, sel)
-    parent = row(ctx, kpi_id)
-    names = [name for name, _, _ in rows]
-    y = np.arange(len(rows), dtype="float64")[::-1]
+    parent = chartseries.index(ctx).current(ctx.node.id, kpi_id)
 
     def col(name: str) -> np.ndarray:
         return _floats([_field(r, name) for _, _, r in rows])
@@ -246,19 +247,88 @@ def comparison_figure(
     groups = tuple(a for a in (others, unranked) if a.size)
     pv = float(parent["value"]) if parent is not None and not missing(parent["value"]) else math.nan
     show_ci = k.sample and bool(np.isfinite(lo).any())
-    ref = np.array([math.nan if k.unit in ADDITIVE_UNITS else pv])
-    xlim = value_range(k.unit, v, ref, *((lo, hi) if show_ci else ()), *groups)
+    ref = math.nan if k.unit in ADDITIVE_UNITS else pv
+    xlim = value_range(k.unit, v, np.array([ref]), *((lo, hi) if show_ci else ()), *groups)
+    xvalues = ticks(*xlim)
+    settings = ctx.project.settings
+    xtexts = UnitFormatter(k.unit, settings.currency, settings.locale).format_ticks(xvalues)
+    made: list[ComparisonRow] = []
+    for i, (name, c, r) in enumerate(rows):
+        if i in (gap, unranked_at):
+            is_gap = i == gap
+            made.append(
+                ComparisonRow(
+                    label=name,
+                    gid=None,
+                    value=math.nan,
+                    low=math.nan,
+                    high=math.nan,
+                    marker="",
+                    face="",
+                    edge="",
+                    group=others if is_gap else unranked,
+                    group_colour="#c3c8cf" if is_gap else "#e3e6ea",
+                    group_edges=(0.5, -0.5) if is_gap else (0.5,),
+                )
+            )
+            continue
+        assert c is not None
+        if r is None or not np.isfinite(v[i]):
+            made.append(
+                ComparisonRow(name, None, math.nan, math.nan, math.nan, "", "", "", no_data=True)
+            )
+            continue
+        st = status_style(str(r["status"]))
+        hollow = st.shape in ("hollow", "dash")
+        made.append(
+            ComparisonRow(
+                label=name,
+                gid=f"child-{c.id.replace('/', '-')}",
+                value=float(v[i]),
+                low=float(lo[i]),
+                high=float(hi[i]),
+                marker=_SHAPE_MARKER[st.shape],
+                face="white" if hollow else st.colour,
+                edge=st.colour if not hollow else style.muted,
+            )
+        )
+    return ComparisonData(
+        rows=tuple(made),
+        xlim=xlim,
+        xticks=tuple(zip(xvalues, xtexts, strict=True)),
+        parent=ref,
+        show_ci=show_ci,
+    )
+
+
+def comparison_figure(
+    ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE
+) -> Figure | None:
+    """Children of the node side by side (status-shaped dots, 95% intervals), parent as reference line.
+
+    Beyond `LIMIT` children: the top and bottom `SHOWN` by rank and a bar for the others.
+    A matplotlib Figure to adjust in a notebook; the pack writes `comparison_chart`.
+    """
+    d = comparison_data(ctx, kpi_id, style)
+    if d is None:
+        return None
+    n = len(d.rows)
+    y = np.arange(n, dtype="float64")[::-1]
+    v = np.array([r.value for r in d.rows])
+    lo, hi = np.array([r.low for r in d.rows]), np.array([r.high for r in d.rows])
     with styled(style):
-        fig = Figure(figsize=(2.45, 0.42 + 0.2 * len(rows)))
+        fig = Figure(figsize=(2.45, 0.42 + 0.2 * n))
         fig.set_layout_engine("constrained", h_pad=0.02, w_pad=0.02)
         ax = fig.add_subplot()
         ax.grid(axis="y", visible=False)
         ax.grid(axis="x", visible=True)
-        ax.set_xlim(*xlim)
-        ax.set_ylim(-0.6, len(rows) - 0.4)
-        if math.isfinite(pv) and k.unit not in ADDITIVE_UNITS:
-            ax.axvline(pv, color=style.series, lw=0.9, ls=(0, (3, 2)), zorder=1, gid="parent-line")
-        if show_ci:
+        ax.set_xlim(*d.xlim)
+        ax.set_ylim(-0.6, n - 0.4)
+        if math.isfinite(d.parent):
+            ax.axvline(
+                d.parent, color=style.series, lw=0.9, ls=(0, (3, 2)), zorder=1, gid="parent-line"
+            )
+        if d.show_ci:
             ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(v)
             ax.errorbar(
                 v[ok],
@@ -272,12 +342,12 @@ def comparison_figure(
                 zorder=2,
                 gid="intervals",
             )
-        for i, (_, c, r) in enumerate(rows):
-            if c is None:
-                continue
-            if r is None or not np.isfinite(v[i]):
+        for i, r in enumerate(d.rows):
+            if r.group is not None:
+                _draw_group(ax, y[i], r.group, style, colour=r.group_colour, edges=r.group_edges)
+            elif r.no_data:
                 ax.text(
-                    xlim[0],
+                    d.xlim[0],
                     y[i],
                     " no data",
                     va="center",
@@ -285,37 +355,30 @@ def comparison_figure(
                     fontsize=5.5,
                     color=style.muted,
                 )
-                continue
-            st = status_style(str(r["status"]))
-            hollow = st.shape in ("hollow", "dash")
-            ax.plot(
-                [v[i]],
-                [y[i]],
-                ls="none",
-                marker=_SHAPE_MARKER[st.shape],
-                ms=4.2,
-                mfc="white" if hollow else st.colour,
-                mec=st.colour if not hollow else style.muted,
-                mew=0.9,
-                zorder=3,
-                gid=f"child-{c.id.replace('/', '-')}",
-            )
-        if gap is not None:
-            _draw_group(ax, y[gap], others, style, colour="#c3c8cf", edges=(0.5, -0.5))
-        if unranked_at is not None:
-            _draw_group(ax, y[unranked_at], unranked, style, colour="#e3e6ea", edges=(0.5,))
+            else:
+                ax.plot(
+                    [r.value],
+                    [y[i]],
+                    ls="none",
+                    marker=r.marker,
+                    ms=4.2,
+                    mfc=r.face,
+                    mec=r.edge,
+                    mew=0.9,
+                    zorder=3,
+                    gid=r.gid,
+                )
         ax.set_yticks(y)
-        ax.set_yticklabels(names)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
-        ax.xaxis.set_major_formatter(
-            UnitFormatter(k.unit, ctx.project.settings.currency, ctx.project.settings.locale)
-        )
+        ax.set_yticklabels([r.label for r in d.rows])
+        ax.set_xticks([t for t, _ in d.xticks])
+        ax.set_xticklabels([t for _, t in d.xticks])
+        ax.set_xlim(*d.xlim)
         ax.tick_params(axis="y", length=0, labelsize=6.2)
         ax.tick_params(axis="x", labelsize=5.8)
         ax.spines["left"].set_visible(False)
-        for at in (gap, unranked_at):
-            if at is not None:
-                ax.get_yticklabels()[at].set_color(style.muted)
+        for i, r in enumerate(d.rows):
+            if r.group is not None:
+                ax.get_yticklabels()[i].set_color(style.muted)
     return fig
 
 
@@ -357,6 +420,6 @@ def _draw_group(
 
 
 def comparison_chart(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYLE) -> str:
-    """Comparison chart of the node's children for one KPI as SVG; empty for a leaf."""
-    fig = comparison_figure(ctx, kpi_id, style)
-    return "" if fig is None else to_svg(fig)
+    """Comparison chart of the node's children for one KPI as SVG (written directly); empty for a leaf."""
+    d = comparison_data(ctx, kpi_id, style)
+    return "" if d is None else comparison_svg(d, style)
