@@ -206,7 +206,7 @@ def _hours(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingV
 
 def _tickets(
     src: Source, levels: tuple[str, ...], lo: int, hi: int, as_of: datetime, rules: Rules
-) -> tuple[ir.Table, ir.Table]:
+) -> tuple[ir.Table, ...]:
     t = with_levels(src.tables["tickets"], src.tables["customers"], levels)
     cut = ibis.literal(as_of, type="timestamp")
     answered = t.first_response_at.notnull() & (t.first_response_at <= cut)
@@ -287,19 +287,22 @@ def _tickets(
             "resolution_hours_median": x._resolution_h.median(),
         }
 
-    # Two attributions (opened in p, resolved in p) of one table: counts in one query,
-    # and the medians, which need the raw rows of every node, in another.
-    counts = ibis.union(
-        grouped(opened, levels, "opened_at_month", opened_counts),
-        grouped(resolved, levels, "resolved_at_month", resolved_counts),
+    def opened_all(x: ir.Table) -> dict[str, ir.Value]:
+        return {**opened_counts(x), **opened_median(x)}
+
+    def resolved_all(x: ir.Table) -> dict[str, ir.Value]:
+        return {**resolved_counts(x), **resolved_median(x)}
+
+    # Two attributions (opened in p, resolved in p) of one table, in one query over one
+    # scan of the tickets: the medians need the raw rows of every node, so every node's
+    # rows are grouped, and the counts ride along (the same integers as adding up the
+    # finest groups).
+    both = ibis.union(
+        grouped(opened, levels, "opened_at_month", opened_all, every_level=True),
+        grouped(resolved, levels, "resolved_at_month", resolved_all, every_level=True),
         distinct=False,
     )
-    medians = ibis.union(
-        grouped(opened, levels, "opened_at_month", opened_median, every_level=True),
-        grouped(resolved, levels, "resolved_at_month", resolved_median, every_level=True),
-        distinct=False,
-    )
-    return counts, medians
+    return (both,)
 
 
 def _revenue(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:

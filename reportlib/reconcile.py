@@ -7,7 +7,9 @@ Two checks run after the measures and before any KPI is computed:
 - company totals: node `all` of each table equals a count made directly on the kept
   (post-quarantine, DOMAIN.md §7) rows, month by month, with the same filters as the
   measures but without the join to the hierarchy levels, so a row lost or doubled on
-  its way into the tree is caught.
+  its way into the tree is caught. A kept fact row is a kept customer's by the
+  unknown_customer rule, so the count does not look the customer up: a kept row whose
+  customer were missing from the tree would be caught too, not left out of both sides.
 
 A mismatch stops the run with a ReconciliationError: one line naming the node or the
 table, the measure, the month and both figures.
@@ -105,16 +107,11 @@ def _by_month(expr: ir.Table | pd.DataFrame) -> pd.DataFrame:
     return df.groupby("month").sum().astype("float64")
 
 
-def _known(src: Source) -> ir.Column:
-    """Customer ids of the kept customers: a fact row of another customer counts nowhere (§7)."""
-    return src.tables["customers"].select("customer_id").distinct().customer_id
-
-
 def survey_total_problem(src: Source, m: measures.Measures) -> str | None:
     """nps_n, csat_n, ces_n of node `all` per month against the kept responses they come from.
 
-    The kept (post-quarantine) responses with a score, of a known customer, answered within
-    the computed months and not after the cut-off, counted per survey and month.
+    The kept (post-quarantine) responses with a score, answered within the computed months
+    and not after the cut-off, counted per survey and month.
     """
     r = src.tables["survey_responses"]
     rows = r.filter(
@@ -122,7 +119,6 @@ def survey_total_problem(src: Source, m: measures.Measures) -> str | None:
         r.responded_at <= src.as_of,
         r.score.notnull(),
         r.survey.isin(("nps", "csat", "ces")),
-        r.customer_id.isin(_known(src)),
     )
     expected = _by_month(
         rows.group_by(month=rows.responded_at_month).aggregate(
@@ -135,13 +131,11 @@ def survey_total_problem(src: Source, m: measures.Measures) -> str | None:
 def ticket_total_problem(src: Source, m: measures.Measures) -> str | None:
     """tickets_opened and tickets_resolved of node `all` per month against the kept tickets.
 
-    The filters of `measures._tickets`: a known customer's tickets opened in the month and
-    not after the cut-off; resolved in the month, with resolved_at not after the cut-off.
+    The filters of `measures._tickets`: tickets opened in the month and not after the cut-off; resolved in the month, with resolved_at not after the cut-off.
     Both are counted in one pass over the tickets, grouped by (opened month, resolved
     month): a few hundred groups, each added to its opened and its resolved month here.
     """
     t = src.tables["tickets"]
-    t = t.filter(t.customer_id.isin(_known(src)))
     cut = ibis.literal(src.as_of, type="timestamp")
     lo, hi = m.first_month, m.last_month
     opened = t.opened_at_month.between(lo, hi) & (t.opened_at <= cut)
@@ -173,7 +167,6 @@ def ticket_total_problem(src: Source, m: measures.Measures) -> str | None:
 def revenue_total_problem(src: Source, m: measures.Measures) -> str | None:
     """revenue (Σ amount) and invoices of node `all` per invoice_date month against the kept invoices."""
     rev = src.tables["revenue"]
-    rev = rev.filter(rev.customer_id.isin(_known(src)))
     rev = rev.mutate(month=periods.month_index(rev.invoice_date.year(), rev.invoice_date.month()))
     rows = rev.filter(rev.month.between(m.first_month, m.last_month))
     expected = _by_month(

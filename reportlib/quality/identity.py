@@ -29,6 +29,32 @@ def resolved(rows_sql: str) -> str:
     )
 
 
+def create_ids(src: Source, table: str) -> None:
+    """`q_ids_<t>`: the rows of `q_base_<t>` whose customer_id does not resolve to itself,
+    with the customer it resolves to (NULL: unknown). The one join on the id's text."""
+    rel = names.TableRelations(table)
+    engine.execute(
+        src.con,
+        f"CREATE OR REPLACE TEMP TABLE {rel.ids} AS SELECT b.{names.ROW}, r.canonical "
+        f"FROM (SELECT {names.ROW}, customer_id FROM {rel.base}) b "
+        f"LEFT JOIN {names.RESOLVE} r ON r.id = b.customer_id "
+        "WHERE r.canonical IS DISTINCT FROM b.customer_id",
+    )
+
+
+def by_row(table: str) -> str:
+    """`q_base_<t>` with customer_id resolved as `resolved` does, through `q_ids_<t>`.
+
+    A row not in `q_ids_<t>` has a kept customer's own id, which resolves to itself.
+    """
+    rel = names.TableRelations(table)
+    return (
+        "SELECT b.* REPLACE (coalesce(i.canonical, b.customer_id) AS customer_id), "
+        f"i.{names.ROW} IS NULL OR i.canonical IS NOT NULL AS __resolved FROM {rel.base} b "
+        f"LEFT JOIN {rel.ids} i ON i.{names.ROW} = b.{names.ROW}"
+    )
+
+
 def keep_customers(src: Source) -> None:
     """Record the kept customers (after `customers` is validated): every id resolves to itself."""
     kept = names.TableRelations("customers").kept

@@ -4,13 +4,18 @@ The rules run as set-based SQL on the embedded DuckDB of the load (nothing big c
 into Python), so each step leaves a temporary view or table for the next. Per table
 `<t>`, in the order they are made:
 
-- `q_typed_<t>` (view): the typed rows numbered in file order (`__rn`), the raw text
-  kept beside them as `__raw_<i>`, customer ids resolved (`identity.py`);
+- `q_base_<t>` (view): the typed rows numbered in file order (`__rn`), the raw text
+  kept beside them as `__raw_<i>`, customer ids as read;
+- `q_ids_<t>` (table, fact tables): the rows whose customer id is not a kept customer's
+  own id, with the customer it resolves to (`identity.py`): the one pass joining ids;
+- `q_typed_<t>` (view): `q_base_<t>` with customer ids resolved through `q_ids_<t>`;
 - `q_sus` (table): the row numbers of the suspects, rows a rule could reject
   (`suspects.py`); dropped once the table is done;
 - `q_all_<t>` (table): the suspects captured once, raw and typed;
 - `q_rej_<t>` (table): one row per rejected row with all its rules and details
   (`reject.py`, `repeats.py`);
+- `q_fix_<t>` (table, fact tables): per row number, the resolved id (`q_ids_<t>`) and
+  whether the row is rejected, so the kept rows are one join on the row number;
 - `kept_<t>` / `dropped_<t>` (views): the typed rows without / only the rejected ones.
 
 Across tables: `q_known` (the kept customer ids) and `q_resolve` (every id a fact table
@@ -59,9 +64,24 @@ class TableRelations:
         return engine.quote(prefix + self.table)
 
     @property
+    def base(self) -> str:
+        """`q_base_<t>`: typed rows with `__rn` and raw text, customer ids as read."""
+        return self._name("q_base_")
+
+    @property
+    def ids(self) -> str:
+        """`q_ids_<t>`: `__rn` and `canonical` of the rows whose id is not a kept customer's own."""
+        return self._name("q_ids_")
+
+    @property
     def typed(self) -> str:
         """`q_typed_<t>`: typed rows with `__rn`, raw text and resolved customer ids."""
         return self._name("q_typed_")
+
+    @property
+    def fixes(self) -> str:
+        """`q_fix_<t>`: `__rn`, `canonical` and `__rejected` of the rows kept differently."""
+        return self._name("q_fix_")
 
     @property
     def captured(self) -> str:

@@ -86,12 +86,7 @@ def validate(
         reject.rejections(src, name, checks)
         if walk:
             repeats.add_repeats(src, qs.dedupe_days)
-        cols = ", ".join(engine.quote(c) for c in src.tables[name].columns)
-        engine.execute(
-            src.con,
-            f"CREATE OR REPLACE TEMP VIEW {rel.kept} AS SELECT {cols} FROM {rel.typed} a "
-            f"ANTI JOIN {rel.rejections} r ON r.{names.ROW} = a.{names.ROW}",
-        )
+        create_kept(src, name)
         engine.execute(
             src.con,
             f"CREATE OR REPLACE TEMP VIEW {rel.dropped} AS SELECT {dropped_columns(src, spec)} "
@@ -141,6 +136,38 @@ def concluded(
         quarantined=dataclasses.replace(src, tables={**src.tables, **dropped}),
         report=report,
         rejected=rejected,
+    )
+
+
+def create_kept(src: Source, name: str) -> None:
+    """The view `kept_<t>`: the typed rows that were not rejected, ids resolved.
+
+    Every later pass (measures, reconciliation, declared KPIs) reads it, so it is one join
+    on the row number: for a fact table, with `q_fix_<t>`, the few rows either rejected or
+    whose id resolves to another (`q_ids_<t>`); for the others, an anti join on the rejections.
+    """
+    rel = names.TableRelations(name)
+    cols = [engine.quote(c) for c in src.tables[name].columns]
+    row = names.ROW
+    if name not in rules.FACTS:
+        engine.execute(
+            src.con,
+            f"CREATE OR REPLACE TEMP VIEW {rel.kept} AS SELECT {', '.join(cols)} FROM {rel.typed} a "
+            f"ANTI JOIN {rel.rejections} r ON r.{row} = a.{row}",
+        )
+        return
+    engine.execute(
+        src.con,
+        f"CREATE OR REPLACE TEMP TABLE {rel.fixes} AS SELECT coalesce(i.{row}, r.{row}) AS {row}, "
+        f"i.canonical, r.{row} IS NOT NULL AS __rejected FROM {rel.ids} i "
+        f"FULL OUTER JOIN (SELECT DISTINCT {row} FROM {rel.rejections}) r ON r.{row} = i.{row}",
+    )
+    resolved = "coalesce(f.canonical, a.customer_id) AS customer_id"
+    select = ", ".join(resolved if c == '"customer_id"' else f"a.{c}" for c in cols)
+    engine.execute(
+        src.con,
+        f"CREATE OR REPLACE TEMP VIEW {rel.kept} AS SELECT {select} FROM {rel.base} a "
+        f"LEFT JOIN {rel.fixes} f ON f.{row} = a.{row} WHERE f.__rejected IS NOT TRUE",
     )
 
 

@@ -37,13 +37,14 @@ def numbered(src: Source, table: str) -> str:
     return f"(SELECT row_number() OVER () AS {names.ROW}, * FROM {engine.quote(raw_view(table))})"
 
 
-def typed_sql(src: Source, spec: TableSpec, rows: str) -> str:
+def typed_sql(src: Source, spec: TableSpec, rows: str, *, resolve: bool = True) -> str:
     """Typed rows of `rows` (raw columns + __rn): raw values kept as __raw_<i>, ids resolved.
 
     The `finite` columns are also read as DOUBLE (`names.number`) for the non_finite rule.
 
     A fact row's customer_id becomes its customer's id when it is a kept customer's or a
-    kept alias's (`identity.resolved`); `__resolved` says whether it was either.
+    kept alias's (`identity.resolved`); `__resolved` says whether it was either. With
+    `resolve=False` the ids stay as read (`identity.by_row` resolves them later).
     """
     name = spec.name
     raw = ", ".join(f"{engine.quote(c)} AS __raw_{i}" for i, c in enumerate(src.raw[name].columns))
@@ -63,18 +64,25 @@ def typed_sql(src: Source, spec: TableSpec, rows: str) -> str:
         known = ", ".join(f"'{k}'" for k in SCALES)
         survey = f"CASE WHEN survey IN ({known}) THEN survey ELSE lower(trim(survey)) END"
         sql = f"SELECT * REPLACE ({survey} AS survey) FROM ({sql})"
-    if name in FACTS:
+    if name in FACTS and resolve:
         sql = identity.resolved(sql)
     return sql
 
 
 def create_typed(src: Source, spec: TableSpec) -> None:
-    """The view `q_typed_<t>`: every row of the table, numbered, typed and resolved."""
-    typed = names.TableRelations(spec.name).typed
-    engine.execute(
-        src.con,
-        f"CREATE OR REPLACE TEMP VIEW {typed} AS {typed_sql(src, spec, numbered(src, spec.name))}",
-    )
+    """The view `q_typed_<t>`: every row of the table, numbered, typed and resolved.
+
+    It is `q_base_<t>` (ids as read) with, for a fact table, the ids resolved through
+    `q_ids_<t>` (`identity.create_ids`, the one join on the ids' text).
+    """
+    rel = names.TableRelations(spec.name)
+    rows = typed_sql(src, spec, numbered(src, spec.name), resolve=False)
+    engine.execute(src.con, f"CREATE OR REPLACE TEMP VIEW {rel.base} AS {rows}")
+    typed = f"SELECT * FROM {rel.base}"
+    if spec.name in FACTS:
+        identity.create_ids(src, spec.name)
+        typed = identity.by_row(spec.name)
+    engine.execute(src.con, f"CREATE OR REPLACE TEMP VIEW {rel.typed} AS {typed}")
 
 
 def find(
