@@ -226,6 +226,80 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+# --------------------------------------------------------------------------- tables in a database
+
+SQL_TYPES = {
+    "postgres": {
+        "string": "text",
+        "period": "text",
+        "date": "date",
+        "timestamp": "timestamp",
+        "int": "bigint",
+        "float": "double precision",
+        "score": "double precision",
+        "bool": "boolean",
+    },
+    "duckdb": {
+        "string": "VARCHAR",
+        "period": "VARCHAR",
+        "date": "DATE",
+        "timestamp": "TIMESTAMP",
+        "int": "BIGINT",
+        "float": "DOUBLE",
+        "score": "DOUBLE",
+        "bool": "BOOLEAN",
+    },
+}
+"""Each canonical column type in a database engine's own type."""
+
+
+def csv_tables(folder: Path) -> dict[str, Path]:
+    """The CSV tables of a folder: table name -> file."""
+    return {p.stem: p for p in sorted(folder.glob("*.csv"))}
+
+
+def header_of(path: Path) -> list[str]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        return next(csv.reader(fh))
+
+
+def column_types(
+    name: str, header: list[str], engine: str, levels: tuple[str, ...] = ("segment", "region")
+) -> dict[str, str]:
+    """Each column of a table in the engine's native type (text where not canonical).
+
+    The manual values table (kpi_values) is all text, as its spec reads it.
+    """
+    from reportlib import sources
+    from reportlib.sources.schema import MANUAL, MANUAL_COLUMNS
+
+    specs = {s.name: s for s in sources.table_specs(levels)}
+    types = {c.name: c.type for c in specs[name].columns} if name in specs else {}
+    if name == MANUAL:
+        types = {c: "string" for c in MANUAL_COLUMNS}
+    return {h: SQL_TYPES[engine][types.get(h, "string")] for h in header}
+
+
+def load_postgres(server: str, folder: Path, name: str) -> str:
+    """A new database `name` of the server holding the CSV tables of `folder`, each column in
+    PostgreSQL's native type (COPY of the CSV bytes); its URL."""
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(url, autocommit=True) as c:
+        for table, path in csv_tables(folder).items():
+            types = column_types(table, header_of(path), "postgres")
+            cols = ", ".join(f'"{h}" {t}' for h, t in types.items())
+            c.execute(f'CREATE TABLE "{table}" ({cols})')
+            with c.cursor().copy(f'COPY "{table}" FROM STDIN WITH (FORMAT csv, HEADER true)') as cp:
+                cp.write(path.read_bytes())
+    return url
+
+
 # --------------------------------------------------------------------------- xdist: shared setup
 
 
