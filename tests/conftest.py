@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -324,8 +324,10 @@ def _shared_fixtures(item: pytest.Item) -> list[str]:
     return names
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, None, None]:
     """Under `pytest -n ... --dist loadgroup`, tests sharing an expensive setup share a worker.
 
     A module-, package- or session-scoped fixture is set up once per xdist worker: left to
@@ -351,3 +353,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         names = shared[item.nodeid]
         if names:
             item.add_marker(pytest.mark.xdist_group(find(names[0])))
+    # A wrapper, so the groups are marked before xdist's worker reads them in its own hook.
+    return (yield)
