@@ -22,9 +22,11 @@ data/sample/customers.csv: | $(STAMP)
 report: $(STAMP) data/sample/customers.csv
 	$(BIN)/reportlib run
 
-## test: install if needed, then run the whole test suite (tests/ on every core, then the notebooks)
+## test: install if needed, then run the whole test suite (tests/ on every core, then the notebooks).
+## --dist loadgroup keeps the tests that share an expensive setup (a run, a server) on one worker
+## (tests/conftest.py groups them), so that setup is made once, not once per worker.
 test: $(STAMP)
-	$(BIN)/pytest -n auto --durations=20 tests
+	$(BIN)/pytest -n auto --dist loadgroup --durations=20 tests
 	$(BIN)/pytest notebooks
 
 ## test-fast: the quick loop while developing (no kernels, PDFs, SMTP or subprocesses)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -224,3 +224,134 @@ def postgres_url() -> Iterator[str]:
     finally:
         run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(base, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- tables in a database
+
+SQL_TYPES = {
+    "postgres": {
+        "string": "text",
+        "period": "text",
+        "date": "date",
+        "timestamp": "timestamp",
+        "int": "bigint",
+        "float": "double precision",
+        "score": "double precision",
+        "bool": "boolean",
+    },
+    "duckdb": {
+        "string": "VARCHAR",
+        "period": "VARCHAR",
+        "date": "DATE",
+        "timestamp": "TIMESTAMP",
+        "int": "BIGINT",
+        "float": "DOUBLE",
+        "score": "DOUBLE",
+        "bool": "BOOLEAN",
+    },
+}
+"""Each canonical column type in a database engine's own type."""
+
+
+def csv_tables(folder: Path) -> dict[str, Path]:
+    """The CSV tables of a folder: table name -> file."""
+    return {p.stem: p for p in sorted(folder.glob("*.csv"))}
+
+
+def header_of(path: Path) -> list[str]:
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        return next(csv.reader(fh))
+
+
+def column_types(
+    name: str, header: list[str], engine: str, levels: tuple[str, ...] = ("segment", "region")
+) -> dict[str, str]:
+    """Each column of a table in the engine's native type (text where not canonical).
+
+    The manual values table (kpi_values) is all text, as its spec reads it.
+    """
+    from reportlib import sources
+    from reportlib.sources.schema import MANUAL, MANUAL_COLUMNS
+
+    specs = {s.name: s for s in sources.table_specs(levels)}
+    types = {c.name: c.type for c in specs[name].columns} if name in specs else {}
+    if name == MANUAL:
+        types = {c: "string" for c in MANUAL_COLUMNS}
+    return {h: SQL_TYPES[engine][types.get(h, "string")] for h in header}
+
+
+def load_postgres(server: str, folder: Path, name: str) -> str:
+    """A new database `name` of the server holding the CSV tables of `folder`, each column in
+    PostgreSQL's native type (COPY of the CSV bytes); its URL."""
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    url = server.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(url, autocommit=True) as c:
+        for table, path in csv_tables(folder).items():
+            types = column_types(table, header_of(path), "postgres")
+            cols = ", ".join(f'"{h}" {t}' for h, t in types.items())
+            c.execute(f'CREATE TABLE "{table}" ({cols})')
+            with c.cursor().copy(f'COPY "{table}" FROM STDIN WITH (FORMAT csv, HEADER true)') as cp:
+                cp.write(path.read_bytes())
+    return url
+
+
+# --------------------------------------------------------------------------- xdist: shared setup
+
+
+def _shared_fixtures(item: pytest.Item) -> list[str]:
+    """The fixtures of the suite wider than one test (module, package or session) `item` uses.
+
+    Only the suite's own fixtures count (pytest's `tmp_path_factory` is session-wide too, but
+    sets nothing up), each named by where it is defined, so two modules' `project` differ.
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return []
+    tests = Path(__file__).resolve().parent
+    names = []
+    for name in info.names_closure:
+        for definition in info.name2fixturedefs.get(name, ()):
+            if definition.scope == "function":
+                continue
+            source = Path(definition.func.__code__.co_filename).resolve()
+            if source.is_relative_to(tests):
+                names.append(f"{source.relative_to(tests)}::{name}")
+    return names
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None, None, None]:
+    """Under `pytest -n ... --dist loadgroup`, tests sharing an expensive setup share a worker.
+
+    A module-, package- or session-scoped fixture is set up once per xdist worker: left to
+    plain load balancing, the tests of test_run.py (one real run), of the delivery package
+    (one run) or of the PostgreSQL server would each be spread over both workers and pay for
+    their setup twice. So every test is put in the xdist group of the fixtures it shares
+    with others: tests connected through any shared fixture form one group (union-find), and
+    a test using none stays free to go to whichever worker is idle.
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    shared = {item.nodeid: _shared_fixtures(item) for item in items}
+    for names in shared.values():
+        for name in names[1:]:
+            parent[find(name)] = find(names[0])
+    for item in items:
+        names = shared[item.nodeid]
+        if names:
+            item.add_marker(pytest.mark.xdist_group(find(names[0])))
+    # A wrapper, so the groups are marked before xdist's worker reads them in its own hook.
+    return (yield)

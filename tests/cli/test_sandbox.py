@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,9 +50,22 @@ def official_record(root: Path) -> Path:
     return config
 
 
+@pytest.fixture(scope="module")
+def official_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One official record made for the module (a compute is the slow part), to be copied."""
+    return official_record(tmp_path_factory.mktemp("official") / "project")
+
+
+def copy_of(template: Path, root: Path) -> Path:
+    """A copy of the official record's project at `root` (file times kept); its config."""
+    shutil.copytree(template.parent, root, symlinks=True)
+    return root / template.name
+
+
 @pytest.fixture
-def official(tmp_path: Path) -> Path:
-    return official_record(tmp_path / "project")
+def official(official_template: Path, tmp_path: Path) -> Path:
+    """The official record, a copy of its own for each test."""
+    return copy_of(official_template, tmp_path / "project")
 
 
 def test_compute_in_a_sandbox_leaves_the_official_record_alone(
@@ -132,11 +146,11 @@ def test_run_refuses_the_official_folder_before_loading(
 
 @pytest.fixture(scope="module")
 def sandbox_run(
-    tmp_path_factory: pytest.TempPathFactory,
+    official_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, Path, dict[str, str], subprocess.CompletedProcess[str]]:
     """A `run` of the `all` pack into a sandbox beside an official record, with `--json -q`."""
     base = tmp_path_factory.mktemp("sandbox")
-    config = official_record(base / "project")
+    config = copy_of(official_template, base / "project")
     output = base / "project" / "output"
     before = snapshot(output)
     sandbox = base / "try"

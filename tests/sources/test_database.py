@@ -22,7 +22,7 @@ from reportlib.config import load_project
 from reportlib.errors import DataError
 from reportlib.sources import database, engine
 
-from ..conftest import write_project
+from ..conftest import load_postgres, write_project
 
 PERIOD = "2026-03"
 KPI_VALUES = (
@@ -30,16 +30,6 @@ KPI_VALUES = (
     "2026-03,smb,logo_retention,50,2,Jane Analyst,Churn of C4 was reversed after the cut-off\n"
 )
 LEVELS = ("segment", "region")
-PG_TYPES = {
-    "string": "text",
-    "period": "text",
-    "date": "date",
-    "timestamp": "timestamp",
-    "int": "bigint",
-    "float": "double precision",
-    "score": "double precision",
-    "bool": "boolean",
-}
 
 
 def _tables(folder: Path) -> dict[str, Path]:
@@ -150,24 +140,6 @@ def test_a_sqlite_file_gives_the_csv_figures(tmp_path: Path, from_csv: pd.DataFr
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-def _postgres_database(server: str, root: Path, name: str) -> str:
-    """A new database of the server holding the tiny company in PostgreSQL's types; its URL."""
-    import psycopg
-
-    with psycopg.connect(server, autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    url = server.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(url, autocommit=True) as c:
-        for table, csv_path in _tables(root / "data" / "src").items():
-            header, _ = _rows(csv_path)
-            types = _types(table)
-            cols = ", ".join(f'"{h}" {PG_TYPES.get(types.get(h, ""), "text")}' for h in header)
-            c.execute(f'CREATE TABLE "{table}" ({cols})')
-            with c.cursor().copy(f'COPY "{table}" FROM STDIN WITH (FORMAT csv, HEADER true)') as cp:
-                cp.write(csv_path.read_bytes())
-    return url
-
-
 def _db_name(tmp_path: Path) -> str:
     return "c_" + "".join(ch if ch.isalnum() else "_" for ch in tmp_path.name.lower())[:50]
 
@@ -177,7 +149,7 @@ def test_a_postgresql_server_gives_the_csv_figures(
     tmp_path: Path, from_csv: pd.DataFrame, postgres_url: str
 ) -> None:
     config = write_project(tmp_path, kpi_values=KPI_VALUES)
-    url = _postgres_database(postgres_url, tmp_path, _db_name(tmp_path))
+    url = load_postgres(postgres_url, tmp_path / "data" / "src", _db_name(tmp_path))
     config.write_text(config.read_text().replace('source = "data/src"', f'source = "{url}"'))
     (tmp_path / "data" / "src").rename(tmp_path / "data" / "src-not-read")
     src = sources.load(load_project(config))
@@ -192,7 +164,7 @@ def test_a_postgresql_query_and_renamed_columns(tmp_path: Path, postgres_url: st
     import psycopg
 
     config = write_project(tmp_path)
-    url = _postgres_database(postgres_url, tmp_path, _db_name(tmp_path))
+    url = load_postgres(postgres_url, tmp_path / "data" / "src", _db_name(tmp_path))
     with psycopg.connect(url, autocommit=True) as c:
         c.execute('ALTER TABLE revenue RENAME TO "Rechnungen"')
         c.execute('ALTER TABLE "Rechnungen" RENAME COLUMN amount TO "Betrag"')
