@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -298,60 +298,3 @@ def load_postgres(server: str, folder: Path, name: str) -> str:
             with c.cursor().copy(f'COPY "{table}" FROM STDIN WITH (FORMAT csv, HEADER true)') as cp:
                 cp.write(path.read_bytes())
     return url
-
-
-# --------------------------------------------------------------------------- xdist: shared setup
-
-
-def _shared_fixtures(item: pytest.Item) -> list[str]:
-    """The fixtures of the suite wider than one test (module, package or session) `item` uses.
-
-    Only the suite's own fixtures count (pytest's `tmp_path_factory` is session-wide too, but
-    sets nothing up), each named by where it is defined, so two modules' `project` differ.
-    """
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return []
-    tests = Path(__file__).resolve().parent
-    names = []
-    for name in info.names_closure:
-        for definition in info.name2fixturedefs.get(name, ()):
-            if definition.scope == "function":
-                continue
-            source = Path(definition.func.__code__.co_filename).resolve()
-            if source.is_relative_to(tests):
-                names.append(f"{source.relative_to(tests)}::{name}")
-    return names
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_collection_modifyitems(
-    config: pytest.Config, items: list[pytest.Item]
-) -> Generator[None, None, None]:
-    """Under `pytest -n ... --dist loadgroup`, tests sharing an expensive setup share a worker.
-
-    A module-, package- or session-scoped fixture is set up once per xdist worker: left to
-    plain load balancing, the tests of test_run.py (one real run), of the delivery package
-    (one run) or of the PostgreSQL server would each be spread over both workers and pay for
-    their setup twice. So every test is put in the xdist group of the fixtures it shares
-    with others: tests connected through any shared fixture form one group (union-find), and
-    a test using none stays free to go to whichever worker is idle.
-    """
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    shared = {item.nodeid: _shared_fixtures(item) for item in items}
-    for names in shared.values():
-        for name in names[1:]:
-            parent[find(name)] = find(names[0])
-    for item in items:
-        names = shared[item.nodeid]
-        if names:
-            item.add_marker(pytest.mark.xdist_group(find(names[0])))
-    # A wrapper, so the groups are marked before xdist's worker reads them in its own hook.
-    return (yield)
