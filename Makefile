@@ -22,11 +22,10 @@ data/sample/customers.csv: | $(STAMP)
 report: $(STAMP) data/sample/customers.csv
 	$(BIN)/reportlib run
 
-## test: install if needed, then run the whole test suite (tests/ on every core, then the notebooks).
-## --dist loadgroup keeps the tests that share an expensive setup (a run, a server) on one worker
-## (tests/conftest.py groups them), so that setup is made once, not once per worker.
+## test: install if needed, then run the whole test suite (tests/ on every core, then the notebooks);
+## a test module runs on one worker (--dist loadfile), so its module-wide setup is made once
 test: $(STAMP)
-	$(BIN)/pytest -n auto --dist loadgroup --durations=20 tests
+	$(BIN)/pytest -n auto --dist loadfile --durations=20 tests
 	$(BIN)/pytest notebooks
 
 ## test-fast: the quick loop while developing (no kernels, PDFs, SMTP or subprocesses)

@@ -113,6 +113,7 @@ def main() -> int:
     ap.add_argument("--copies", type=int, default=100)
     ap.add_argument("--base-scale", type=float, default=0.1)
     ap.add_argument("--no-floor", action="store_true", help="time compute alone")
+    ap.add_argument("--build-only", action="store_true", help="build the file, time nothing")
     args = ap.parse_args()
     customers, surveys, tickets = (
         round(n * args.base_scale) for n in (400_000, 10_000_000, 5_000_000)
@@ -129,6 +130,8 @@ def main() -> int:
     )
     file = target / "data" / "warehouse.duckdb"
     print(f"  file {file.stat().st_size / 2**30:.1f} GiB")
+    if args.build_only:
+        return 0
     lo, hi = month_window()
     runs = [("compute (warehouse)", CHILD, str(target / "reportlib.toml"), PERIOD)]
     if not args.no_floor:
