@@ -14,6 +14,9 @@ the file, and prints wall, CPU, peak RSS and compute / floor. No assertions.
 
     .venv/bin/python benchmarks/bench_warehouse_rows.py [--copies 100] [--base-scale 0.1]
 
+With REPORTLIB_MEMORY_LIMIT set (e.g. 4GB) both the floor and compute cap DuckDB's memory
+at that size, so the two are compared under the same cap.
+
 The file is kept (benchmarks/_data/warehouse-<n>m/) and reused while its parameters hold.
 2 cores, shared with any other work on the machine: run it when the machine is quiet.
 """
@@ -55,7 +58,10 @@ COPIED = {
 FLOOR_PARQUET = """def f(name):
     return "read_parquet('" + folder + "/" + name + ".parquet')"
 """
-FLOOR_ATTACHED = """con0 = duckdb.connect()
+FLOOR_ATTACHED = """import os
+con0 = duckdb.connect()
+if os.environ.get("REPORTLIB_MEMORY_LIMIT"):
+    con0.execute("SET memory_limit = '" + os.environ["REPORTLIB_MEMORY_LIMIT"] + "'")
 con0.execute("ATTACH '" + folder + "' AS w (READ_ONLY)")
 def f(name):
     return "w." + name

@@ -24,7 +24,7 @@ import sqlglot.expressions as sge
 
 from ..config import Settings
 from ..errors import ConfigError, DataError
-from ..sources import database
+from ..sources import database, engine
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,11 @@ def connect(wh: Warehouse) -> ibis.BaseBackend:
             assert path is not None
             if not path.is_file():
                 raise DataError("the DuckDB file does not exist", file=str(path))
-            return ibis.duckdb.connect(str(path), read_only=True)
+            # The file's own DuckDB does the work here, so it takes the same memory cap
+            # (REPORTLIB_MEMORY_LIMIT) as the embedded one.
+            limit = engine.memory_limit()
+            cap = {"memory_limit": limit} if limit else {}
+            return ibis.duckdb.connect(str(path), read_only=True, **cap)
         if wh.kind == "spark":
             return ibis.pyspark.connect(spark_session(wh.source))
         return ibis.connect(database.url_for(wh.source, wh.root))
