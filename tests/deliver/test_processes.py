@@ -43,7 +43,9 @@ def _start(root: Path) -> subprocess.Popen[str]:
 @pytest.fixture
 def project(delivery_run: Path, server: tuple[Misbehaving, int], tmp_path: Path) -> Path:
     _, port = server
-    return use_server(delivery_run, tmp_path / "project", port)
+    # The first send waits on its held DATA reply for as long as the second takes to start
+    # and stop: on a busy machine that is longer than the 10 s other delivery tests allow.
+    return use_server(delivery_run, tmp_path / "project", port, timeout=WAIT)
 
 
 def test_two_sends_at_once_give_one_copy_each_and_the_second_names_the_holder(
