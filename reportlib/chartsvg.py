@@ -133,6 +133,26 @@ def _runs(ok: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
+def _target_line(
+    svg: Svg,
+    f: Frame,
+    xe: np.ndarray,
+    tg: np.ndarray,
+    stroke: str,
+    width: float,
+    pattern: tuple[float, float],
+) -> None:
+    """The stepped target, dashed, where a target is in force (none: nothing drawn)."""
+    if np.isfinite(tg).any():
+        svg.line(
+            f.points(xe, tg),
+            "target-line",
+            stroke=stroke,
+            stroke_width=width,
+            stroke_dasharray=dash(pattern, width),
+        )
+
+
 def _band(
     svg: Svg, f: Frame, x: np.ndarray, y1: np.ndarray, y2: np.ndarray, **attrs: object
 ) -> None:
@@ -253,14 +273,7 @@ def trend_svg(d: TrendData, style: ChartStyle) -> str:
     x = np.arange(n, dtype="float64")
     if d.show_ci:
         _band(svg, f, x, d.ci_low, d.ci_high, id="ci-band", fill=style.ci, fill_opacity=0.45)
-    if np.isfinite(tg).any():
-        svg.line(
-            f.points(xe, tg),
-            "target-line",
-            stroke=style.target,
-            stroke_width=0.9,
-            stroke_dasharray=dash((3.5, 2), 0.9),
-        )
+    _target_line(svg, f, xe, tg, style.target, 0.9, (3.5, 2))
     for i, old, new in d.breaks:
         bx = f.x(i - 0.5)
         svg.line(
@@ -311,14 +324,7 @@ def sparkline_svg(d: SparkData, style: ChartStyle) -> str:
     svg = Svg(w, h)
     x = np.arange(len(d.value), dtype="float64")
     xe, tg = _steps(d.target)
-    if np.isfinite(tg).any():
-        svg.line(
-            f.points(xe, tg),
-            "target-line",
-            stroke=style.muted,
-            stroke_width=0.6,
-            stroke_dasharray=dash((2, 1.5), 0.6),
-        )
+    _target_line(svg, f, xe, tg, style.muted, 0.6, (2, 1.5))
     svg.line(
         f.points(x, d.value),
         "series",
