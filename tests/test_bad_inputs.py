@@ -1,8 +1,8 @@
 """The bad-input corpus (tests/bad_inputs/<case>/): a clear line, the right exit code, nothing lost.
 
 Each case folder holds `case.json` and the files it lays over the tiny project of conftest.py,
-at their project paths. The CLI runs in a real subprocess with a timeout, so a hang fails the
-case too. `case.json` keys, applied in this order:
+at their project paths. The CLI runs in a real child process with a timeout, so a hang fails the
+case too (forked from a server that imported it once: tests/cliproc.py). `case.json` keys, applied in this order:
 
 - `description`: what is wrong with the input (required).
 - files in the folder: copied over the project at the same relative path.
@@ -33,7 +33,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ import pytest
 
 from reportlib.layout import PeriodOutput
 
+from . import cliproc
 from .conftest import write_project
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -153,19 +153,9 @@ def _nothing_lost(root: Path, period: str) -> None:
 
 
 def _cli(args: list[str], config: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reportlib.cli",
-            *(a.replace("{config}", str(config)) for a in args),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=env,
-        cwd=config.parent,
-    )
+    """`reportlib <args>` in a real child process (forked from a server holding the imports)."""
+    argv = [a.replace("{config}", str(config)) for a in args]
+    return cliproc.run(argv, cwd=config.parent, env=env, timeout=TIMEOUT)
 
 
 def _check_files(root: Path, checks: dict[str, dict[str, Any]]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,19 +12,15 @@ import pytest
 from reportlib.cli import main
 from reportlib.scorecard import COLUMNS
 
+from . import cliproc
 from .conftest import CUSTOMERS, write_project
 from .test_restate import LATE
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `reportlib` in a real subprocess, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "reportlib.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={**os.environ, "COLUMNS": "120"},
+    """Run `reportlib` in a real child process, as a user would (tests/cliproc.py)."""
+    return cliproc.run(
+        list(args), cwd=cwd or Path.cwd(), env={**os.environ, "COLUMNS": "120"}, timeout=300
     )
 
 
