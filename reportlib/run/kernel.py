@@ -176,6 +176,10 @@ def _session_engine() -> type:
                 log_output=log_output,
                 stdout_file=stdout_file,
                 stderr_file=stderr_file,
+                # A cell's prints reach the client in as many messages as the kernel's flush
+                # timer cut them into, which depends on the machine's load: merged, the
+                # executed notebook is the same file however busy the machine was.
+                coalesce_streams=True,
             )
             client.kc = kc  # nbclient then neither starts a client nor stops the kernel
             return client.execute()

@@ -74,3 +74,15 @@ def test_a_session_says_where_each_notebooks_seconds_went(tmp_path: Path) -> Non
         assert run.split.render >= 0.5 and run.split.kernel > 0
     # The kernel's start is carried by the session's first notebook only.
     assert first.split.kernel > second.split.kernel
+
+
+def test_a_cells_prints_are_one_output_however_the_kernel_flushed_them(tmp_path: Path) -> None:
+    """Prints flushed apart (as a busy machine's kernel does) are kept as one stream output."""
+    cell = "import sys, time\nprint('a')\nsys.stdout.flush()\ntime.sleep(0.5)\nprint('b')"
+    nb = notebook(tmp_path / "prints.ipynb", "x = 0", cell)
+    with KernelSession(tmp_path) as session:
+        assert session.execute(nb, tmp_path / "out.ipynb", {}) is None
+    cells = json.loads((tmp_path / "out.ipynb").read_text())["cells"]
+    outputs = cells[-1]["outputs"]
+    assert [(o["output_type"], o["name"]) for o in outputs] == [("stream", "stdout")]
+    assert text(cells[-1]) == "a\nb\n"
