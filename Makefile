@@ -24,6 +24,7 @@ report: $(STAMP) data/sample/customers.csv
 
 ## test: install if needed, then run the whole test suite (tests/ on every core, then the notebooks);
 ## a test module runs on one worker (--dist loadfile), so its module-wide setup is made once
+## (the bad-input cases, which share nothing, are spread one by one: tests/conftest.py)
 test: $(STAMP)
 	$(BIN)/pytest -n auto --dist loadfile --durations=20 tests
 	$(BIN)/pytest notebooks

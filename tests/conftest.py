@@ -9,6 +9,27 @@ from pathlib import Path
 
 import pytest
 
+# `make test` hands whole test modules to its xdist workers (`--dist loadfile`), so a
+# module's shared setup is made once. These modules share nothing between their tests, and
+# are long enough to leave one worker finishing them while the other idles: each of their
+# tests is a work unit of its own.
+CASE_BY_CASE = {"tests/test_bad_inputs.py"}
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """`--dist loadfile`, except that the tests of CASE_BY_CASE modules are spread one by one."""
+    if config.getoption("dist", None) != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ModuleOrCaseScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if module in CASE_BY_CASE else module
+
+    return ModuleOrCaseScheduling(config, log)  # type: ignore[arg-type]
+
+
 DEFAULTS = Path(__file__).resolve().parents[1] / "reportlib" / "defaults"
 
 # Five customers in two segments (ent, smb) × two regions (eu, us).
