@@ -36,16 +36,19 @@ class StatusStyle:
     tint: str
     shape: str
     label: str
+    ink: str = ""
+    """The colour for the status word as text on white (4.5:1 contrast at least; amber and
+    grey are darkened, the pack's chips keep `colour`)."""
 
 
 STATUS: Mapping[str, StatusStyle] = MappingProxyType(
     {
-        "green": StatusStyle("#2e7d32", "#e8f3e9", "circle", "On target"),
-        "amber": StatusStyle("#f0a202", "#fdf3dc", "triangle", "Watch"),
-        "red": StatusStyle("#c62828", "#f9e5e5", "square", "Off target"),
-        "insufficient": StatusStyle("#8a8f98", "#f1f2f4", "hollow", "Insufficient"),
-        "no-target": StatusStyle("#8a8f98", "#f1f2f4", "dash", "No target"),
-        "no-data": StatusStyle("#b4b8bf", "#f6f7f8", "dash", "No data"),
+        "green": StatusStyle("#2e7d32", "#e8f3e9", "circle", "On target", "#2e7d32"),
+        "amber": StatusStyle("#f0a202", "#fdf3dc", "triangle", "Watch", "#8a5a00"),
+        "red": StatusStyle("#c62828", "#f9e5e5", "square", "Off target", "#c62828"),
+        "insufficient": StatusStyle("#8a8f98", "#f1f2f4", "hollow", "Insufficient", "#5f6670"),
+        "no-target": StatusStyle("#8a8f98", "#f1f2f4", "dash", "No target", "#5f6670"),
+        "no-data": StatusStyle("#b4b8bf", "#f6f7f8", "dash", "No data", "#5f6670"),
     }
 )
 """DESIGN.md status colours; the shape and label carry the meaning without colour."""
@@ -176,6 +179,40 @@ def format_n(n: object, locale: str = DEFAULT_LOCALE) -> str:
     whole = int(n)  # type: ignore[call-overload]
     grouped = locales.group_digits(str(abs(whole)), locales.number_style(locale))
     return ("-" if whole < 0 else "") + grouped
+
+
+N_NOUNS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "survey_responses": ("response", "responses"),
+        "tickets": ("ticket", "tickets"),
+        "revenue": ("invoice", "invoices"),
+        "customers": ("customer", "customers"),
+        "workforce": ("employee", "employees"),
+    }
+)
+"""What a KPI's n counts, by the input table it comes from (singular, plural)."""
+
+N_BY_KPI: Mapping[str, str] = MappingProxyType(
+    {"nrr": "customers", "enps": "survey_responses"}
+)
+"""Built-in KPIs whose n counts other things than their table's rows: NRR's cohort of
+customers, eNPS's answers to the employee survey."""
+
+
+def n_noun(kpi: str, tables: tuple[str, ...]) -> tuple[str, str] | None:
+    """What KPI `kpi`'s n counts (singular, plural), from the tables it reads; None if unknown."""
+    table = N_BY_KPI.get(kpi) or next((t for t in tables if t in N_NOUNS), None)
+    return None if table is None else N_NOUNS[table]
+
+
+def format_count(n: object, noun: tuple[str, str] | None, locale: str = DEFAULT_LOCALE) -> str:
+    """`1,524 responses`, `1 ticket`: a size with its unit; the bare number without a noun."""
+    if missing(n):
+        return DASH
+    text = format_n(n, locale)
+    if noun is None:
+        return text
+    return f"{text} {noun[0] if int(n) == 1 else noun[1]}"  # type: ignore[call-overload]
 
 
 def format_score(score: object, locale: str = DEFAULT_LOCALE) -> str:

@@ -50,6 +50,7 @@ from .message import (
     escalation_keys,
     escalation_lists,
     names,
+    scorecard_image,
 )
 from .models import (
     DeliverySettings,
@@ -361,6 +362,7 @@ def _pack_delivery(
             i,
             len(parts),
             message_id=ids.get(frozenset(p.node for p in part)),
+            image=scorecard_image(part[0]),
         )
         for i, part in enumerate(parts, start=1)
     )
