@@ -43,7 +43,7 @@ class StatusStyle:
 
 STATUS: Mapping[str, StatusStyle] = MappingProxyType(
     {
-        "green": StatusStyle("#2e7d32", "#e8f3e9", "circle", "On target", "#2e7d32"),
+        "green": StatusStyle("#2e7d32", "#e8f3e9", "circle", "On target", "#256628"),
         "amber": StatusStyle("#f0a202", "#fdf3dc", "triangle", "Watch", "#8a5a00"),
         "red": StatusStyle("#c62828", "#f9e5e5", "square", "Off target", "#c62828"),
         "insufficient": StatusStyle("#8a8f98", "#f1f2f4", "hollow", "Insufficient", "#5f6670"),

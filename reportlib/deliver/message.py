@@ -58,7 +58,7 @@ MAX_MOVERS = 3
 MAX_ESCALATIONS = 3
 """Escalations an email lists; the rest are counted ("and 6 more in the packs")."""
 
-TONE_INK: Mapping[str, str] = {"better": "#2e7d32", "worse": "#c62828", "flat": "#5f6670"}
+TONE_INK: Mapping[str, str] = {"better": "#256628", "worse": "#c62828", "flat": "#5f6670"}
 """Text colours of a mover's better / worse / flat, readable on white (WCAG AA)."""
 
 
