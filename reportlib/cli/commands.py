@@ -419,3 +419,23 @@ def send_cmd(
                 if group
             )
         )
+
+
+@cli.command("preview")
+@click.option(
+    "--period",
+    callback=period_callback,
+    help="Month YYYY-MM (default: the latest period under the output folder whose run "
+    "finished with board packs).",
+)
+@node_option("Only this node's pack (repeatable; default: every pack of the period).")
+@config_option
+def preview_cmd(period: str | None, nodes: tuple[str, ...], config: Path | None) -> None:
+    """Write each pack's pages as PNG and an HTML page into output/<period>/preview/<node>/."""
+    from ..preview import preview
+
+    project = load_project(config)
+    period = period or latest_run(project)
+    con = console()
+    for p in preview(project, period, nodes):
+        con.print(f"{p.node}: {len(p.pages)} pages, open {p.index}")
