@@ -172,6 +172,55 @@ def format_delta(
     return f"{'+' if x > 0 else MINUS}{body}"
 
 
+SHORT_FROM = 10_000
+"""Amounts from this size up read in executive form (`$155K`, `$15.0M`) in `format_short`."""
+
+_SCALES = ((1e12, "T", 1), (1e9, "B", 1), (1e6, "M", 1), (1e3, "K", 0))
+"""English abbreviations of large amounts and their decimals: `$155K`, `$15.0M`, `$1.2B`."""
+
+
+def format_short(
+    value: object, unit: str, currency: str = "USD", locale: str = DEFAULT_LOCALE
+) -> str:
+    """A figure in executive form: amounts of SHORT_FROM and more abbreviated, `$15.0M`, `$155K`.
+
+    Other units and smaller amounts read as `format_value`. English locales abbreviate with
+    K, M, B, T (thousands with no decimal, millions and up with one: `$999.9K` never, the
+    amount is rounded to the unit it is shown in first, so 999,950 reads `$1.0M`). Other
+    locales take their own words from Babel's CLDR tables (`15,0 Mio. €`), and keep
+    thousands in full where CLDR has no short form for them in that language.
+    """
+    if unit != "currency" or missing(value) or abs(float(value)) < SHORT_FROM:  # type: ignore[arg-type]
+        return format_value(value, unit, currency, locale)
+    x = float(value)  # type: ignore[arg-type]
+    sign = MINUS if x < 0 else ""
+    if not locales.canonical(locale).startswith("en"):
+        if abs(x) < 1e6:
+            return format_value(x, unit, currency, locale)
+        return sign + locales.compact_currency(abs(x), currency, locale)
+    prefix, suffix = currency_affixes(currency, locale)
+    body = ""
+    for i, (size, letter, decimals) in enumerate(_SCALES):
+        if abs(x) >= size or i == len(_SCALES) - 1:
+            scaled = round(abs(x) / size, decimals)
+            if i > 0 and scaled >= 1000:  # rounds up into the next unit
+                size, letter, decimals = _SCALES[i - 1]
+                scaled = round(abs(x) / size, decimals)
+            body = format_number(scaled, decimals, locale) + letter
+            break
+    return f"{sign}{prefix}{body}{suffix}"
+
+
+def format_short_delta(
+    delta: object, unit: str, currency: str = "USD", locale: str = DEFAULT_LOCALE
+) -> str:
+    """A signed change in executive form: `+$155K`, `−$1.2M`; else as `format_delta`."""
+    if unit != "currency" or missing(delta) or abs(float(delta)) < SHORT_FROM:  # type: ignore[arg-type]
+        return format_delta(delta, unit, currency, locale)
+    x = float(delta)  # type: ignore[arg-type]
+    return f"{'+' if x > 0 else MINUS}{format_short(abs(x), unit, currency, locale)}"
+
+
 def format_n(n: object, locale: str = DEFAULT_LOCALE) -> str:
     """A sample or population size with thousands separators."""
     if missing(n):
@@ -192,9 +241,7 @@ N_NOUNS: Mapping[str, tuple[str, str]] = MappingProxyType(
 )
 """What a KPI's n counts, by the input table it comes from (singular, plural)."""
 
-N_BY_KPI: Mapping[str, str] = MappingProxyType(
-    {"nrr": "customers", "enps": "survey_responses"}
-)
+N_BY_KPI: Mapping[str, str] = MappingProxyType({"nrr": "customers", "enps": "survey_responses"})
 """Built-in KPIs whose n counts other things than their table's rows: NRR's cohort of
 customers, eNPS's answers to the employee survey."""
 

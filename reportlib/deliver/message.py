@@ -33,9 +33,9 @@ from ..config import Project
 from ..errors import ConfigError, RenderError
 from ..formatting import (
     format_count,
-    format_delta,
     format_score,
-    format_value,
+    format_short,
+    format_short_delta,
     missing,
     n_noun,
     period_name,
@@ -239,9 +239,9 @@ def email_view(project: Project, period: str, nodes: Sequence[str]) -> PackView:
         MoverLine(
             node=ctx.node.name,
             kpi=m.kpi.name,
-            prev=format_value(m.prev, m.kpi.unit, cur, loc),
-            value=format_value(m.value, m.kpi.unit, cur, loc),
-            delta=format_delta(m.delta, m.kpi.unit, cur, loc),
+            prev=format_short(m.prev, m.kpi.unit, cur, loc),
+            value=format_short(m.value, m.kpi.unit, cur, loc),
+            delta=format_short_delta(m.delta, m.kpi.unit, cur, loc),
             tone=tone,
             ink=TONE_INK[tone],
             n=_n_text(ctx, m.kpi, loc),
