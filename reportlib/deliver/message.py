@@ -329,10 +329,10 @@ def escalation_keys(items: Sequence[Escalation]) -> tuple[str, ...]:
 
 
 def streaks(items: Sequence[Escalation]) -> str:
-    """ "3 months" or "3 to 5 months": the streaks of the listed escalations."""
+    """ "1 month", "3 months" or "3 to 5 months": the streaks of the listed escalations."""
     low = min(i.streak for i in items)
     high = max(i.streak for i in items)
-    return f"{low} months" if low == high else f"{low} to {high} months"
+    return f"{low} month{'s' if low != 1 else ''}" if low == high else f"{low} to {high} months"
 
 
 # --------------------------------------------------------------------------- templates
