@@ -28,6 +28,7 @@ from typing import Any, Literal
 import jinja2
 
 from .. import packdata, pdfimage, periods, resources
+from .. import scorecard as sc
 from ..catalogue import KpiDef
 from ..config import Project
 from ..errors import ConfigError, RenderError
@@ -127,7 +128,7 @@ class PackView:
     escalations: tuple[EscalationLine, ...]
     """At most MAX_ESCALATIONS, longest-running first."""
     escalation_count: int = 0
-    """Every escalation of the nodes, listed or not."""
+    """Every escalation of the nodes and the nodes below them, listed or not."""
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,40 @@ def _n_text(ctx: packdata.PackContext, k: KpiDef, loc: str) -> str:
     return "" if missing(n) else format_count(n, n_noun(k.id, kpi_tables(k)), loc)
 
 
+def escalations_below(contexts: Sequence[packdata.PackContext]) -> list[EscalationLine]:
+    """The escalations of the nodes and of every node below them (DOMAIN.md §6), each once,
+    the longest red streaks first (then in hierarchy order): a company pack's reader learns
+    of a region's escalations without opening the region's pack."""
+    if not contexts:
+        return []
+    first = contexts[0]
+    project, tree, loc = first.project, first.tree, first.project.settings.locale
+    ids = list(
+        dict.fromkeys(
+            n
+            for ctx in contexts
+            for n in (ctx.node.id, *(d.id for d in tree.descendants(ctx.node.id)))
+        )
+    )
+    order = {n: i for i, n in enumerate(tree.ids)}
+    history = first.history[first.history["node"].isin(ids)]
+    found = sc.escalations(history, first.period, project.settings.escalate_after)
+    lines: list[tuple[int, int, EscalationLine]] = []
+    for _, e in found.iterrows():
+        k = project.kpi(str(e["kpi"]))
+        node = str(e["node"])
+        line = EscalationLine(
+            node=tree.node(node).name,
+            kpi=k.name,
+            owner=k.owner,
+            since=period_name(str(e["since"]), loc),
+            streak=int(e["streak"]),
+        )
+        lines.append((-line.streak, order.get(node, len(order)), line))
+    lines.sort(key=lambda x: (x[0], x[1]))
+    return [line for _, _, line in lines]
+
+
 def email_view(project: Project, period: str, nodes: Sequence[str]) -> PackView:
     """What the email body shows: each node's overall score and status, the three most
     material movers across the nodes, the three longest escalations and their count."""
@@ -249,19 +284,7 @@ def email_view(project: Project, period: str, nodes: Sequence[str]) -> PackView:
         for ctx, m in top_movers(contexts)
         for tone in ["flat" if m.good is None else ("better" if m.good else "worse")]
     )
-    escalations: list[tuple[int, int, EscalationLine]] = []
-    for order, ctx in enumerate(contexts):
-        for _, e in ctx.escalations.iterrows():
-            k = project.kpi(str(e["kpi"]))
-            line = EscalationLine(
-                node=ctx.node.name,
-                kpi=k.name,
-                owner=k.owner,
-                since=period_name(str(e["since"]), loc),
-                streak=int(e["streak"]),
-            )
-            escalations.append((-line.streak, order, line))
-    escalations.sort(key=lambda x: (x[0], x[1]))
+    escalations = escalations_below(contexts)
     rows = [_node_line(ctx, loc) for ctx in contexts]
     return PackView(
         company=project.hierarchy.company,
@@ -270,7 +293,7 @@ def email_view(project: Project, period: str, nodes: Sequence[str]) -> PackView:
         nodes=tuple(rows),
         node_names=names([r.name for r in rows]),
         movers=movers,
-        escalations=tuple(e for _, _, e in escalations[:MAX_ESCALATIONS]),
+        escalations=tuple(escalations[:MAX_ESCALATIONS]),
         escalation_count=len(escalations),
     )
 

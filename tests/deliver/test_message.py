@@ -202,10 +202,22 @@ def test_a_mover_resting_on_too_few_observations_is_left_out(project: Project) -
     assert "sla_compliance" not in [m.kpi.id for _, m in message.top_movers([ctx], limit=99)]
 
 
-def test_escalations_listed_three_and_counted(project: Project) -> None:
+def test_escalations_roll_up_listed_three_and_counted(project: Project) -> None:
+    """The nodes' escalations and those of every node below them: `all` is among the nodes,
+    so every node's count, each node's own escalations once."""
     view = message.email_view(project, PERIOD, NODES)
-    assert view.escalation_count == 4
+    tree = packdata.load_context(project, PERIOD, "all").tree
+    each = {n: len(packdata.load_context(project, PERIOD, n).escalations) for n in tree.ids}
+    assert each["ent/us"] > 0, "fixture: an escalation below the recipient's nodes"
+    assert view.escalation_count == sum(each.values()) == 6
     assert len(view.escalations) == message.MAX_ESCALATIONS
+    # A leaf's reader gets that node's own only.
+    leaf = message.email_view(project, PERIOD, ["ent/eu"])
+    assert leaf.escalation_count == each["ent/eu"]
+    assert {e.node for e in leaf.escalations} == {"Enterprise · Europe"}
+    # Enterprise and its regions: Enterprise, Europe and US, not Tiny Co's own.
+    ent = message.email_view(project, PERIOD, ["ent"])
+    assert ent.escalation_count == each["ent"] + each["ent/eu"] + each["ent/us"]
 
 
 def test_node_lines_say_score_of_ten_and_a_status_word(project: Project) -> None:
