@@ -36,16 +36,19 @@ class StatusStyle:
     tint: str
     shape: str
     label: str
+    ink: str = ""
+    """The colour for the status word as text on white (4.5:1 contrast at least; amber and
+    grey are darkened, the pack's chips keep `colour`)."""
 
 
 STATUS: Mapping[str, StatusStyle] = MappingProxyType(
     {
-        "green": StatusStyle("#2e7d32", "#e8f3e9", "circle", "On target"),
-        "amber": StatusStyle("#f0a202", "#fdf3dc", "triangle", "Watch"),
-        "red": StatusStyle("#c62828", "#f9e5e5", "square", "Off target"),
-        "insufficient": StatusStyle("#8a8f98", "#f1f2f4", "hollow", "Insufficient"),
-        "no-target": StatusStyle("#8a8f98", "#f1f2f4", "dash", "No target"),
-        "no-data": StatusStyle("#b4b8bf", "#f6f7f8", "dash", "No data"),
+        "green": StatusStyle("#2e7d32", "#e8f3e9", "circle", "On target", "#256628"),
+        "amber": StatusStyle("#f0a202", "#fdf3dc", "triangle", "Watch", "#8a5a00"),
+        "red": StatusStyle("#c62828", "#f9e5e5", "square", "Off target", "#c62828"),
+        "insufficient": StatusStyle("#8a8f98", "#f1f2f4", "hollow", "Insufficient", "#5f6670"),
+        "no-target": StatusStyle("#8a8f98", "#f1f2f4", "dash", "No target", "#5f6670"),
+        "no-data": StatusStyle("#b4b8bf", "#f6f7f8", "dash", "No data", "#5f6670"),
     }
 )
 """DESIGN.md status colours; the shape and label carry the meaning without colour."""
@@ -169,6 +172,55 @@ def format_delta(
     return f"{'+' if x > 0 else MINUS}{body}"
 
 
+SHORT_FROM = 10_000
+"""Amounts from this size up read in executive form (`$155K`, `$15.0M`) in `format_short`."""
+
+_SCALES = ((1e12, "T", 1), (1e9, "B", 1), (1e6, "M", 1), (1e3, "K", 0))
+"""English abbreviations of large amounts and their decimals: `$155K`, `$15.0M`, `$1.2B`."""
+
+
+def format_short(
+    value: object, unit: str, currency: str = "USD", locale: str = DEFAULT_LOCALE
+) -> str:
+    """A figure in executive form: amounts of SHORT_FROM and more abbreviated, `$15.0M`, `$155K`.
+
+    Other units and smaller amounts read as `format_value`. English locales abbreviate with
+    K, M, B, T (thousands with no decimal, millions and up with one: `$999.9K` never, the
+    amount is rounded to the unit it is shown in first, so 999,950 reads `$1.0M`). Other
+    locales take their own words from Babel's CLDR tables (`15,0 Mio. €`), and keep
+    thousands in full where CLDR has no short form for them in that language.
+    """
+    if unit != "currency" or missing(value) or abs(float(value)) < SHORT_FROM:  # type: ignore[arg-type]
+        return format_value(value, unit, currency, locale)
+    x = float(value)  # type: ignore[arg-type]
+    sign = MINUS if x < 0 else ""
+    if not locales.canonical(locale).startswith("en"):
+        if abs(x) < 1e6:
+            return format_value(x, unit, currency, locale)
+        return sign + locales.compact_currency(abs(x), currency, locale)
+    prefix, suffix = currency_affixes(currency, locale)
+    body = ""
+    for i, (size, letter, decimals) in enumerate(_SCALES):
+        if abs(x) >= size or i == len(_SCALES) - 1:
+            scaled = round(abs(x) / size, decimals)
+            if i > 0 and scaled >= 1000:  # rounds up into the next unit
+                size, letter, decimals = _SCALES[i - 1]
+                scaled = round(abs(x) / size, decimals)
+            body = format_number(scaled, decimals, locale) + letter
+            break
+    return f"{sign}{prefix}{body}{suffix}"
+
+
+def format_short_delta(
+    delta: object, unit: str, currency: str = "USD", locale: str = DEFAULT_LOCALE
+) -> str:
+    """A signed change in executive form: `+$155K`, `−$1.2M`; else as `format_delta`."""
+    if unit != "currency" or missing(delta) or abs(float(delta)) < SHORT_FROM:  # type: ignore[arg-type]
+        return format_delta(delta, unit, currency, locale)
+    x = float(delta)  # type: ignore[arg-type]
+    return f"{'+' if x > 0 else MINUS}{format_short(abs(x), unit, currency, locale)}"
+
+
 def format_n(n: object, locale: str = DEFAULT_LOCALE) -> str:
     """A sample or population size with thousands separators."""
     if missing(n):
@@ -176,6 +228,38 @@ def format_n(n: object, locale: str = DEFAULT_LOCALE) -> str:
     whole = int(n)  # type: ignore[call-overload]
     grouped = locales.group_digits(str(abs(whole)), locales.number_style(locale))
     return ("-" if whole < 0 else "") + grouped
+
+
+N_NOUNS: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "survey_responses": ("response", "responses"),
+        "tickets": ("ticket", "tickets"),
+        "revenue": ("invoice", "invoices"),
+        "customers": ("customer", "customers"),
+        "workforce": ("employee", "employees"),
+    }
+)
+"""What a KPI's n counts, by the input table it comes from (singular, plural)."""
+
+N_BY_KPI: Mapping[str, str] = MappingProxyType({"nrr": "customers", "enps": "survey_responses"})
+"""Built-in KPIs whose n counts other things than their table's rows: NRR's cohort of
+customers, eNPS's answers to the employee survey."""
+
+
+def n_noun(kpi: str, tables: tuple[str, ...]) -> tuple[str, str] | None:
+    """What KPI `kpi`'s n counts (singular, plural), from the tables it reads; None if unknown."""
+    table = N_BY_KPI.get(kpi) or next((t for t in tables if t in N_NOUNS), None)
+    return None if table is None else N_NOUNS[table]
+
+
+def format_count(n: object, noun: tuple[str, str] | None, locale: str = DEFAULT_LOCALE) -> str:
+    """`1,524 responses`, `1 ticket`: a size with its unit; the bare number without a noun."""
+    if missing(n):
+        return DASH
+    text = format_n(n, locale)
+    if noun is None:
+        return text
+    return f"{text} {noun[0] if int(n) == 1 else noun[1]}"  # type: ignore[call-overload]
 
 
 def format_score(score: object, locale: str = DEFAULT_LOCALE) -> str:

@@ -35,6 +35,8 @@ VERSION_INFO_JSON = "version.json"
 RESTATEMENT_CSV = "restatement.csv"
 NOTEBOOKS_DIR = "notebooks"
 PREVIEW_DIR = "preview"
+PREVIEW_INDEX = "index.html"
+PREVIEW_PAGE = "page-{:02d}.png"
 PACK_PDF = "board-pack.pdf"
 SCORECARD_NOTEBOOK = "scorecard.ipynb"
 BOARD_PACK_NOTEBOOK = "board_pack.ipynb"
@@ -154,6 +156,14 @@ class PeriodOutput:
 
     def preview_dir(self, node: str) -> Path:
         return self.dir.joinpath(PREVIEW_DIR, *node.split("/"))
+
+    def preview_index(self, node: str) -> Path:
+        """`preview/<node>/index.html`: the pack's pages in one HTML page (`reportlib preview`)."""
+        return self.preview_dir(node) / PREVIEW_INDEX
+
+    def preview_page(self, node: str, page: int) -> Path:
+        """`preview/<node>/page-03.png`: page `page` (1-based) of the pack as a PNG."""
+        return self.preview_dir(node) / PREVIEW_PAGE.format(page)
 
     def nodes(self) -> list[str]:
         """The node ids of the computed scorecard, in its order ([] before a compute)."""

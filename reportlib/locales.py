@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton
-from babel.numbers import get_decimal_symbol, get_group_symbol
+from babel.numbers import format_compact_currency, get_decimal_symbol, get_group_symbol
 
 DEFAULT = "en_US"
 """The locale when none is set."""
@@ -111,3 +111,10 @@ def timestamp(d: datetime, locale: str) -> str:
     if canonical(locale) == DEFAULT:
         return f"{d.day} {format_date(d, 'MMMM y', locale=_locale(locale))}, {d:%H:%M}"
     return f"{format_date(d, 'long', locale=_locale(locale))}, {d:%H:%M}"
+
+
+def compact_currency(amount: float, currency: str, locale: str) -> str:
+    """`15 Mio. €`: a large amount in the locale's short form, one decimal at most (CLDR)."""
+    return str(
+        format_compact_currency(amount, currency.upper(), locale=_locale(locale), fraction_digits=1)
+    )

@@ -379,6 +379,12 @@ def audit_verify(config: Path | None) -> None:
     is_flag=True,
     help="Instead of the packs, email each KPI owner a list of their escalated KPIs.",
 )
+@click.option(
+    "--allow-draft",
+    is_flag=True,
+    help="Send packs whose commentary is still a draft (status: draft), stamped "
+    "'not yet reviewed'; refused otherwise.",
+)
 @json_option
 @config_option
 def send_cmd(
@@ -387,6 +393,7 @@ def send_cmd(
     only: tuple[str, ...],
     resend: bool,
     escalations: bool,
+    allow_draft: bool,
     config: Path | None,
 ) -> None:
     """Email each recipient of data/distribution.yaml the board packs of their nodes."""
@@ -395,8 +402,12 @@ def send_cmd(
 
     project = load_project(config)
     period = period or latest_run(project)
-    action = send_escalations if escalations else send
-    result = action(project, period, dry_run=dry_run, only=only, resend=resend)
+    if escalations:
+        result = send_escalations(project, period, dry_run=dry_run, only=only, resend=resend)
+    else:
+        result = send(
+            project, period, dry_run=dry_run, only=only, resend=resend, allow_draft=allow_draft
+        )
     summary.keep(summary.send(result))
     show.send_summary(result, dry_run)
     if result.failed or result.unknown:
@@ -408,3 +419,23 @@ def send_cmd(
                 if group
             )
         )
+
+
+@cli.command("preview")
+@click.option(
+    "--period",
+    callback=period_callback,
+    help="Month YYYY-MM (default: the latest period under the output folder whose run "
+    "finished with board packs).",
+)
+@node_option("Only this node's pack (repeatable; default: every pack of the period).")
+@config_option
+def preview_cmd(period: str | None, nodes: tuple[str, ...], config: Path | None) -> None:
+    """Write each pack's pages as PNG and an HTML page into output/<period>/preview/<node>/."""
+    from ..preview import preview
+
+    project = load_project(config)
+    period = period or latest_run(project)
+    con = console()
+    for p in preview(project, period, nodes):
+        con.print(f"{p.node}: {len(p.pages)} pages, open {p.index}")

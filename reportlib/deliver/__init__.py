@@ -14,10 +14,13 @@ retries) → `send` (the loop `send` and `send_escalations` share).
 from .inventory import (
     MB,
     Attachment,
+    DraftCommentaryError,
     Pack,
+    draft_packs,
     encoded_size,
     period_nodes,
     require_current,
+    require_reviewed,
     split_packs,
 )
 from .log import AttemptOutcome, DeliveryLog, LogEntry, LogNotWritable, SmtpReply
@@ -59,6 +62,7 @@ __all__ = [
     "DeliveryLog",
     "DeliverySettings",
     "Distribution",
+    "DraftCommentaryError",
     "Email",
     "Escalation",
     "LogEntry",
@@ -77,6 +81,7 @@ __all__ = [
     "Transport",
     "build_email",
     "distribution_path",
+    "draft_packs",
     "email_view",
     "encoded_size",
     "escalation_email",
@@ -86,6 +91,7 @@ __all__ = [
     "outbox_name",
     "period_nodes",
     "require_current",
+    "require_reviewed",
     "select_nodes",
     "send",
     "send_escalations",

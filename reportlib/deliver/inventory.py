@@ -4,7 +4,8 @@ A period is sendable when its run finished without a failed step, its data-quali
 passed (or was accepted, DOMAIN.md §7), every pack to send is newer than the scorecard it
 shows and is byte for byte the file the run recorded (same sha256 as in the manifest), and
 the inputs and configuration the figures come from are unchanged since the run (same
-hashes). Who receives the packs (distribution.yaml) and the settings file (which holds the
+hashes), and no pack carries draft commentary (`status: draft`, stamped "not yet reviewed"
+in the pack) unless the operator allows it. Who receives the packs (distribution.yaml) and the settings file (which holds the
 mail server's) are not compared: editing them must not block sending. Packs are grouped
 into emails under the attachment limit as sent (base64).
 """
@@ -18,9 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import fileio, manifest, quality
+from .. import commentary, fileio, manifest, quality
 from ..config import Project
-from ..errors import DeliveryError
+from ..errors import ConfigError, DeliveryError, ReportlibError
 from ..layout import PeriodOutput
 from .models import distribution_path
 
@@ -114,6 +115,59 @@ def require_current(project: Project, output: PeriodOutput, nodes: Iterable[str]
             raise DeliveryError(
                 f"{pdf} {state} {output.manifest.name}: re-run the period before sending"
             )
+
+
+class DraftCommentaryError(ReportlibError):
+    """Packs to send carry draft commentary and `--allow-draft` was not given (exit 2)."""
+
+
+def draft_packs(project: Project, output: PeriodOutput, nodes: Iterable[str]) -> dict[str, Path]:
+    """The nodes whose pack shows draft commentary, with the commentary file of each.
+
+    A commentary file with `status: draft` in its front matter (as `commentary draft` writes
+    it) is stamped "not yet reviewed" in the pack. What counts is the commentary the pack was
+    rendered from: when the file changed since (say the draft line was removed but the period
+    not re-run), the pack still shows the old text, so that is refused too (DeliveryError).
+    """
+    recorded = manifest.load(output)
+    drafts: dict[str, Path] = {}
+    for node in nodes:
+        path = commentary.path_for(project, output.period, node)
+        present = path.is_file()
+        digest = manifest.input_digests({"c": fileio.sha256(path) if present else None})["c"]
+        rendered = (manifest.stamp(recorded, node).get("inputs") or {}).get("commentary")
+        if rendered is not None and rendered != digest:
+            raise DeliveryError(
+                f"{path} changed since the pack of {node} was rendered: "
+                f"re-run `reportlib run --period {output.period}` before sending"
+            )
+        if not present:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: cannot read commentary: {e}") from e
+        meta, _ = commentary.split_front_matter(commentary.strip_bidi(text), path)
+        if commentary.is_draft(meta):
+            drafts[node] = path
+    return drafts
+
+
+def require_reviewed(project: Project, output: PeriodOutput, nodes: Iterable[str]) -> None:
+    """Refuse (DraftCommentaryError, one line) packs with draft commentary, naming nodes and files."""
+    drafts = draft_packs(project, output, nodes)
+    if not drafts:
+        return
+    root = project.settings.root
+    files = ", ".join(
+        p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p)
+        for p in drafts.values()
+    )
+    s = "s" if len(drafts) > 1 else ""
+    raise DraftCommentaryError(
+        f"draft commentary, not yet reviewed, in the pack{s} of {', '.join(drafts)} ({files}): "
+        "review it, remove the `status: draft` line and re-run, or send with --allow-draft"
+    )
 
 
 def _require_same_inputs(project: Project, m: manifest.Manifest, period: str) -> None:

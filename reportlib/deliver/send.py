@@ -29,7 +29,16 @@ from .. import audit, fileio, lock, periods
 from ..config import Project
 from ..errors import ConfigError
 from ..layout import OutputRoot, PeriodOutput
-from .inventory import MB, Pack, node_names, packs, period_nodes, require_current, split_packs
+from .inventory import (
+    MB,
+    Pack,
+    node_names,
+    packs,
+    period_nodes,
+    require_current,
+    require_reviewed,
+    split_packs,
+)
 from .log import AttemptOutcome, DeliveryLog, LogEntry, SmtpReply, now
 from .message import (
     Email,
@@ -41,6 +50,7 @@ from .message import (
     escalation_keys,
     escalation_lists,
     names,
+    scorecard_image,
 )
 from .models import (
     DeliverySettings,
@@ -155,6 +165,8 @@ class Request:
     resend: bool = False
     transport: Transport | None = None
     sleep: Callable[[float], None] = time.sleep
+    allow_draft: bool = False
+    """Send packs whose commentary is still a draft (`status: draft`)."""
 
 
 def send(
@@ -166,9 +178,14 @@ def send(
     resend: bool = False,
     transport: Transport | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    allow_draft: bool = False,
 ) -> SendResult:
-    """`reportlib send`: email each recipient their packs, log every attempt, skip what was delivered."""
-    request = Request(dry_run, only, resend, transport, sleep)
+    """`reportlib send`: email each recipient their packs, log every attempt, skip what was delivered.
+
+    Packs with draft commentary are refused (DeliveryError naming nodes and files) unless
+    `allow_draft`: a pack stamped "not yet reviewed" does not reach the board by accident.
+    """
+    request = Request(dry_run, only, resend, transport, sleep, allow_draft)
     return _under_lock(project, period, _send_packs, request)
 
 
@@ -214,6 +231,8 @@ def _send_packs(
     selection = {r.email: select_nodes(r, nodes) for r in recipients}
     needed = list(dict.fromkeys(n for sel in selection.values() for n in sel))
     require_current(project, output, needed)
+    if not request.allow_draft:
+        require_reviewed(project, output, needed)
     titles = node_names(output)
     found = packs(output, needed, titles)
     ctx = _context(project, output, dist, request)
@@ -343,6 +362,7 @@ def _pack_delivery(
             i,
             len(parts),
             message_id=ids.get(frozenset(p.node for p in part)),
+            image=scorecard_image(part[0]),
         )
         for i, part in enumerate(parts, start=1)
     )

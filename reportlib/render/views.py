@@ -91,29 +91,47 @@ def svg_uri(svg: str | None) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def as_of_text(as_of: str | None, timezone: str | None = None, locale: str = DEFAULT_LOCALE) -> str:
-    """`1 November 2026, 06:00 UTC` for an ISO timestamp; "not recorded" when there is none.
+def cut_off(as_of: str, timezone: str = "UTC", configured: str | None = None) -> datetime:
+    """The data cut-off as an aware time in the project's time zone; ValueError if not ISO.
 
-    A timestamp without a zone is in the project's time zone (DOMAIN.md §1), named when given.
+    The run records the cut-off as UTC without a zone (manifest.json, the quality report);
+    the `as_of` setting is written in the project's time zone (DOMAIN.md §1). A time without
+    a zone is therefore UTC, unless it is the configured `as_of` itself (read when no run
+    recorded one): that one is local.
+    """
+    d = datetime.fromisoformat(as_of)
+    zone = ZoneInfo(timezone)
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=zone if as_of == configured else UTC)
+    return d.astimezone(zone)
+
+
+def as_of_text(
+    as_of: str | None,
+    timezone: str | None = None,
+    locale: str = DEFAULT_LOCALE,
+    configured: str | None = None,
+) -> str:
+    """`1 November 2026, 07:00 Europe/Berlin`: the cut-off in the project's time zone, named.
+
+    "not recorded" when there is none; text that is no ISO time as it is. Without a time
+    zone the time is shown in UTC (see `cut_off`).
     """
     if not as_of:
         return "not recorded"
+    zone = timezone or "UTC"
     try:
-        d = datetime.fromisoformat(as_of)
+        d = cut_off(as_of, zone, configured)
     except ValueError:
         return as_of
-    zone = d.tzname() if d.tzinfo else timezone
-    return timestamp_text(d, locale) + (f" {zone}" if zone else "")
+    return f"{timestamp_text(d, locale)} {zone}"
 
 
-def created(as_of: str | None, timezone: str = "UTC") -> str:
+def created(as_of: str | None, timezone: str = "UTC", configured: str | None = None) -> str:
     """Document date: the data cut-off when recorded (the pack describes that snapshot), else now."""
     if as_of:
         try:
-            d = datetime.fromisoformat(as_of)
-            return (d if d.tzinfo else d.replace(tzinfo=ZoneInfo(timezone))).isoformat(
-                timespec="seconds"
-            )
+            return cut_off(as_of, timezone, configured).isoformat(timespec="seconds")
         except ValueError:
             pass
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -466,7 +484,7 @@ def pack_view(
             period=ctx.period,
             period_name=when,
             generator=f"reportlib {__version__}",
-            created=created(ctx.as_of, settings.timezone),
+            created=created(ctx.as_of, settings.timezone, settings.as_of),
         ),
         cover=Cover(
             company=project.hierarchy.company,
@@ -476,7 +494,7 @@ def pack_view(
             prev_name=prev_name,
             classification=settings.classification,
             overall=overall,
-            as_of=as_of_text(ctx.as_of, settings.timezone, settings.locale),
+            as_of=as_of_text(ctx.as_of, settings.timezone, settings.locale, settings.as_of),
             as_of_recorded=bool(ctx.as_of),
             restated=_restated(ctx),
             generator=f"reportlib {__version__}",

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from reportlib import resources
+from reportlib import packdata, resources
 from reportlib.config import Project, load_project
 from reportlib.deliver import message
 from reportlib.deliver.inventory import Pack
 from reportlib.deliver.models import Distribution
 from reportlib.errors import ConfigError
+from reportlib.formatting import STATUS
 from reportlib.pipeline import compute
 
 from ..conftest import write_project
@@ -159,3 +160,125 @@ def test_a_projects_own_templates_are_used(project: Project, packs: list[Pack]) 
             message.build_email(project, broken, EVE, view, packs[1:2])
     finally:
         shutil.rmtree(own)
+
+
+def test_top_movers_by_materiality_one_line_per_kpi(project: Project) -> None:
+    """Three at most, largest materiality first, a KPI once (where it moved most)."""
+    contexts = [packdata.load_context(project, PERIOD, n) for n in NODES]
+    every = [(c.node.id, m) for c in contexts for m in packdata.movers(c, limit=99)]
+    assert len(every) > 3 and len({m.kpi.id for _, m in every}) > 2, "fixture: more movers"
+    assert len(message.top_movers(contexts)) == message.MAX_MOVERS
+    top = message.top_movers(contexts, limit=2)
+    assert len(top) == 2
+    ids = [m.kpi.id for _, m in top]
+    assert len(set(ids)) == len(ids)
+    sizes = [message.materiality(m) for _, m in top]
+    assert sizes == sorted(sizes, reverse=True)
+    # Nothing left out is more material than the last one listed, KPI by KPI.
+    best = {}
+    for _, m in every:
+        best[m.kpi.id] = max(best.get(m.kpi.id, 0.0), m.size)
+    kept = sorted(best.values(), reverse=True)[:2]
+    assert sizes == kept
+    # First response time moved +1.0 h at Tiny Co and at Enterprise (the same size): listed
+    # once, at the node listed first.
+    frt = [c.node.id for c, m in message.top_movers(contexts) if m.kpi.id == "first_response_hours"]
+    assert frt == ["all"]
+
+
+def test_a_mover_resting_on_too_few_observations_is_left_out(project: Project) -> None:
+    """With a min n above this month's tickets, no ticket KPI is a mover in the email."""
+    strict = project.model_copy(
+        update={
+            "kpis": tuple(
+                k.model_copy(update={"min_n": 6}) if k.id == "sla_compliance" else k
+                for k in project.kpis
+            )
+        }
+    )
+    ctx = packdata.load_context(strict, PERIOD, "all")
+    assert "sla_compliance" in [m.kpi.id for m in packdata.movers(ctx, limit=99)]
+    # this month's n is 5 < 6: the move is not listed
+    assert "sla_compliance" not in [m.kpi.id for _, m in message.top_movers([ctx], limit=99)]
+
+
+def test_escalations_roll_up_listed_three_and_counted(project: Project) -> None:
+    """The nodes' escalations and those of every node below them: `all` is among the nodes,
+    so every node's count, each node's own escalations once."""
+    view = message.email_view(project, PERIOD, NODES)
+    tree = packdata.load_context(project, PERIOD, "all").tree
+    each = {n: len(packdata.load_context(project, PERIOD, n).escalations) for n in tree.ids}
+    assert each["ent/us"] > 0, "fixture: an escalation below the recipient's nodes"
+    assert view.escalation_count == sum(each.values()) == 6
+    assert len(view.escalations) == message.MAX_ESCALATIONS
+    # A leaf's reader gets that node's own only.
+    leaf = message.email_view(project, PERIOD, ["ent/eu"])
+    assert leaf.escalation_count == each["ent/eu"]
+    assert {e.node for e in leaf.escalations} == {"Enterprise · Europe"}
+    # Enterprise and its regions: Enterprise, Europe and US, not Tiny Co's own.
+    ent = message.email_view(project, PERIOD, ["ent"])
+    assert ent.escalation_count == each["ent"] + each["ent/eu"] + each["ent/us"]
+
+
+def test_node_lines_say_score_of_ten_and_a_status_word(project: Project) -> None:
+    view = message.email_view(project, PERIOD, NODES)
+    lines = {n.node: n for n in view.nodes}
+    assert (lines["all"].score_of, lines["all"].status) == ("5.6 / 10", "Watch")
+    assert (lines["ent"].score_of, lines["ent"].status, lines["ent"].ink) == (
+        "1.7 / 10",
+        "Off target",
+        "#c62828",
+    )
+
+
+def _luminance(colour: str) -> float:
+    def channel(c: int) -> float:
+        s = c / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+@pytest.mark.parametrize("status", sorted(STATUS))
+def test_status_words_are_readable_on_white_and_on_their_tint(status: str) -> None:
+    """WCAG AA for text: a contrast of at least 4.5:1."""
+    style = STATUS[status]
+    for background in ("#ffffff", style.tint):
+        ratio = (_luminance(background) + 0.05) / (_luminance(style.ink) + 0.05)
+        assert ratio >= 4.5, (status, background, round(ratio, 2))
+
+
+def test_the_image_is_inline_by_content_id(project: Project, packs: list[Pack]) -> None:
+    view = message.email_view(project, PERIOD, NODES)
+    image = b"\x89PNG\r\n\x1a\n not really"
+    email = message.build_email(project, DIST, EVE, view, packs, image=image)
+    msg = email.message
+    assert msg.get_content_type() == "multipart/mixed"
+    alternative, *attachments = msg.iter_parts()
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [a.get_filename() for a in attachments] == [p.filename for p in packs]
+    plain, related = alternative.iter_parts()
+    assert (plain.get_content_type(), related.get_content_type()) == (
+        "text/plain",
+        "multipart/related",
+    )
+    html, png = related.iter_parts()
+    assert png.get_content_type() == "image/png" and png.get_content() == image
+    assert png.get_content_disposition() == "inline"
+    cid = str(png["Content-ID"]).strip("<>")
+    body = html.get_content()
+    assert f'src="cid:{cid}"' in body
+    assert 'alt="Scorecard page of the all pack"' in body
+    # Without an image the HTML carries no <img> and no related part.
+    bare = message.build_email(project, DIST, EVE, view, packs).message
+    assert "<img" not in str(bare.get_body(("html",)).get_content())
+    assert all(p.get_content_type() != "multipart/related" for p in bare.walk())
+
+
+def test_the_bodies_carry_no_links(project: Project, packs: list[Pack]) -> None:
+    view = message.email_view(project, PERIOD, NODES)
+    text, html = _bodies(message.build_email(project, DIST, EVE, view, packs))
+    assert html is not None
+    for body in (text, html):
+        assert "http" not in body and "www." not in body and "<a " not in body
