@@ -40,8 +40,28 @@ COLUMNS = (
     "yoy_delta",
     "yoy_significant",
     "kpi_version",
+    "uncertain",
+    "mom_test",
+    "yoy_test",
+    "scored",
+    "total",
+    "coverage",
 )
-"""Columns of scorecard.csv / .parquet and history.parquet, in order (DESIGN.md)."""
+"""Columns of scorecard.csv / .parquet and history.parquet, in order.
+
+The last six say how far a figure can be trusted (DOMAIN.md §4, §6): `uncertain` (a RAG
+status whose 95% interval contains the line it was judged against), `mom_test` and
+`yoy_test` (`tested`, `not-tested` or `definition-changed`; empty when there is no
+change to speak of), and on score rows `scored` of `total` parts (KPIs of a perspective,
+perspectives of the overall score) carrying `coverage` (0–1) of the weight.
+"""
+
+TESTED, NOT_TESTED, DEFINITION_CHANGED = "tested", "not-tested", "definition-changed"
+"""The values of `mom_test` / `yoy_test` (DOMAIN.md §4)."""
+
+MIN_COVERAGE = 0.5
+"""A perspective (or the overall score) is scored only when its scored parts carry at least
+this share of its weight (DOMAIN.md §6)."""
 
 # §6: the threshold maps to 3.33 and the target to 6.67 (exactly 10/3 and 20/3).
 SCORE_AT_THRESHOLD = 10.0 / 3.0
@@ -57,15 +77,28 @@ RAG: tuple[Status, ...] = ("green", "amber", "red")
 
 
 def resolve_target(
-    targets: Iterable[Target], kpi: str, node_chain: tuple[str, ...], period: str
+    targets: Iterable[Target],
+    kpi: str,
+    node_chain: tuple[str, ...],
+    period: str,
+    since: str | None = None,
 ) -> Target | None:
     """The target row in force for `period` at the most specific node that has one (§5).
 
     `node_chain` is the node itself, then its ancestors nearest first; `*` comes last.
     Among a node's rows the latest `effective_from ≤ period` wins; rows that start
-    later are never applied retroactively.
+    later are never applied retroactively. `since` is the month the KPI's definition in
+    force changed (None: it never did): a row from before it was set for the old
+    definition and does not apply, so the KPI is `no-target` until one is stated for
+    the new definition, and a definition change alone never turns a KPI red (§5).
     """
-    rows = [t for t in targets if t.kpi == kpi and t.effective_from <= period]
+    rows = [
+        t
+        for t in targets
+        if t.kpi == kpi
+        and t.effective_from <= period
+        and (since is None or t.effective_from >= since)
+    ]
     for node in (*node_chain, "*"):
         mine = [t for t in rows if t.node == node]
         if mine:
@@ -110,6 +143,40 @@ def status(
     if value >= threshold:
         return "amber"
     return "red"
+
+
+def uncertain(
+    status_value: str,
+    low: float | None,
+    high: float | None,
+    *,
+    target: float | None,
+    threshold: float | None,
+) -> bool:
+    """True when a RAG status's 95% interval contains the line it was judged against (§4).
+
+    Green is judged against the target, red against the threshold, amber against both
+    (it lies between them). A KPI without an interval (a census) is never uncertain.
+    """
+    if status_value not in RAG or _missing(low) or _missing(high):
+        return False
+    lines = {"green": (target,), "red": (threshold,), "amber": (target, threshold)}[status_value]
+    return any(not _missing(x) and float(low) <= float(x) <= float(high) for x in lines)  # type: ignore[arg-type]
+
+
+def _missing(x: object) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
+
+
+def change_test(delta: float, *, sample: bool, manual: bool, same_definition: bool) -> str:
+    """How a MoM or YoY change was judged (§4): `definition-changed` (not computed),
+    `not-tested` (a census KPI, or either side a manual value), `tested`, or "" when
+    there is no change (a side is missing)."""
+    if _missing(delta):
+        return ""
+    if not same_definition:
+        return DEFINITION_CHANGED
+    return TESTED if sample and not manual else NOT_TESTED
 
 
 def score(value: float, target: float, threshold: float, direction: str) -> float:
@@ -235,20 +302,32 @@ def _significance(test: str | None, cur: pd.DataFrame, old: pd.DataFrame) -> np.
     return stats.significant(z)
 
 
-def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> pd.DataFrame:
+def _kpi_rows(
+    k: KpiDef,
+    v: pd.DataFrame,
+    project: Project,
+    tree: Hierarchy,
+    manual: frozenset[tuple[str, int]] = frozenset(),
+) -> pd.DataFrame:
+    """One KPI's scorecard rows: target, status, uncertainty, score and changes (§4–§6).
+
+    `manual` holds the (node, month) pairs whose value is a manual value (kpi_values.csv).
+    """
     nodes = v.index.get_level_values("node")
     months = v.index.get_level_values("month")
     df = v.reset_index()
     df["period"] = [periods.label(int(m)) for m in months]
     chains = {n.id: (n.id, *n.ancestors) for n in tree.nodes}
+    # The definition version (and its min_n) in force in each period (§8), and the month
+    # that version took effect when it replaced an earlier one (targets before it lapse, §5).
+    in_force = {p: k.in_force(p) for p in set(df["period"])}
+    since = {p: k.changed_since(p) for p in in_force}
     resolved = [
-        resolve_target(project.targets, k.id, chains[node], per)
+        resolve_target(project.targets, k.id, chains[node], per, since[per])
         for node, per in zip(nodes, df["period"], strict=True)
     ]
     df["target"] = [t.target if t else np.nan for t in resolved]
     df["threshold"] = [t.threshold if t else np.nan for t in resolved]
-    # The definition version (and its min_n) in force in each period (§8).
-    in_force = {p: k.in_force(p) for p in set(df["period"])}
     df["status"] = [
         status(val, n, direction=k.direction, min_n=in_force[per].min_n, target=tg, threshold=th)
         for val, n, tg, th, per in zip(
@@ -261,18 +340,43 @@ def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> 
             df["value"], df["target"], df["threshold"], df["status"], strict=True
         )
     ]
+    df["uncertain"] = [
+        uncertain(st, lo, hi, target=tg, threshold=th)
+        for st, lo, hi, tg, th in zip(
+            df["status"], df["ci_low"], df["ci_high"], df["target"], df["threshold"], strict=True
+        )
+    ]
 
     def shifted(months_back: int) -> pd.DataFrame:
         idx = pd.MultiIndex.from_arrays([nodes, months - months_back], names=v.index.names)
         return v.reindex(idx).reset_index(drop=True)
 
     test = BUILTINS[k.id].test if k.source == "builtin" else None
+    version = {
+        int(m): k.in_force(periods.label(int(m))).version
+        for m in set(months) | set(months - 12) | set(months - 1)
+    }
+    cur = v.reset_index(drop=True)
     prev, year = shifted(1), shifted(12)
     df["prev_value"] = prev["value"].to_numpy()
-    df["mom_delta"] = (df["value"] - prev["value"]).to_numpy()
-    df["mom_significant"] = _significance(test, v.reset_index(drop=True), prev)
-    df["yoy_delta"] = (df["value"] - year["value"]).to_numpy()
-    df["yoy_significant"] = _significance(test, v.reset_index(drop=True), year)
+    for which, back, old in (("mom", 1, prev), ("yoy", 12, year)):
+        delta = (df["value"] - old["value"]).to_numpy()
+        same = np.array([version[m] == version[m - back] for m in months], dtype=bool)
+        df[f"{which}_test"] = [
+            change_test(
+                d,
+                sample=test is not None,
+                manual=(node, m) in manual or (node, m - back) in manual,
+                same_definition=ok,
+            )
+            for d, node, m, ok in zip(delta, nodes, months, same, strict=True)
+        ]
+        # Across a definition change the two sides measure different things: no change (§4).
+        df[f"{which}_delta"] = np.where(same, delta, np.nan)
+        sig = _significance(test, cur, old)
+        df[f"{which}_significant"] = np.where(
+            df[f"{which}_test"] == TESTED, sig, np.asarray(None, dtype=object)
+        )
     df["kpi"] = k.id
     df["perspective"] = k.perspective
     df["kpi_version"] = [str(in_force[p].version) for p in df["period"]]
@@ -280,43 +384,93 @@ def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> 
 
 
 def roll_up(rows: pd.DataFrame, by: list[str], weight: str) -> pd.DataFrame:
-    """Weighted mean of `score` per group, ignoring missing scores and renormalising (§6)."""
+    """Weighted mean of `score` per group, ignoring missing scores and renormalising (§6).
+
+    Besides `value` (the mean, NaN when nothing is scored) and `n` (parts scored), gives
+    `total` (parts), `scored_weight` and `weight` (of all parts): the coverage rule's inputs.
+    """
     scored = rows["score"].notna()
     w = rows[weight].where(scored, 0.0)
     parts = pd.DataFrame(
-        {"num": (rows["score"].fillna(0.0) * w), "den": w, "n": scored.astype(int)}
+        {
+            "num": (rows["score"].fillna(0.0) * w),
+            "scored_weight": w,
+            "weight": rows[weight],
+            "n": scored.astype(int),
+            "total": 1,
+        }
     ).join(rows[by])
-    g = parts.groupby(by, sort=False)[["num", "den", "n"]].sum().reset_index()
-    g["value"] = np.where(g["den"] > 0, g["num"] / g["den"].where(g["den"] > 0, 1.0), np.nan)
-    return g.drop(columns=["num", "den"])
+    cols = ["num", "scored_weight", "weight", "n", "total"]
+    g = parts.groupby(by, sort=False)[cols].sum().reset_index()
+    den = g["scored_weight"]
+    g["value"] = np.where(den > 0, g["num"] / den.where(den > 0, 1.0), np.nan)
+    return g.drop(columns=["num"])
+
+
+def covered(scored_weight: float, weight: float) -> bool:
+    """The half-of-the-weight rule (§6): scored parts carry at least half the weight.
+
+    Exactly half counts as covered; the comparison allows for rounding in the sums
+    (weights such as 1/3 do not add up exactly in binary).
+    """
+    if not weight > 0 or not scored_weight > 0:
+        return False
+    return scored_weight / weight >= MIN_COVERAGE - 1e-9
+
+
+def _covered_scores(g: pd.DataFrame, has_data: pd.Series) -> pd.DataFrame:
+    """Apply the coverage rule to a `roll_up`: the score only when covered, and its status:
+    its band, `insufficient` when not covered, `no-data` when no part has a value (§6)."""
+    out = g.copy()
+    ok = [covered(a, b) for a, b in zip(out["scored_weight"], out["weight"], strict=True)]
+    out["value"] = np.where(ok, out["value"], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["coverage"] = np.where(out["weight"] > 0, out["scored_weight"] / out["weight"], np.nan)
+    out["status"] = [
+        band(v) if good else ("insufficient" if data else "no-data")
+        for v, good, data in zip(out["value"], ok, has_data, strict=True)
+    ]
+    return out
 
 
 def _score_rows(kpi_rows: pd.DataFrame, project: Project) -> pd.DataFrame:
-    """Perspective and overall scores per node × period (§6), as scorecard rows."""
+    """Perspective and overall scores per node × period (§6), as scorecard rows.
+
+    A perspective is scored only when its scored KPIs carry at least half of its weight
+    (and the overall score only when its scored perspectives do); otherwise it is
+    `insufficient`, with no score. `scored`, `total` and `coverage` say why.
+    """
     weights = {k.id: k.weight for k in project.kpis}
     pw = {p.id: p.weight for p in project.hierarchy.perspectives}
     keys = ["node", "month", "period"]
     # Every perspective with KPIs gets a row for every node × month, scored or not; one without
     # KPIs is left out, and the overall score's weights renormalise over the others (§6).
     present = [p for p in project.perspective_ids if p in set(kpi_rows["perspective"])]
-    grid = (
-        kpi_rows[keys].drop_duplicates().merge(pd.DataFrame({"perspective": present}), how="cross")
+    k = kpi_rows[[*keys, "perspective", "score"]].assign(
+        w=kpi_rows["kpi"].map(weights), data=(kpi_rows["status"] != "no-data").astype(int)
     )
-    k = kpi_rows[[*keys, "perspective", "score"]].assign(w=kpi_rows["kpi"].map(weights))
-    persp = grid.merge(
-        roll_up(k, [*keys, "perspective"], "w"), how="left", on=[*keys, "perspective"]
-    )
-    persp["n"] = persp["n"].fillna(0).astype(int)
+    by = [*keys, "perspective"]
+    g = roll_up(k, by, "w").merge(k.groupby(by, sort=False)["data"].sum().reset_index(), on=by)
+    persp = _covered_scores(g, g["data"] > 0)
+    persp = persp[persp["perspective"].isin(present)].reset_index(drop=True)
     persp["kpi"] = "score:" + persp["perspective"]
-    overall = roll_up(
-        persp.rename(columns={"value": "score"}).assign(w=persp["perspective"].map(pw)), keys, "w"
+    parts = persp.rename(columns={"value": "score"}).assign(w=persp["perspective"].map(pw))
+    og = roll_up(parts, keys, "w").merge(
+        parts.assign(data=(parts["status"] != "no-data").astype(int))
+        .groupby(keys, sort=False)["data"]
+        .sum()
+        .reset_index(),
+        on=keys,
     )
+    overall = _covered_scores(og, og["data"] > 0)
     overall["perspective"] = "overall"
     overall["kpi"] = "score:overall"
     rows = pd.concat([persp, overall], ignore_index=True)
-    df = rows[["node", "month", "period", "perspective", "kpi", "value", "n"]].copy()
+    cols = ["node", "month", "period", "perspective", "kpi", "value", "n", "total", "coverage"]
+    df = rows[[*cols, "status"]].copy()
+    df["scored"] = df["n"].astype(int)
+    df["total"] = df["total"].astype(int)
     df["score"] = df["value"]
-    df["status"] = [band(s) for s in df["value"]]
     df["target"] = SCORE_AT_TARGET
     df["threshold"] = SCORE_AT_THRESHOLD
     idx = df.set_index(["node", "kpi", "month"])["value"]
@@ -330,7 +484,11 @@ def _score_rows(kpi_rows: pd.DataFrame, project: Project) -> pd.DataFrame:
     df["yoy_delta"] = df["value"] - back(12)
     df["mom_significant"] = None
     df["yoy_significant"] = None
+    # A score's change is a difference of weighted means: no test applies (§4).
+    for which in ("mom", "yoy"):
+        df[f"{which}_test"] = np.where(df[f"{which}_delta"].notna(), NOT_TESTED, "")
     df["kpi_version"] = None
+    df["uncertain"] = False
     return df
 
 
@@ -344,8 +502,13 @@ def build(
     """Assemble the full scorecard frame from per-KPI values."""
     check_targets(project.targets, tree)
     values, overrides = _apply_manual(values, project.kpis, manual, tree, index)
+    by_kpi = {
+        k.id: frozenset((o.node, periods.parse(o.period)) for o in overrides if o.kpi == k.id)
+        for k in project.kpis
+    }
     kpi_rows = pd.concat(
-        [_kpi_rows(k, values[k.id], project, tree) for k in project.kpis], ignore_index=True
+        [_kpi_rows(k, values[k.id], project, tree, by_kpi[k.id]) for k in project.kpis],
+        ignore_index=True,
     )
     frame = pd.concat([kpi_rows, _score_rows(kpi_rows, project)], ignore_index=True)
     names = {n.id: n.name for n in tree.nodes}
@@ -365,8 +528,13 @@ def build(
     frame["_k"] = frame["kpi"].map(kpi_order)
     frame = frame.sort_values(["month", "_n", "_k"], kind="stable")
     frame["n"] = frame["n"].astype("Int64")
+    for col in ("scored", "total"):
+        frame[col] = frame[col].astype("Int64")
     for col in ("mom_significant", "yoy_significant"):
         frame[col] = frame[col].astype("boolean")
+    frame["uncertain"] = frame["uncertain"].astype(bool)
+    for col in ("mom_test", "yoy_test"):
+        frame[col] = frame[col].fillna("").astype(str)
     frame = frame[list(COLUMNS)].reset_index(drop=True)
     return Scorecard(frame=frame, overrides=overrides)
 
