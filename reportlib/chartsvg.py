@@ -239,6 +239,19 @@ def _frame(
     return Frame(left, top, width - left - PAD - right, height - top - bottom, xlim, ylim)
 
 
+def broken(points: list[Point | None], at: list[int]) -> list[Point | None]:
+    """The line's points with a gap before each index in `at`: a KPI's line is not drawn
+    across a definition change, since the months either side measure different things
+    (DOMAIN.md §4)."""
+    cuts = set(at)
+    out: list[Point | None] = []
+    for i, p in enumerate(points):
+        if i in cuts:
+            out.append(None)
+        out.append(p)
+    return out
+
+
 def trend_svg(d: TrendData, style: ChartStyle) -> str:
     """The trend chart (bands, 95% band, stepped target, breaks, lines, dots, axes)."""
     w, h = style.trend_size[0] * PT, style.trend_size[1] * PT
@@ -284,8 +297,9 @@ def trend_svg(d: TrendData, style: ChartStyle) -> str:
             stroke_dasharray=dash(DOTTED, 0.7),
         )
     v = d.value
+    cuts = [i for i, _, _ in d.breaks]
     svg.line(
-        f.points(x, v),
+        broken(f.points(x, v), cuts),
         "series-all",
         stroke=style.faint_series,
         stroke_width=1.1,
@@ -293,7 +307,7 @@ def trend_svg(d: TrendData, style: ChartStyle) -> str:
         stroke_linecap="round",
     )
     svg.line(
-        f.points(x, np.where(d.below, np.nan, v)),
+        broken(f.points(x, np.where(d.below, np.nan, v)), cuts),
         "series",
         stroke=style.series,
         stroke_width=1.4,
