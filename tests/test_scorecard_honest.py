@@ -6,6 +6,7 @@ the trend line broken at a definition change."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -348,3 +349,48 @@ def test_broken_line() -> None:
     pts = [(0.0, 1.0), (1.0, 2.0), None, (3.0, 4.0), (4.0, 5.0)]
     assert broken(pts, [4]) == [(0.0, 1.0), (1.0, 2.0), None, (3.0, 4.0), None, (4.0, 5.0)]
     assert broken(pts, []) == pts
+
+
+def test_trend_line_has_a_gap_at_a_definition_change() -> None:
+    """Six months, the definition changed in the fourth: two runs of line, none across."""
+    import xml.etree.ElementTree as ET
+
+    from reportlib.chartstyle import DEFAULT_STYLE
+    from reportlib.chartsvg import TrendData, trend_svg
+
+    n = 6
+    v = np.array([50.0, 52.0, 51.0, 70.0, 71.0, 72.0])
+    nan = np.full(n, np.nan)
+
+    def data(breaks: tuple[tuple[int, str, str], ...]) -> TrendData:
+        return TrendData(
+            labels=tuple(f"2026-0{i + 1}" for i in range(n)),
+            xticks=((0, "Jan"), (3, "Apr")),
+            value=v,
+            ci_low=nan,
+            ci_high=nan,
+            show_ci=False,
+            target=nan,
+            threshold=nan,
+            below=np.zeros(n, dtype=bool),
+            direction="up",
+            ylim=(40.0, 80.0),
+            yticks=((40.0, "40"), (60.0, "60"), (80.0, "80")),
+            breaks=breaks,
+            latest=None,
+            colours=(("red", "#c00"), ("amber", "#f90"), ("green", "#090")),
+        )
+
+    def runs(svg: str, gid: str) -> list[str]:
+        root = ET.fromstring(svg)
+        path = next(e for e in root.iter() if e.get("id") == gid)
+        return re.findall(r"M[^M]+", path.get("d", ""))
+
+    split = trend_svg(data(((3, "1", "2"),)), DEFAULT_STYLE)
+    whole = trend_svg(data(()), DEFAULT_STYLE)
+    for gid in ("series", "series-all"):
+        parts = runs(split, gid)
+        assert len(parts) == 2  # March's point ends one run, April's starts the next
+        assert [p.count("L") for p in parts] == [2, 2]
+        assert len(runs(whole, gid)) == 1
+    assert "version-break-v1-v2" in split
