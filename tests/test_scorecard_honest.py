@@ -360,16 +360,16 @@ def test_trend_line_has_a_gap_at_a_definition_change() -> None:
 
     n = 6
     v = np.array([50.0, 52.0, 51.0, 70.0, 71.0, 72.0])
-    nan = np.full(n, np.nan)
+    nan = np.full(n, np.nan)  # no target
 
     def data(breaks: tuple[tuple[int, str, str], ...]) -> TrendData:
         return TrendData(
             labels=tuple(f"2026-0{i + 1}" for i in range(n)),
             xticks=((0, "Jan"), (3, "Apr")),
             value=v,
-            ci_low=nan,
-            ci_high=nan,
-            show_ci=False,
+            ci_low=v - 5,
+            ci_high=v + 5,
+            show_ci=True,
             target=nan,
             threshold=nan,
             below=np.zeros(n, dtype=bool),
@@ -394,3 +394,8 @@ def test_trend_line_has_a_gap_at_a_definition_change() -> None:
         assert [p.count("L") for p in parts] == [2, 2]
         assert len(runs(whole, gid)) == 1
     assert "version-break-v1-v2" in split
+
+    def bands(svg: str) -> int:
+        return sum(1 for e in ET.fromstring(svg).iter() if e.get("id") == "ci-band")
+
+    assert (bands(split), bands(whole)) == (2, 1)  # the interval is split there too
