@@ -57,7 +57,7 @@ COLUMNS = (
 
 The last six say how far a figure can be trusted (DOMAIN.md §4, §6): `uncertain` (a RAG
 status whose 95% interval contains the line it was judged against), `mom_test` and
-`yoy_test` (`tested`, `not-tested` or `definition-changed`; empty when there is no
+`yoy_test` (`tested`, `not-tested` or `definition-changed`; missing when there is no
 change to speak of), and on score rows `scored` of `total` parts (KPIs of a perspective,
 perspectives of the overall score) carrying `coverage` (0–1) of the weight.
 """
@@ -395,7 +395,8 @@ def build(
         frame[col] = frame[col].astype("boolean")
     frame["uncertain"] = frame["uncertain"].astype(bool)
     for col in ("mom_test", "yoy_test"):
-        frame[col] = frame[col].fillna("").astype(str)
+        # No change to speak of is a missing value: an empty cell in the CSV, null in Parquet.
+        frame[col] = frame[col].replace("", None).astype("string")
     frame = frame[list(COLUMNS)].reset_index(drop=True)
     return Scorecard(frame=frame, overrides=overrides)
 

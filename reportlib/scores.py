@@ -161,3 +161,8 @@ def score_rows(kpi_rows: pd.DataFrame, project: Project) -> pd.DataFrame:
     df["yoy_delta"] = df["value"] - back(12)
     df["kpi_version"] = None
     return df
+
+
+def coverage_phrase(scored: int, total: int, overall: bool = False) -> str:
+    """ "3 of 4 KPIs scored" ("2 of 4 perspectives scored" for the overall score) (§6)."""
+    return f"{scored} of {total} {'perspectives' if overall else 'KPIs'} scored"

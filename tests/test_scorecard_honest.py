@@ -298,12 +298,12 @@ def test_build_across_a_definition_change(small: Project) -> None:
     assert card.loc[("reopen_rate", "2026-03"), "status"] == "red"
     assert bool(card.loc[("reopen_rate", "2026-03"), "uncertain"]) is False
     # January has no month before it: no change, no label.
-    assert card.loc[("reopen_rate", "2026-01"), "mom_test"] == ""
+    assert pd.isna(card.loc[("reopen_rate", "2026-01"), "mom_test"])
 
     # Scores: March's customer perspective has only CSAT (no target now): insufficient.
     assert card.loc[("score:customer", "2026-03"), "status"] == "insufficient"
     assert card.loc[("score:customer", "2026-02"), "status"] == "amber"
-    assert card.loc[("score:customer", "2026-03"), "mom_test"] == ""  # no score to compare
+    assert pd.isna(card.loc[("score:customer", "2026-03"), "mom_test"])  # no score to compare
 
 
 def test_a_manual_value_on_either_side_is_not_tested(small: Project) -> None:

@@ -50,6 +50,7 @@ from ..packdata import (
     status_counts,
     version_breaks,
 )
+from ..scores import coverage_phrase
 from . import appendix
 from .records import (
     Cell,
@@ -132,7 +133,8 @@ def _delta(r: pd.Series, which: str, k: KpiDef, currency: str, loc: str) -> Cell
     """A MoM or YoY change with its mark (DOMAIN.md §4): `n.s.` not significant, `n.t.` not
     tested (a census KPI or a manual value on either side); across a definition change the
     change is not computed and says so."""
-    test = r.get(f"{which}_test")
+    raw = r.get(f"{which}_test")
+    test = None if missing(raw) else str(raw)
     if test == sc.DEFINITION_CHANGED:
         return Cell("definition changed", "none", "")
     d = r[f"{which}_delta"]
@@ -176,8 +178,9 @@ def coverage_text(r: pd.Series, key: str) -> tuple[str, str]:
     scored, total = r.get("scored"), r.get("total")
     if missing(scored) or missing(total):
         return "", ""
-    parts = "perspectives" if key == "score:overall" else "KPIs"
-    text = f"{int(cast(float, scored))} of {int(cast(float, total))} {parts} scored"
+    text = coverage_phrase(
+        int(cast(float, scored)), int(cast(float, total)), overall=key == "score:overall"
+    )
     reason = ""
     if str(r["status"]) == "insufficient":
         share = r.get("coverage")
