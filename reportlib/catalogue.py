@@ -214,6 +214,15 @@ class KpiDef(_Parameters):
             change_note=note,
         )
 
+    def changed_since(self, period: str) -> str | None:
+        """The month the definition in force in `period` replaced an earlier one, or None
+        when it is the first (or only) definition (§8). Targets stated before it lapse (§5)."""
+        since = None
+        for i, v in enumerate(self.history):
+            if v.effective_from <= period:
+                since = v.effective_from if i > 0 else None
+        return since
+
     def definitions(self) -> tuple[tuple[KpiVersion | None, Definition], ...]:
         """Each history entry with the definition it puts in force, oldest first (§8).
 

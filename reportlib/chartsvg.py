@@ -121,15 +121,15 @@ def _steps(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(np.arange(n + 1) - 0.5, 2)[1:-1], np.repeat(values, 2)
 
 
-def _runs(ok: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of True values."""
+def _runs(ok: np.ndarray, cuts: tuple[int, ...] = ()) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True values; a run also ends before each index in `cuts`."""
     runs, start = [], None
     for i, flag in enumerate([*ok.tolist(), False]):
-        if flag and start is None:
-            start = i
-        elif not flag and start is not None:
+        if start is not None and (not flag or i in cuts):
             runs.append((start, i))
             start = None
+        if flag and start is None:
+            start = i
     return runs
 
 
@@ -154,12 +154,19 @@ def _target_line(
 
 
 def _band(
-    svg: Svg, f: Frame, x: np.ndarray, y1: np.ndarray, y2: np.ndarray, **attrs: object
+    svg: Svg,
+    f: Frame,
+    x: np.ndarray,
+    y1: np.ndarray,
+    y2: np.ndarray,
+    cuts: tuple[int, ...] = (),
+    **attrs: object,
 ) -> None:
-    """The area between y1 and y2 over x, one polygon per run of finite values."""
+    """The area between y1 and y2 over x, one polygon per run of finite values (split
+    before each index in `cuts`)."""
     ok = np.isfinite(y1) & np.isfinite(y2)
     a, b = f.clip_y(y1), f.clip_y(y2)
-    for start, stop in _runs(ok):
+    for start, stop in _runs(ok, cuts):
         top = [(f.x(x[i]), f.y(b[i])) for i in range(start, stop)]
         low = [(f.x(x[i]), f.y(a[i])) for i in reversed(range(start, stop))]
         svg.polygon(top + low, **attrs)
@@ -239,6 +246,19 @@ def _frame(
     return Frame(left, top, width - left - PAD - right, height - top - bottom, xlim, ylim)
 
 
+def broken(points: list[Point | None], at: tuple[int, ...] | list[int]) -> list[Point | None]:
+    """The line's points with a gap before each index in `at`: a KPI's line is not drawn
+    across a definition change, since the months either side measure different things
+    (DOMAIN.md §4)."""
+    cuts = set(at)
+    out: list[Point | None] = []
+    for i, p in enumerate(points):
+        if i in cuts:
+            out.append(None)
+        out.append(p)
+    return out
+
+
 def trend_svg(d: TrendData, style: ChartStyle) -> str:
     """The trend chart (bands, 95% band, stepped target, breaks, lines, dots, axes)."""
     w, h = style.trend_size[0] * PT, style.trend_size[1] * PT
@@ -271,8 +291,9 @@ def trend_svg(d: TrendData, style: ChartStyle) -> str:
             )
     _value_axis(svg, f, d.yticks, style)
     x = np.arange(n, dtype="float64")
-    if d.show_ci:
-        _band(svg, f, x, d.ci_low, d.ci_high, id="ci-band", fill=style.ci, fill_opacity=0.45)
+    cuts = tuple(i for i, _, _ in d.breaks)
+    if d.show_ci:  # like the line, the interval is not drawn across a definition change
+        _band(svg, f, x, d.ci_low, d.ci_high, cuts, id="ci-band", fill=style.ci, fill_opacity=0.45)
     _target_line(svg, f, xe, tg, style.target, 0.9, (3.5, 2))
     for i, old, new in d.breaks:
         bx = f.x(i - 0.5)
@@ -285,7 +306,7 @@ def trend_svg(d: TrendData, style: ChartStyle) -> str:
         )
     v = d.value
     svg.line(
-        f.points(x, v),
+        broken(f.points(x, v), cuts),
         "series-all",
         stroke=style.faint_series,
         stroke_width=1.1,
@@ -293,7 +314,7 @@ def trend_svg(d: TrendData, style: ChartStyle) -> str:
         stroke_linecap="round",
     )
     svg.line(
-        f.points(x, np.where(d.below, np.nan, v)),
+        broken(f.points(x, np.where(d.below, np.nan, v)), cuts),
         "series",
         stroke=style.series,
         stroke_width=1.4,

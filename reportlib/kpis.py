@@ -188,6 +188,21 @@ def attrition_rate(m: pd.DataFrame) -> pd.DataFrame:
     return _frame(m, _ratio(_col(m, "leavers"), h), h)
 
 
+ANNUALISED = frozenset({"attrition_rate"})
+"""Monthly rates the pack also shows annualised (`annualised`)."""
+
+
+def annualised(monthly_percent: float) -> float:
+    """A monthly rate in percent as its annual equivalent: 100·(1 − (1 − m/100)^12) (DOMAIN.md §3).
+
+    Compounded rather than 12 × m: each month's leavers leave from those still there, so
+    the annual rate can approach but never pass 100% (12 × 9% would say 108%); for small
+    rates the two agree (1% a month: 11.4% against 12%).
+    """
+    m = min(max(float(monthly_percent), 0.0), 100.0) / 100.0
+    return 100.0 * (1.0 - (1.0 - m) ** 12)
+
+
 # --- Declared KPIs (kpis.yaml `source: declared`, see declaration.py) -------------------
 
 

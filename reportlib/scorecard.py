@@ -1,7 +1,7 @@
-"""From KPI values to the scorecard: targets, status, scores, roll-up, deltas (DOMAIN.md §4–§6).
+"""From KPI values to the scorecard: targets, status, uncertainty, deltas and their tests (DOMAIN.md §4–§6).
 
 The result is one long frame with the columns of DESIGN.md "Outputs", one row per
-node × KPI × period, plus `score:<perspective>` and `score:overall` rows.
+node × KPI × period, plus `score:<perspective>` and `score:overall` rows (from `scores`, the §6 roll-up).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -19,6 +18,13 @@ from .config import KpiDef, ManualValue, Project, Target
 from .errors import ConfigError
 from .hierarchy import Hierarchy
 from .kpis import BUILTINS
+
+# Re-exported: the statuses and score bands are part of the scorecard's vocabulary.
+from .scores import RAG, score, score_rows
+from .scores import SCORE_AT_TARGET as SCORE_AT_TARGET
+from .scores import SCORE_AT_THRESHOLD as SCORE_AT_THRESHOLD
+from .scores import STATUSES as STATUSES
+from .scores import Status as Status
 
 COLUMNS = (
     "period",
@@ -40,32 +46,51 @@ COLUMNS = (
     "yoy_delta",
     "yoy_significant",
     "kpi_version",
+    "uncertain",
+    "mom_test",
+    "yoy_test",
+    "scored",
+    "total",
+    "coverage",
 )
-"""Columns of scorecard.csv / .parquet and history.parquet, in order (DESIGN.md)."""
+"""Columns of scorecard.csv / .parquet and history.parquet, in order.
 
-# §6: the threshold maps to 3.33 and the target to 6.67 (exactly 10/3 and 20/3).
-SCORE_AT_THRESHOLD = 10.0 / 3.0
-SCORE_AT_TARGET = 20.0 / 3.0
+The last six say how far a figure can be trusted (DOMAIN.md §4, §6): `uncertain` (a RAG
+status whose 95% interval contains the line it was judged against), `mom_test` and
+`yoy_test` (`tested`, `not-tested` or `definition-changed`; missing when there is no
+change to speak of), and on score rows `scored` of `total` parts (KPIs of a perspective,
+perspectives of the overall score) carrying `coverage` (0–1) of the weight.
+"""
 
-Status = Literal["green", "amber", "red", "insufficient", "no-target", "no-data"]
-"""A KPI's or score's status (DOMAIN.md §5): RAG, or why there is none."""
-STATUSES: tuple[Status, ...] = get_args(Status)
-RAG: tuple[Status, ...] = ("green", "amber", "red")
-
+TESTED, NOT_TESTED, DEFINITION_CHANGED = "tested", "not-tested", "definition-changed"
+"""The values of `mom_test` / `yoy_test` (DOMAIN.md §4)."""
 
 # --- §5 targets ------------------------------------------------------------------
 
 
 def resolve_target(
-    targets: Iterable[Target], kpi: str, node_chain: tuple[str, ...], period: str
+    targets: Iterable[Target],
+    kpi: str,
+    node_chain: tuple[str, ...],
+    period: str,
+    since: str | None = None,
 ) -> Target | None:
     """The target row in force for `period` at the most specific node that has one (§5).
 
     `node_chain` is the node itself, then its ancestors nearest first; `*` comes last.
     Among a node's rows the latest `effective_from ≤ period` wins; rows that start
-    later are never applied retroactively.
+    later are never applied retroactively. `since` is the month the KPI's definition in
+    force changed (None: it never did): a row from before it was set for the old
+    definition and does not apply, so the KPI is `no-target` until one is stated for
+    the new definition, and a definition change alone never turns a KPI red (§5).
     """
-    rows = [t for t in targets if t.kpi == kpi and t.effective_from <= period]
+    rows = [
+        t
+        for t in targets
+        if t.kpi == kpi
+        and t.effective_from <= period
+        and (since is None or t.effective_from >= since)
+    ]
     for node in (*node_chain, "*"):
         mine = [t for t in rows if t.node == node]
         if mine:
@@ -112,33 +137,38 @@ def status(
     return "red"
 
 
-def score(value: float, target: float, threshold: float, direction: str) -> float:
-    """Piecewise-linear 0–10 score: threshold ↦ 10/3, target ↦ 20/3, same slope beyond, clipped (§6).
+def uncertain(
+    status_value: str,
+    low: float | None,
+    high: float | None,
+    *,
+    target: float | None,
+    threshold: float | None,
+) -> bool:
+    """True when a RAG status's 95% interval contains the line it was judged against (§4).
 
-    The same formula serves both directions because (v − thr)/(tgt − thr) already
-    changes sign with them. A target equal to its threshold leaves no slope: meeting
-    it scores 20/3, better 10, worse 0.
+    Green is judged against the target, red against the threshold, amber against both
+    (it lies between them). A KPI without an interval (a census) is never uncertain.
     """
-    if target == threshold:
-        better = value > target if direction == "up" else value < target
-        if value == target:
-            return SCORE_AT_TARGET
-        return 10.0 if better else 0.0
-    s = SCORE_AT_THRESHOLD + (value - threshold) / (target - threshold) * (
-        SCORE_AT_TARGET - SCORE_AT_THRESHOLD
-    )
-    return min(10.0, max(0.0, s))
+    if status_value not in RAG or _missing(low) or _missing(high):
+        return False
+    lines = {"green": (target,), "red": (threshold,), "amber": (target, threshold)}[status_value]
+    return any(not _missing(x) and float(low) <= float(x) <= float(high) for x in lines)  # type: ignore[arg-type]
 
 
-def band(score_value: float | None) -> Status:
-    """Status of a perspective or overall score: red [0, 3.33), amber [3.33, 6.67), green (§6)."""
-    if score_value is None or math.isnan(score_value):
-        return "no-data"
-    if score_value >= SCORE_AT_TARGET:
-        return "green"
-    if score_value >= SCORE_AT_THRESHOLD:
-        return "amber"
-    return "red"
+def _missing(x: object) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
+
+
+def change_test(delta: float, *, sample: bool, manual: bool, same_definition: bool) -> str:
+    """How a MoM or YoY change was judged (§4): `definition-changed` (not computed),
+    `not-tested` (a census KPI, or either side a manual value), `tested`, or "" when
+    there is no change (a side is missing)."""
+    if _missing(delta):
+        return ""
+    if not same_definition:
+        return DEFINITION_CHANGED
+    return TESTED if sample and not manual else NOT_TESTED
 
 
 # --- assembling the scorecard ----------------------------------------------------
@@ -235,20 +265,32 @@ def _significance(test: str | None, cur: pd.DataFrame, old: pd.DataFrame) -> np.
     return stats.significant(z)
 
 
-def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> pd.DataFrame:
+def _kpi_rows(
+    k: KpiDef,
+    v: pd.DataFrame,
+    project: Project,
+    tree: Hierarchy,
+    manual: frozenset[tuple[str, int]] = frozenset(),
+) -> pd.DataFrame:
+    """One KPI's scorecard rows: target, status, uncertainty, score and changes (§4–§6).
+
+    `manual` holds the (node, month) pairs whose value is a manual value (kpi_values.csv).
+    """
     nodes = v.index.get_level_values("node")
     months = v.index.get_level_values("month")
     df = v.reset_index()
     df["period"] = [periods.label(int(m)) for m in months]
     chains = {n.id: (n.id, *n.ancestors) for n in tree.nodes}
+    # The definition version (and its min_n) in force in each period (§8), and the month
+    # that version took effect when it replaced an earlier one (targets before it lapse, §5).
+    in_force = {p: k.in_force(p) for p in set(df["period"])}
+    since = {p: k.changed_since(p) for p in in_force}
     resolved = [
-        resolve_target(project.targets, k.id, chains[node], per)
+        resolve_target(project.targets, k.id, chains[node], per, since[per])
         for node, per in zip(nodes, df["period"], strict=True)
     ]
     df["target"] = [t.target if t else np.nan for t in resolved]
     df["threshold"] = [t.threshold if t else np.nan for t in resolved]
-    # The definition version (and its min_n) in force in each period (§8).
-    in_force = {p: k.in_force(p) for p in set(df["period"])}
     df["status"] = [
         status(val, n, direction=k.direction, min_n=in_force[per].min_n, target=tg, threshold=th)
         for val, n, tg, th, per in zip(
@@ -261,76 +303,46 @@ def _kpi_rows(k: KpiDef, v: pd.DataFrame, project: Project, tree: Hierarchy) -> 
             df["value"], df["target"], df["threshold"], df["status"], strict=True
         )
     ]
+    df["uncertain"] = [
+        uncertain(st, lo, hi, target=tg, threshold=th)
+        for st, lo, hi, tg, th in zip(
+            df["status"], df["ci_low"], df["ci_high"], df["target"], df["threshold"], strict=True
+        )
+    ]
 
     def shifted(months_back: int) -> pd.DataFrame:
         idx = pd.MultiIndex.from_arrays([nodes, months - months_back], names=v.index.names)
         return v.reindex(idx).reset_index(drop=True)
 
     test = BUILTINS[k.id].test if k.source == "builtin" else None
+    version = {
+        int(m): k.in_force(periods.label(int(m))).version
+        for m in set(months) | set(months - 12) | set(months - 1)
+    }
+    cur = v.reset_index(drop=True)
     prev, year = shifted(1), shifted(12)
     df["prev_value"] = prev["value"].to_numpy()
-    df["mom_delta"] = (df["value"] - prev["value"]).to_numpy()
-    df["mom_significant"] = _significance(test, v.reset_index(drop=True), prev)
-    df["yoy_delta"] = (df["value"] - year["value"]).to_numpy()
-    df["yoy_significant"] = _significance(test, v.reset_index(drop=True), year)
+    for which, back, old in (("mom", 1, prev), ("yoy", 12, year)):
+        delta = (df["value"] - old["value"]).to_numpy()
+        same = np.array([version[m] == version[m - back] for m in months], dtype=bool)
+        df[f"{which}_test"] = [
+            change_test(
+                d,
+                sample=test is not None,
+                manual=(node, m) in manual or (node, m - back) in manual,
+                same_definition=ok,
+            )
+            for d, node, m, ok in zip(delta, nodes, months, same, strict=True)
+        ]
+        # Across a definition change the two sides measure different things: no change (§4).
+        df[f"{which}_delta"] = np.where(same, delta, np.nan)
+        sig = _significance(test, cur, old)
+        df[f"{which}_significant"] = np.where(
+            df[f"{which}_test"] == TESTED, sig, np.asarray(None, dtype=object)
+        )
     df["kpi"] = k.id
     df["perspective"] = k.perspective
     df["kpi_version"] = [str(in_force[p].version) for p in df["period"]]
-    return df
-
-
-def roll_up(rows: pd.DataFrame, by: list[str], weight: str) -> pd.DataFrame:
-    """Weighted mean of `score` per group, ignoring missing scores and renormalising (§6)."""
-    scored = rows["score"].notna()
-    w = rows[weight].where(scored, 0.0)
-    parts = pd.DataFrame(
-        {"num": (rows["score"].fillna(0.0) * w), "den": w, "n": scored.astype(int)}
-    ).join(rows[by])
-    g = parts.groupby(by, sort=False)[["num", "den", "n"]].sum().reset_index()
-    g["value"] = np.where(g["den"] > 0, g["num"] / g["den"].where(g["den"] > 0, 1.0), np.nan)
-    return g.drop(columns=["num", "den"])
-
-
-def _score_rows(kpi_rows: pd.DataFrame, project: Project) -> pd.DataFrame:
-    """Perspective and overall scores per node × period (§6), as scorecard rows."""
-    weights = {k.id: k.weight for k in project.kpis}
-    pw = {p.id: p.weight for p in project.hierarchy.perspectives}
-    keys = ["node", "month", "period"]
-    # Every perspective with KPIs gets a row for every node × month, scored or not; one without
-    # KPIs is left out, and the overall score's weights renormalise over the others (§6).
-    present = [p for p in project.perspective_ids if p in set(kpi_rows["perspective"])]
-    grid = (
-        kpi_rows[keys].drop_duplicates().merge(pd.DataFrame({"perspective": present}), how="cross")
-    )
-    k = kpi_rows[[*keys, "perspective", "score"]].assign(w=kpi_rows["kpi"].map(weights))
-    persp = grid.merge(
-        roll_up(k, [*keys, "perspective"], "w"), how="left", on=[*keys, "perspective"]
-    )
-    persp["n"] = persp["n"].fillna(0).astype(int)
-    persp["kpi"] = "score:" + persp["perspective"]
-    overall = roll_up(
-        persp.rename(columns={"value": "score"}).assign(w=persp["perspective"].map(pw)), keys, "w"
-    )
-    overall["perspective"] = "overall"
-    overall["kpi"] = "score:overall"
-    rows = pd.concat([persp, overall], ignore_index=True)
-    df = rows[["node", "month", "period", "perspective", "kpi", "value", "n"]].copy()
-    df["score"] = df["value"]
-    df["status"] = [band(s) for s in df["value"]]
-    df["target"] = SCORE_AT_TARGET
-    df["threshold"] = SCORE_AT_THRESHOLD
-    idx = df.set_index(["node", "kpi", "month"])["value"]
-
-    def back(months_back: int) -> np.ndarray:
-        keys = pd.MultiIndex.from_arrays([df["node"], df["kpi"], df["month"] - months_back])
-        return idx.reindex(keys).to_numpy()
-
-    df["prev_value"] = back(1)
-    df["mom_delta"] = df["value"] - df["prev_value"]
-    df["yoy_delta"] = df["value"] - back(12)
-    df["mom_significant"] = None
-    df["yoy_significant"] = None
-    df["kpi_version"] = None
     return df
 
 
@@ -344,10 +356,22 @@ def build(
     """Assemble the full scorecard frame from per-KPI values."""
     check_targets(project.targets, tree)
     values, overrides = _apply_manual(values, project.kpis, manual, tree, index)
+    by_kpi = {
+        k.id: frozenset((o.node, periods.parse(o.period)) for o in overrides if o.kpi == k.id)
+        for k in project.kpis
+    }
     kpi_rows = pd.concat(
-        [_kpi_rows(k, values[k.id], project, tree) for k in project.kpis], ignore_index=True
+        [_kpi_rows(k, values[k.id], project, tree, by_kpi[k.id]) for k in project.kpis],
+        ignore_index=True,
     )
-    frame = pd.concat([kpi_rows, _score_rows(kpi_rows, project)], ignore_index=True)
+    scores = score_rows(kpi_rows, project)
+    scores["mom_significant"] = None
+    scores["yoy_significant"] = None
+    # A score's change is a difference of weighted means: no test applies (§4).
+    for which in ("mom", "yoy"):
+        scores[f"{which}_test"] = np.where(scores[f"{which}_delta"].notna(), NOT_TESTED, "")
+    scores["uncertain"] = False
+    frame = pd.concat([kpi_rows, scores], ignore_index=True)
     names = {n.id: n.name for n in tree.nodes}
     frame["node_name"] = frame["node"].map(names)
     node_order = {nid: i for i, nid in enumerate(tree.ids)}
@@ -365,8 +389,14 @@ def build(
     frame["_k"] = frame["kpi"].map(kpi_order)
     frame = frame.sort_values(["month", "_n", "_k"], kind="stable")
     frame["n"] = frame["n"].astype("Int64")
+    for col in ("scored", "total"):
+        frame[col] = frame[col].astype("Int64")
     for col in ("mom_significant", "yoy_significant"):
         frame[col] = frame[col].astype("boolean")
+    frame["uncertain"] = frame["uncertain"].astype(bool)
+    for col in ("mom_test", "yoy_test"):
+        # No change to speak of is a missing value: an empty cell in the CSV, null in Parquet.
+        frame[col] = frame[col].replace("", None).astype("string")
     frame = frame[list(COLUMNS)].reset_index(drop=True)
     return Scorecard(frame=frame, overrides=overrides)
 

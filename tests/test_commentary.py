@@ -169,7 +169,11 @@ def test_draft_is_written_from_the_figures(project: Project) -> None:
     assert meta["scorecard_hash"] == ctx.scorecard_hash and meta["status"] == "draft"
     assert set(sections) == {"summary", *project.perspective_ids}
     assert unmatched == ()
-    assert "Overall score: **5.6 / 10** (watch)" in sections["summary"]
+    # Process alone (5.6) is scored: 1 of 4 equal perspectives, below half (DOMAIN.md §6).
+    assert (
+        "Overall score: no score this month (1 of 4 perspectives scored, less than half of the weight)."
+        in sections["summary"]
+    )
     # Reopen rate is red (25% against a threshold of 20%); SLA compliance fell 60 points.
     assert "**Reopen rate**: 25.0% against a target of 10.0% (off target)" in sections["process"]
     assert "**SLA compliance** worsened from 100.0% to 40.0%" in sections["summary"]

@@ -224,9 +224,22 @@ def test_down_kpis_and_perspective_score(march: pd.DataFrame) -> None:
     assert v(march, "all", "fcr", "score") == pytest.approx(70 / 9)
     assert v(march, "all", "score:process") == pytest.approx(50 / 9)
     assert v(march, "all", "score:process", "status") == "amber"
-    # No other perspective has a scored KPI: overall = process alone.
+    # FCR (weight 2), resolution and reopen scored: 4 of the process weight 7, at least half.
+    assert (
+        v(march, "all", "score:process", "scored"),
+        v(march, "all", "score:process", "total"),
+    ) == (3, 5)
+    assert v(march, "all", "score:process", "coverage") == pytest.approx(4 / 7)
+    # No other perspective has a scored KPI, so process alone carries 1 of the 4 equal
+    # perspective weights: below half, the overall score is insufficient (DOMAIN.md §6).
     assert math.isnan(v(march, "all", "score:customer"))
-    assert v(march, "all", "score:overall") == pytest.approx(50 / 9)
+    assert math.isnan(v(march, "all", "score:overall"))
+    assert v(march, "all", "score:overall", "status") == "insufficient"
+    assert (
+        v(march, "all", "score:overall", "scored"),
+        v(march, "all", "score:overall", "total"),
+    ) == (1, 4)
+    assert v(march, "all", "score:overall", "coverage") == pytest.approx(1 / 4)
 
 
 def test_deltas_and_significance(march: pd.DataFrame) -> None:

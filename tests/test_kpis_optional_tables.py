@@ -24,9 +24,12 @@ from .conftest import DEFAULTS, TARGETS, write_project
 
 WORKFORCE_KPIS = ("enps", "training_hours_per_fte", "attrition_rate")
 
-# Revenue 340 against 400/300 (§6: 10/3 + 0.4·10/3 = 14/3) and the process KPIs of conftest
-# (process score 50/9, see test_kpis.py) are the only scored KPIs.
-TARGETS_WITH_REVENUE = TARGETS + "revenue,*,2025-01,400,300\n"
+# Revenue 340 against 400/300 (§6: 10/3 + 0.4·10/3 = 14/3), revenue growth −10/350 =
+# −20/7 % against 0/−5 (10/3 + (3/7)·10/3 = 100/21) and the process KPIs of conftest
+# (process score 50/9, see test_kpis.py) are the only scored KPIs. Financial: revenue
+# (weight 2) and growth (1) carry 3 of its weight 5, enough to be scored (§6).
+TARGETS_WITH_REVENUE = TARGETS + "revenue,*,2025-01,400,300\nrevenue_growth_yoy,*,2025-01,0,-5\n"
+FINANCIAL = (2 * 14 / 3 + 100 / 21) / 3
 
 # Perspective weights: learning's 5 must not count once it has no KPIs.
 WEIGHTED = """\
@@ -83,10 +86,15 @@ def test_compute_without_workforce_passes_the_gate(no_workforce: Path) -> None:
     assert not march["kpi"].isin([*WORKFORCE_KPIS, "score:learning"]).any()
     assert not (march["perspective"] == "learning").any()
     card = march.set_index(["node", "kpi"])
-    assert card.loc[("all", "score:financial"), "value"] == pytest.approx(14 / 3)
+    assert card.loc[("all", "revenue_growth_yoy"), "value"] == pytest.approx(-20 / 7)
+    assert card.loc[("all", "score:financial"), "value"] == pytest.approx(FINANCIAL)
     assert card.loc[("all", "score:process"), "value"] == pytest.approx(50 / 9)
-    # Overall: (3·14/3 + 1·50/9) / (3 + 1); customer has no score, learning is gone.
-    assert card.loc[("all", "score:overall"), "value"] == pytest.approx((14 + 50 / 9) / 4)
+    # Overall: (3·financial + 1·50/9) / (3 + 1); customer has no score, learning is gone:
+    # the scored perspectives carry 4 of the weight 5, so the score stands (§6).
+    assert card.loc[("all", "score:overall"), "value"] == pytest.approx(
+        (3 * FINANCIAL + 50 / 9) / 4
+    )
+    assert card.loc[("all", "score:overall"), "coverage"] == pytest.approx(4 / 5)
 
 
 def test_validate_without_workforce(no_workforce: Path) -> None:

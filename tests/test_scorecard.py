@@ -10,17 +10,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from reportlib.config import Target
-from reportlib.scorecard import (
-    SCORE_AT_TARGET,
-    SCORE_AT_THRESHOLD,
-    band,
-    escalations,
-    red_streaks,
-    resolve_target,
-    roll_up,
-    score,
-    status,
-)
+from reportlib.scorecard import escalations, red_streaks, resolve_target, status
+from reportlib.scores import SCORE_AT_TARGET, SCORE_AT_THRESHOLD, band, roll_up, score
 
 
 def t(node: str, eff: str, target: float, threshold: float, kpi: str = "nps") -> Target:

@@ -25,6 +25,7 @@ from ..packdata import (
     row,
     status_counts,
 )
+from ..scores import coverage_phrase
 from .files import path_for
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,9 @@ def _kpi_line(ctx: PackContext, kpi_id: str) -> str:
 def _score_sentence(ctx: PackContext, key: str, label: str) -> str:
     r = row(ctx, key)
     loc = ctx.project.settings.locale
+    if r is not None and r["status"] == "insufficient" and not missing(r.get("scored")):
+        done = coverage_phrase(int(r["scored"]), int(r["total"]), overall=key == "score:overall")
+        return f"{label}: no score this month ({done}, less than half of the weight)."
     if r is None or missing(r["value"]):
         return f"{label}: no score this month (no KPI with a target and enough data)."
     text = f"{label}: **{format_score(r['value'], loc)} / 10** ({status_style(r['status']).label.lower()})"

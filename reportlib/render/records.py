@@ -38,6 +38,10 @@ class Score:
     status: StatusStyle
     status_id: Status
     change: str
+    coverage: str = ""
+    """"3 of 4 KPIs scored" (DOMAIN.md §6); empty when the row is missing."""
+    reason: str = ""
+    """Why there is no score: too little of the weight scored (§6); empty when scored."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,12 @@ class KpiView:
     n: str
     low_n: bool
     interval: str
+    uncertain: bool = False
+    """The 95% interval contains the target or red line the status was judged against (§4)."""
+    annualised: str = ""
+    """A monthly rate's annualised equivalent ("29.8% annualised"), for attrition."""
+    child_manual: tuple[str, ...] = ()
+    """Names of nodes below this one whose figure of this KPI is a manual value (§6)."""
 
 
 @dataclass(frozen=True)

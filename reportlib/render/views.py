@@ -19,6 +19,7 @@ from markupsafe import Markup
 from .. import __version__, periods
 from .. import commentary as commentary_mod
 from .. import comparison as cmp
+from .. import kpis as kpi_formulas
 from .. import scorecard as sc
 from ..charts import Charts
 from ..commentary import SUMMARY, Commentary, KpiNote, is_stale
@@ -49,6 +50,7 @@ from ..packdata import (
     status_counts,
     version_breaks,
 )
+from ..scores import coverage_phrase
 from . import appendix
 from .records import (
     Cell,
@@ -146,16 +148,22 @@ def _tone(good: bool | None) -> Tone:
 
 
 def _delta(r: pd.Series, which: str, k: KpiDef, currency: str, loc: str) -> Cell:
+    """A MoM or YoY change with its mark (DOMAIN.md §4): `n.s.` not significant, `n.t.` not
+    tested (a census KPI or a manual value on either side); across a definition change the
+    change is not computed and says so."""
+    raw = r.get(f"{which}_test")
+    test = None if missing(raw) else str(raw)
+    if test == sc.DEFINITION_CHANGED:
+        return Cell("definition changed", "none", "")
     d = r[f"{which}_delta"]
     if missing(d):
         return Cell(DASH, "none", "")
     sig = r[f"{which}_significant"]
     mark = "n.s." if k.sample and not missing(sig) and not bool(sig) else ""
-    return Cell(
-        format_delta(d, k.unit, currency, loc),
-        "ns" if mark else _tone(favourable(d, k.direction)),
-        mark,
-    )
+    tone: Tone = "ns" if mark else _tone(favourable(d, k.direction))
+    if test == sc.NOT_TESTED:  # a census change is real, if untested: keep its colour
+        mark = "n.t."
+    return Cell(format_delta(d, k.unit, currency, loc), tone, mark)
 
 
 def score_view(ctx: PackContext, key: str) -> Score:
@@ -173,13 +181,49 @@ def score_view(ctx: PackContext, key: str) -> Score:
             else f"{format_delta(d, 'score', locale=loc)} on last month"
         )
     st: Status = "no-data" if missing(r["value"]) else _status(r["status"])
-    return Score(format_score(r["value"], loc), status_style(st), st, change)
+    if st == "no-data" and r["status"] == "insufficient":
+        st = "insufficient"
+    return Score(
+        format_score(r["value"], loc), status_style(st), st, change, *coverage_text(r, key)
+    )
+
+
+def coverage_text(r: pd.Series, key: str) -> tuple[str, str]:
+    """("3 of 4 KPIs scored", why there is no score) for a score row (DOMAIN.md §6).
+
+    Empty strings for a row written before these columns existed.
+    """
+    scored, total = r.get("scored"), r.get("total")
+    if missing(scored) or missing(total):
+        return "", ""
+    text = coverage_phrase(
+        int(cast(float, scored)), int(cast(float, total)), overall=key == "score:overall"
+    )
+    reason = ""
+    if str(r["status"]) == "insufficient":
+        share = r.get("coverage")
+        carried = (
+            ""
+            if missing(share) or not float(cast(float, share)) > 0
+            else f", carrying {float(cast(float, share)):.0%} of the weight"
+        )
+        reason = f"Not scored: {text}{carried}; at least half is needed"
+    return text, reason
 
 
 def kpi_view(
-    ctx: PackContext, k: KpiDef, rows: pd.DataFrame, charts: Charts, manual: set[str]
+    ctx: PackContext,
+    k: KpiDef,
+    rows: pd.DataFrame,
+    charts: Charts,
+    manual: set[str],
+    below: dict[str, tuple[str, ...]] | None = None,
 ) -> KpiView:
-    """One KPI of the node: figures, status, deltas, interval, and its charts as data URIs."""
+    """One KPI of the node: figures, status, deltas, interval, and its charts as data URIs.
+
+    `below` names, per KPI, the nodes under this one whose figure is a manual value: this
+    node is computed from the raw rows and says so (DOMAIN.md §6).
+    """
     cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
     r = cast(pd.Series, rows.loc[k.id]) if k.id in rows.index else None
     base = {
@@ -198,6 +242,7 @@ def kpi_view(
         "trend": svg_uri(charts.trends.get(k.id)),
         "comparison": svg_uri(charts.comparison.get(k.id)),
         "additive": k.unit in ADDITIVE_UNITS,
+        "child_manual": (below or {}).get(k.id, ()),
     }
     if r is None:
         none = Cell(DASH, "none", "")
@@ -222,6 +267,9 @@ def kpi_view(
             f"{format_value(r['ci_high'], k.unit, cur, loc)}"
         )
     side = "<" if k.direction == "up" else ">"
+    annual = ""
+    if k.id in kpi_formulas.ANNUALISED and not missing(r["value"]):
+        annual = format_value(kpi_formulas.annualised(float(r["value"])), k.unit, cur, loc)
     return KpiView(
         **base,  # type: ignore[arg-type]
         value=format_value(r["value"], k.unit, cur, loc),
@@ -237,6 +285,8 @@ def kpi_view(
         n=format_n(r["n"], loc),
         low_n=below_min_n(k, r["n"], ctx.period) and not missing(r["value"]),
         interval=interval,
+        uncertain=not missing(r.get("uncertain")) and bool(r.get("uncertain")),
+        annualised=annual,
     )
 
 
@@ -249,19 +299,33 @@ def _manual_now(ctx: PackContext) -> set[str]:
     return set(mv[mine]["kpi"].astype(str))
 
 
+def manual_below(ctx: PackContext) -> dict[str, tuple[str, ...]]:
+    """Per KPI, the names of the nodes below this one with a manual value this month (§6)."""
+    mv = ctx.manual_values
+    if mv is None or mv.empty:
+        return {}
+    names = {n.id: n.name for n in ctx.tree.descendants(ctx.node.id)}
+    now = mv[mv["node"].astype(str).isin(names) & (mv["period"].astype(str) == ctx.period)]
+    out: dict[str, list[str]] = {}
+    for node, kpi in zip(now["node"].astype(str), now["kpi"].astype(str), strict=True):
+        out.setdefault(kpi, []).append(names[node])
+    return {kpi: tuple(sorted(set(v))) for kpi, v in out.items()}
+
+
 def perspective_views(
     ctx: PackContext, charts: Charts, commentary: Commentary
 ) -> tuple[PerspectiveView, ...]:
     """Each perspective with its score, KPIs and commentary section."""
     rows = node_rows(ctx)
     manual = _manual_now(ctx)
+    below = manual_below(ctx)
     return tuple(
         PerspectiveView(
             id=p.id,
             name=p.name,
             weight=p.weight,
             score=score_view(ctx, f"score:{p.id}"),
-            kpis=tuple(kpi_view(ctx, k, rows, charts, manual) for k in kpis),
+            kpis=tuple(kpi_view(ctx, k, rows, charts, manual, below) for k in kpis),
             commentary=Markup(commentary.sections[p.id]) if p.id in commentary.sections else None,
         )
         for p, kpis in perspectives(ctx.project)
