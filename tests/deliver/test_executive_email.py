@@ -78,9 +78,12 @@ def test_the_received_bodies_read_attachment_first_with_the_score(
     text, page = plain.get_content(), html.get_content()
     assert text.splitlines()[2].startswith("Attached: the Tiny Co customer-experience board pack")
     assert "board-pack-all.pdf" in text.splitlines()[2]
+    # The tiny project scores only its process perspective, a quarter of the weight: the
+    # overall is not scored (DOMAIN.md §6); test_message.py shows "x / 10" where it is.
     for body in (text, page):
-        assert "5.6 / 10" in body
+        assert "overall score: not scored, Insufficient" in text
+        assert "not scored" in body and "/ 10" not in body
         assert "▲" not in body and "■" not in body and "●" not in body
         assert "http" not in body and "<a " not in body
-    assert '<span style="font-weight: 700; color: #8a5a00;">Watch</span>' in page
+    assert '<span style="font-weight: 700; color: #5f6670;">Insufficient</span>' in page
     assert 'name="viewport"' in page and "max-width: 600px" in page
