@@ -214,13 +214,14 @@ def below_min_n(k: KpiDef, n: object, period: str | None = None) -> bool:
     return min_n is not None and (missing(n) or float(n) < min_n)  # type: ignore[arg-type]
 
 
-def movers(ctx: PackContext, limit: int = 5) -> list[Mover]:
+def movers(ctx: PackContext, limit: int = 5, node_id: str | None = None) -> list[Mover]:
     """Biggest month-on-month movers: survey KPIs only when significant, census KPIs when material.
 
     Size is the change relative to the KPI's target–threshold gap (or, without a
     target, relative to last month's value), so KPIs in different units compare.
+    `node_id` names another node of the same scorecard (default: the pack's node).
     """
-    rows = node_rows(ctx)
+    rows = node_rows(ctx, node_id)
     out: list[Mover] = []
     for k in ctx.project.kpis:
         if k.id not in rows.index:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from markupsafe import Markup
 
-from .. import __version__, periods
+from .. import __version__, cascade, explain, periods
 from .. import commentary as commentary_mod
 from .. import comparison as cmp
 from .. import scorecard as sc
@@ -50,6 +50,7 @@ from ..packdata import (
     version_breaks,
 )
 from . import appendix
+from .cascade_views import below_view, heatmap_view
 from .records import (
     Cell,
     Comparison,
@@ -59,8 +60,10 @@ from .records import (
     Escalations,
     EscalationView,
     Head,
+    HeatMap,
     KpiView,
     MoverView,
+    NodeEscalations,
     NoteView,
     PackView,
     Page,
@@ -326,8 +329,13 @@ def escalation_view(
     )
 
 
-def escalations_view(ctx: PackContext, commentary: Commentary) -> Escalations:
-    """Escalated, approaching and resolved KPIs, and the status history (DOMAIN.md §6, §8)."""
+def escalations_view(
+    ctx: PackContext,
+    commentary: Commentary,
+    findings: tuple[cascade.NodeFindings, ...] = (),
+) -> Escalations:
+    """Escalated, approaching and resolved KPIs, the status history (DOMAIN.md §6, §8), and the
+    escalations of the nodes below (`findings` of `cascade.findings_below`), grouped by node."""
     project = ctx.project
     rows = node_rows(ctx)
     mine = ctx.history[ctx.history["node"] == ctx.node.id]
@@ -373,6 +381,18 @@ def escalations_view(ctx: PackContext, commentary: Commentary) -> Escalations:
         ),
         history_months=tuple(period_short(p, project.settings.locale) for p in recent),
         status_history=history,
+        below=tuple(
+            NodeEscalations(
+                node_id=f.node.id,
+                name=f.node.name,
+                items=tuple(
+                    escalation_view(ctx, node_rows(ctx, f.node.id), e)
+                    for _, e in f.escalations.iterrows()
+                ),
+            )
+            for f in sorted(findings, key=lambda f: -len(f.escalations))
+            if len(f.escalations)
+        ),
     )
 
 
@@ -421,9 +441,11 @@ def contents_view(
     groups: tuple[PerspectiveView, ...],
     comparison: Comparison,
     pages: tuple[Page, ...],
+    heatmap: HeatMap | None = None,
 ) -> Contents:
     """The contents page: every section and page in order, and the key to the statuses."""
     entries = [
+        *([ContentsEntry("#heatmap", heatmap.title)] if heatmap and heatmap.shown else []),
         ContentsEntry("#summary", "Executive summary"),
         ContentsEntry("#scorecard", "Scorecard"),
     ]
@@ -457,6 +479,8 @@ def pack_view(
     groups = perspective_views(ctx, charts, commentary)
     comparison = comparison_view(ctx, groups, charts)
     counts = status_counts(ctx)
+    findings = cascade.findings_below(ctx)
+    heatmap = heatmap_view(ctx)
     return PackView(
         head=Head(
             title=f"{ctx.node.name}: customer-experience scorecard, {when}",
@@ -481,7 +505,8 @@ def pack_view(
             restated=_restated(ctx),
             generator=f"reportlib {__version__}",
         ),
-        contents=contents_view(ctx, groups, comparison, pages),
+        contents=contents_view(ctx, groups, comparison, pages, heatmap),
+        heatmap=heatmap,
         summary=Summary(
             overall=overall,
             groups=groups,
@@ -498,11 +523,13 @@ def pack_view(
             else None,
             draft=commentary.draft,
             stale=is_stale(commentary.front_matter, ctx.scorecard_hash),
+            below=below_view(ctx, findings),
+            sources=tuple(s.sentence for s in explain.change_sources(ctx)),
         ),
         scorecard=Scorecard(period_name=when, prev_name=prev_name, groups=groups),
         perspectives=Perspectives(groups=groups, trend_months=settings.trend_months),
         comparison=comparison,
-        escalations=escalations_view(ctx, commentary),
+        escalations=escalations_view(ctx, commentary, findings),
         pages=pages,
         appendix=appendix.appendix_view(ctx),
     )
