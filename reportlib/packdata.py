@@ -51,6 +51,10 @@ class PackContext:
     """Version of the period's figures: 1 + restatements kept in output/<period>/versions (§8)."""
     restated_on: str | None = None
     """Date of the latest restatement (YYYY-MM-DD), None when never restated."""
+    channels: pd.DataFrame | None = field(default=None, repr=False)
+    """Every node's survey and ticket KPIs by channel (channels.parquet), None when not written."""
+    verbatims: pd.DataFrame | None = field(default=None, repr=False)
+    """The month's redacted NPS comments of every node (verbatims.parquet), None when not written."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,8 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
         scorecard_hash=scorecard_hash(project, period),
         version=figures.version,
         restated_on=figures.restated_on,
+        channels=pd.read_parquet(out.channels) if out.channels.is_file() else None,
+        verbatims=pd.read_parquet(out.verbatims) if out.verbatims.is_file() else None,
     )
 
 

@@ -28,6 +28,8 @@ SECTIONS = (
     "scorecard",
     "perspectives",
     "comparison",
+    "channels",
+    "verbatims",
     "escalations",
     "pages",
     "appendix",

@@ -325,6 +325,37 @@ class NodeEscalations:
     items: tuple[EscalationView, ...]
 
 
+@dataclass(frozen=True)
+class ChannelRow:
+    """One channel's figure of a KPI: value, 95% interval (survey KPIs) and n."""
+
+    channel: str
+    value: str
+    interval: str
+    n: str
+    low_n: bool
+    """Fewer observations than the KPI's minimum n: shown grey, not to be compared."""
+
+
+@dataclass(frozen=True)
+class ChannelKpi:
+    name: str
+    rows: tuple[ChannelRow, ...]
+
+
+@dataclass(frozen=True)
+class Verbatim:
+    """A customer's comment, redacted, with its score, channel, node and date."""
+
+    text: str
+    score: str
+    channel: str
+    node: str
+    date: str
+    same: int = 0
+    """How many other customers left the same comment this month."""
+
+
 # --- the sections -----------------------------------------------------------------------------
 
 
@@ -431,6 +462,28 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Channels:
+    """Survey KPIs by response channel and ticket KPIs by ticket channel, this month."""
+
+    shown: bool
+    period_name: str
+    surveys: tuple[ChannelKpi, ...]
+    tickets: tuple[ChannelKpi, ...]
+
+
+@dataclass(frozen=True)
+class Verbatims:
+    """The node's top NPS comments of the month: detractors and promoters, redacted."""
+
+    shown: bool
+    period_name: str
+    detractors: tuple[Verbatim, ...]
+    promoters: tuple[Verbatim, ...]
+    n_detractors: int
+    n_promoters: int
+
+
+@dataclass(frozen=True)
 class Escalations:
     period_name: str
     escalate_after: int
@@ -465,6 +518,8 @@ class PackView:
     scorecard: Scorecard
     perspectives: Perspectives
     comparison: Comparison
+    channels: Channels
+    verbatims: Verbatims
     escalations: Escalations
     pages: tuple[Page, ...]
     appendix: Appendix

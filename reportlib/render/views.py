@@ -53,6 +53,7 @@ from . import appendix
 from .cascade_views import below_view, heatmap_view
 from .records import (
     Cell,
+    Channels,
     Comparison,
     Contents,
     ContentsEntry,
@@ -76,7 +77,9 @@ from .records import (
     StatusHistoryRow,
     Summary,
     Tone,
+    Verbatims,
 )
+from .voice_views import channels_view, verbatims_view
 
 log = logging.getLogger(__name__)
 
@@ -442,6 +445,8 @@ def contents_view(
     comparison: Comparison,
     pages: tuple[Page, ...],
     heatmap: HeatMap | None = None,
+    channels: Channels | None = None,
+    verbatims: Verbatims | None = None,
 ) -> Contents:
     """The contents page: every section and page in order, and the key to the statuses."""
     entries = [
@@ -452,6 +457,10 @@ def contents_view(
     entries += [ContentsEntry(f"#perspective-{g.id}", g.name, sub=True) for g in groups]
     if comparison.shown:
         entries.append(ContentsEntry("#comparison", comparison.title))
+    if channels is not None and channels.shown:
+        entries.append(ContentsEntry("#channels", "By channel"))
+    if verbatims is not None and verbatims.shown:
+        entries.append(ContentsEntry("#verbatims", "What customers say"))
     entries.append(ContentsEntry("#escalations", "Escalations"))
     entries += [ContentsEntry(f"#{p.id}", p.title) for p in pages]
     entries += [
@@ -481,6 +490,8 @@ def pack_view(
     counts = status_counts(ctx)
     findings = cascade.findings_below(ctx)
     heatmap = heatmap_view(ctx)
+    channels = channels_view(ctx)
+    voices = verbatims_view(ctx)
     return PackView(
         head=Head(
             title=f"{ctx.node.name}: customer-experience scorecard, {when}",
@@ -505,7 +516,7 @@ def pack_view(
             restated=_restated(ctx),
             generator=f"reportlib {__version__}",
         ),
-        contents=contents_view(ctx, groups, comparison, pages, heatmap),
+        contents=contents_view(ctx, groups, comparison, pages, heatmap, channels, voices),
         heatmap=heatmap,
         summary=Summary(
             overall=overall,
@@ -529,6 +540,8 @@ def pack_view(
         scorecard=Scorecard(period_name=when, prev_name=prev_name, groups=groups),
         perspectives=Perspectives(groups=groups, trend_months=settings.trend_months),
         comparison=comparison,
+        channels=channels,
+        verbatims=voices,
         escalations=escalations_view(ctx, commentary, findings),
         pages=pages,
         appendix=appendix.appendix_view(ctx),
