@@ -323,3 +323,25 @@ def test_where_line_names_the_largest_first() -> None:
     )
     assert explain.where_line([("A", 3)]) == "3 in A"
     assert explain.where_line([]) == ""
+
+
+def test_escalations_below_are_capped_by_whole_nodes() -> None:
+    from reportlib.render.cascade_views import ESCALATIONS_BELOW, escalated_below, more_below
+
+    def found(node_id: str, n: int) -> cascade.NodeFindings:
+        esc = pd.DataFrame({"kpi": [f"k{i}" for i in range(n)], "streak": 3, "since": "2026-01"})
+        return cascade.NodeFindings(node(node_id), esc, (), ())
+
+    # 12 nodes with 1..12 escalations (78): the most first, whole nodes up to the cap.
+    findings = tuple(found(f"s/r{i:02d}", i) for i in range(1, 13)) + (found("s/none", 0),)
+    listed, rest = escalated_below(findings)
+    counts = [len(f.escalations) for f in listed]
+    assert counts == [12, 11] and sum(counts) <= ESCALATIONS_BELOW < sum(counts) + 10
+    assert [len(f.escalations) for f in rest] == list(range(10, 0, -1))
+    assert more_below(rest) == (
+        "And 55 more escalations in 10 nodes below, each on its own pack's escalations page "
+        "(see the heat-map for where)."
+    )
+    # One node with more than the cap is still listed; nothing left means no note.
+    listed, rest = escalated_below((found("s/big", 40),))
+    assert [f.node.id for f in listed] == ["s/big"] and rest == [] and more_below(rest) == ""

@@ -16,6 +16,9 @@ from .records import Below, BelowMover, HeatCellView, HeatMap, HeatRowView, Node
 TALLY_ROWS = 6
 """Nodes listed by name in the summary's "below this node" panel (the rest are counted)."""
 
+ESCALATIONS_BELOW = 30
+"""At most this many escalations of the nodes below are listed (whole nodes, most first)."""
+
 BELOW_MOVERS = 3
 """Movers of the nodes below listed in the summary."""
 
@@ -118,4 +121,36 @@ def below_view(ctx: PackContext, findings: tuple[NodeFindings, ...]) -> Below | 
             for node, m in moved[:BELOW_MOVERS]
         ),
         movers_total=len(moved),
+    )
+
+
+def escalated_below(
+    findings: tuple[NodeFindings, ...],
+) -> tuple[list[NodeFindings], list[NodeFindings]]:
+    """The nodes below with escalations, most first, split into those listed and the rest.
+
+    Whole nodes are listed until `ESCALATIONS_BELOW` rows are reached (always at least one
+    node), so the page stays a page or two even at the top of a 300-node company.
+    """
+    escalated = sorted(
+        (f for f in findings if len(f.escalations)), key=lambda f: -len(f.escalations)
+    )
+    listed: list[NodeFindings] = []
+    rows = 0
+    for f in escalated:
+        if listed and rows + len(f.escalations) > ESCALATIONS_BELOW:
+            break
+        listed.append(f)
+        rows += len(f.escalations)
+    return listed, escalated[len(listed) :]
+
+
+def more_below(rest: list[NodeFindings]) -> str:
+    """`and 41 more escalations in 30 nodes, each on its own pack's escalations page`."""
+    if not rest:
+        return ""
+    n = sum(len(f.escalations) for f in rest)
+    return (
+        f"And {plural(n, 'more escalation')} in {plural(len(rest), 'node')} "
+        "below, each on its own pack's escalations page (see the heat-map for where)."
     )

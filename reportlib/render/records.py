@@ -494,6 +494,8 @@ class Escalations:
     status_history: tuple[StatusHistoryRow, ...]
     below: tuple[NodeEscalations, ...] = ()
     """The escalations of the nodes below, grouped by node (most first)."""
+    below_more: str = ""
+    """What the list of escalations below leaves out, or ""."""
 
 
 @dataclass(frozen=True)

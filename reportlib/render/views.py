@@ -50,7 +50,7 @@ from ..packdata import (
     version_breaks,
 )
 from . import appendix
-from .cascade_views import below_view, heatmap_view
+from .cascade_views import below_view, escalated_below, heatmap_view, more_below
 from .records import (
     Cell,
     Channels,
@@ -359,6 +359,7 @@ def escalations_view(
         current=commentary,
     )
     resolved = sc.resolved_escalations(mine, ctx.period, project.settings.escalate_after)
+    listed, rest = escalated_below(findings)
     recent = periods.span(periods.shift(ctx.period, -(HISTORY_MONTHS - 1)), ctx.period)
     by_key = dict(zip(zip(mine["kpi"], mine["period"], strict=True), mine["status"], strict=True))
     history = tuple(
@@ -393,9 +394,9 @@ def escalations_view(
                     for _, e in f.escalations.iterrows()
                 ),
             )
-            for f in sorted(findings, key=lambda f: -len(f.escalations))
-            if len(f.escalations)
+            for f in listed
         ),
+        below_more=more_below(rest),
     )
 
 
