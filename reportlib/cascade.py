@@ -72,6 +72,8 @@ class HeatRow:
     """One per perspective in configured order, then the overall score."""
     reds: int
     escalations: int
+    escalations_below: int = 0
+    """Escalations of the nodes below this row's node (its own pack lists them)."""
 
     @property
     def overall(self) -> HeatCell:
@@ -157,6 +159,7 @@ def _row(
         cells=tuple(_cell(rows, key) for key in keys),
         reds=int((rows.loc[kpi_ids, "status"] == "red").sum()) if kpi_ids else 0,
         escalations=int((streaks["node"] == node.id).sum()),
+        escalations_below=int(streaks["node"].str.startswith(node.id + "/").sum()),
     )
 
 

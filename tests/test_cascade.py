@@ -313,6 +313,12 @@ def test_findings_below_count_escalations_and_reds_of_every_descendant(project: 
         "a/x"
     ]
     assert cascade.findings_below(context(project, t, card(rows), at="a/x")) == ()
+    # On the company's heat-map, row A carries the escalation of A · X below it.
+    hm = cascade.heatmap(context(project, t, card(rows)))
+    assert hm is not None
+    by = {r.node.id: r for r in hm.rows}
+    assert (by["a"].escalations, by["a"].escalations_below) == (0, 1)
+    assert (by["a/x"].escalations, by["a/x"].escalations_below, by["a/x"].reds) == (1, 0, 2)
 
 
 def test_where_line_names_the_largest_first() -> None:
@@ -333,7 +339,7 @@ def test_escalations_below_are_capped_by_whole_nodes() -> None:
         return cascade.NodeFindings(node(node_id), esc, (), ())
 
     # 12 nodes with 1..12 escalations (78): the most first, whole nodes up to the cap.
-    findings = tuple(found(f"s/r{i:02d}", i) for i in range(1, 13)) + (found("s/none", 0),)
+    findings = (*tuple(found(f"s/r{i:02d}", i) for i in range(1, 13)), found("s/none", 0))
     listed, rest = escalated_below(findings)
     counts = [len(f.escalations) for f in listed]
     assert counts == [12, 11] and sum(counts) <= ESCALATIONS_BELOW < sum(counts) + 10

@@ -57,6 +57,7 @@ def heatmap_view(ctx: PackContext) -> HeatMap:
             ),
             reds=r.reds,
             escalations=r.escalations,
+            escalations_below=r.escalations_below,
         )
         for r in found.rows
     )
@@ -93,8 +94,11 @@ def below_view(ctx: PackContext, findings: tuple[NodeFindings, ...]) -> Below | 
     reds = [(f.node.name, len(f.reds)) for f in findings]
     flagged = [f for f in findings if len(f.escalations) or f.reds]
     flagged.sort(key=lambda f: (-len(f.escalations), -len(f.reds)))
+    # Movers from the two levels the heat-map shows: further down, n is small and a
+    # branch's swing is that branch's own pack's news, not the board's.
+    near = [f for f in findings if f.node.level <= ctx.node.level + 2]
     moved = sorted(
-        ((f.node, m) for f in findings for m in f.movers),
+        ((f.node, m) for f in near for m in f.movers),
         key=lambda nm: (-nm[1].size, nm[0].id, nm[1].kpi.id),
     )
     return Below(
@@ -121,6 +125,7 @@ def below_view(ctx: PackContext, findings: tuple[NodeFindings, ...]) -> Below | 
             for node, m in moved[:BELOW_MOVERS]
         ),
         movers_total=len(moved),
+        movers_nodes=sum(1 for n in below if n.level <= ctx.node.level + 2),
     )
 
 

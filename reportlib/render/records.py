@@ -272,6 +272,8 @@ class HeatRowView:
     cells: tuple[HeatCellView, ...]
     reds: int
     escalations: int
+    escalations_below: int = 0
+    """Escalations of the nodes below this row's node."""
 
 
 @dataclass(frozen=True)
@@ -314,6 +316,8 @@ class Below:
     """Nodes with an escalation or a red KPI not in `tallies`."""
     movers: tuple[BelowMover, ...]
     movers_total: int
+    movers_nodes: int = 0
+    """The nodes the movers are looked for in: the next two levels down."""
 
 
 @dataclass(frozen=True)
