@@ -24,6 +24,8 @@ SCORECARD_CSV = "scorecard.csv"
 SCORECARD_PARQUET = "scorecard.parquet"
 HISTORY_PARQUET = "history.parquet"
 MANUAL_VALUES_CSV = "manual_values.csv"
+CHANNELS_PARQUET = "channels.parquet"
+VERBATIMS_PARQUET = "verbatims.parquet"
 QUALITY_DIR = "quality"
 QUALITY_REPORT = "report.json"
 REJECTED_SUFFIX = ".rejected.csv"
@@ -87,6 +89,16 @@ class PeriodOutput:
     @property
     def manual_values(self) -> Path:
         return self.dir / MANUAL_VALUES_CSV
+
+    @property
+    def channels(self) -> Path:
+        """Survey and ticket KPIs of every node by channel this month (`channels`)."""
+        return self.dir / CHANNELS_PARQUET
+
+    @property
+    def verbatims(self) -> Path:
+        """This month's survey comments, redacted, with the node keys (`verbatims`)."""
+        return self.dir / VERBATIMS_PARQUET
 
     # --- data quality ------------------------------------------------------------------
     @property

@@ -51,6 +51,10 @@ class PackContext:
     """Version of the period's figures: 1 + restatements kept in output/<period>/versions (§8)."""
     restated_on: str | None = None
     """Date of the latest restatement (YYYY-MM-DD), None when never restated."""
+    channels: pd.DataFrame | None = field(default=None, repr=False)
+    """Every node's survey and ticket KPIs by channel (channels.parquet), None when not written."""
+    verbatims: pd.DataFrame | None = field(default=None, repr=False)
+    """The month's redacted NPS comments of every node (verbatims.parquet), None when not written."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,8 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
         scorecard_hash=scorecard_hash(project, period),
         version=figures.version,
         restated_on=figures.restated_on,
+        channels=pd.read_parquet(out.channels) if out.channels.is_file() else None,
+        verbatims=pd.read_parquet(out.verbatims) if out.verbatims.is_file() else None,
     )
 
 
@@ -214,13 +220,14 @@ def below_min_n(k: KpiDef, n: object, period: str | None = None) -> bool:
     return min_n is not None and (missing(n) or float(n) < min_n)  # type: ignore[arg-type]
 
 
-def movers(ctx: PackContext, limit: int = 5) -> list[Mover]:
+def movers(ctx: PackContext, limit: int = 5, node_id: str | None = None) -> list[Mover]:
     """Biggest month-on-month movers: survey KPIs only when significant, census KPIs when material.
 
     Size is the change relative to the KPI's target–threshold gap (or, without a
     target, relative to last month's value), so KPIs in different units compare.
+    `node_id` names another node of the same scorecard (default: the pack's node).
     """
-    rows = node_rows(ctx)
+    rows = node_rows(ctx, node_id)
     out: list[Mover] = []
     for k in ctx.project.kpis:
         if k.id not in rows.index:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import (
     audit,
+    channels,
     declared,
     fileio,
     kpis,
@@ -33,6 +34,7 @@ from . import (
     reconcile,
     restate,
     sources,
+    verbatims,
     warehouse,
 )
 from . import hierarchy as hier
@@ -57,6 +59,10 @@ class ComputeResult:
     """The data-quality report (output/<period>/quality/report.json), see `quality/`."""
     quarantine: dict[str, Any] = field(default_factory=dict)
     """Rejected rows per table (pyarrow Tables), written as quality/<table>.rejected.csv."""
+    channels: pd.DataFrame | None = None
+    """KPIs by channel this month (`channels`), written as channels.parquet."""
+    verbatims: pd.DataFrame | None = None
+    """This month's NPS comments, redacted (`verbatims`), written as verbatims.parquet."""
 
     @property
     def current(self) -> pd.DataFrame:
@@ -211,6 +217,9 @@ def compute_scorecard(
     t = time.perf_counter()
     checked = _with_n_reduced(project, checked, tree, values, last)
     timings["quality"] += time.perf_counter() - t
+    # What the pack shows beside the scorecard: KPIs by channel and the month's comments.
+    by_channel = channels.compute(src, tree, period, measures.rules(project.kpis))
+    comments = verbatims.compute(src, tree, period)
     return ComputeResult(
         period=period,
         as_of=src.as_of,
@@ -220,6 +229,8 @@ def compute_scorecard(
         timings=timings,
         quality=checked.report,
         quarantine=checked.rejected,
+        channels=by_channel,
+        verbatims=comments,
     )
 
 
@@ -255,6 +266,10 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
         fileio.write_frame(out.history, history),
         fileio.write_csv(out.manual_values, _overrides_frame(result.scorecard.overrides)),
     )
+    if result.channels is not None:
+        files += (fileio.write_frame(out.channels, result.channels),)
+    if result.verbatims is not None:
+        files += (fileio.write_frame(out.verbatims, result.verbatims),)
     if result.quality:
         files += quality.write(out, result.quality, result.quarantine)
     audit.append(

@@ -135,6 +135,8 @@ def test_pack_pages_outline_text_and_fonts(
     for p in project.hierarchy.perspectives:
         assert p.name in titles
     assert ("Segment comparison" in titles) == (node == "all")
+    assert ("Scores by segment and region" in titles) == (node == "all")
+    assert "By channel" in titles and "What customers say" in titles
 
     text = text_of(reader)
     for k in project.kpis:
@@ -183,8 +185,10 @@ def test_pack_figures_and_appendix(packs: dict[str, Path]) -> None:
 def test_contents_has_page_numbers(packs: dict[str, Path]) -> None:
     reader = PdfReader(packs["all"])
     contents = re.sub(r"\s+", " ", reader.pages[1].extract_text())
-    assert re.search(r"Executive summary ?3\b", contents)
-    assert re.search(r"Scorecard ?4\b", contents)
+    # A node with children opens with its heat-map, right after the contents.
+    assert re.search(r"Scores by segment and region ?3\b", contents)
+    assert re.search(r"Executive summary ?4\b", contents)
+    assert re.search(r"Scorecard ?5\b", contents)
 
 
 def _stub_charts(project: Project) -> Charts:

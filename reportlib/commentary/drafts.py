@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from .. import cascade, explain
 from ..config import Project
 from ..formatting import (
     format_delta,
@@ -69,6 +70,25 @@ def _score_sentence(ctx: PackContext, key: str, label: str) -> str:
     return text + "."
 
 
+def _below_lines(ctx: PackContext) -> list[str]:
+    """Escalations and reds of the nodes below, counted and named (none for a leaf node)."""
+    if not ctx.tree.descendants(ctx.node.id):
+        return []
+    found = cascade.findings_below(ctx)
+    esc = [(f.node.name, len(f.escalations)) for f in found]
+    reds = [(f.node.name, len(f.reds)) for f in found]
+    n_esc, n_red = sum(n for _, n in esc), sum(n for _, n in reds)
+    if not n_esc and not n_red:
+        return ["Below this node, no KPI is off target.", ""]
+    text = "Below this node: "
+    parts = []
+    if n_esc:
+        parts.append(f"{explain.plural(n_esc, 'escalation')} ({explain.where_line(esc)})")
+    if n_red:
+        parts.append(f"{explain.plural(n_red, 'KPI')} off target ({explain.where_line(reds)})")
+    return [text + "; ".join(parts) + ".", ""]
+
+
 def draft(ctx: PackContext) -> str:
     """A Markdown starting point written from the figures: scores, movers, reds and escalations."""
     cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
@@ -113,6 +133,12 @@ def draft(ctx: PackContext) -> str:
         lines.append("")
     else:
         lines += ["No KPI moved significantly since last month.", ""]
+    sources = explain.change_sources(ctx)
+    if sources:
+        lines += ["Where the changes came from (contributions of the nodes below):", ""]
+        lines += [f"- {s.sentence}" for s in sources]
+        lines.append("")
+    lines += _below_lines(ctx)
     esc = ctx.escalations
     if len(esc):
         lines.append(

@@ -23,10 +23,13 @@ MAIN_TEMPLATE = "board_pack.html.j2"
 SECTIONS = (
     "cover",
     "contents",
+    "heatmap",
     "summary",
     "scorecard",
     "perspectives",
     "comparison",
+    "channels",
+    "verbatims",
     "escalations",
     "pages",
     "appendix",

@@ -263,6 +263,113 @@ class ContentsEntry:
     sub: bool = False
 
 
+@dataclass(frozen=True)
+class HeatCellView:
+    """One score of the heat-map: the score (or a dash) on its status colour."""
+
+    text: str
+    status: StatusStyle
+    status_id: Status
+
+
+@dataclass(frozen=True)
+class HeatRowView:
+    """A child (depth 1) or a grandchild (depth 2, indented under its parent) of the node."""
+
+    node_id: str
+    name: str
+    depth: int
+    cells: tuple[HeatCellView, ...]
+    reds: int
+    escalations: int
+    escalations_below: int = 0
+    """Escalations of the nodes below this row's node."""
+
+
+@dataclass(frozen=True)
+class NodeTally:
+    """A node below the pack's node: its escalations and KPIs off target this month."""
+
+    name: str
+    escalations: int
+    reds: int
+
+
+@dataclass(frozen=True)
+class BelowMover:
+    """A mover of a node below the pack's node."""
+
+    node: str
+    kpi: str
+    prev: str
+    value: str
+    delta: str
+    tone: Tone
+    basis: str
+
+
+@dataclass(frozen=True)
+class Below:
+    """What the nodes below the pack's node have this month (DOMAIN.md §2, §8)."""
+
+    shown: bool
+    """Only for a node with children."""
+    nodes: int
+    escalations: int
+    escalations_where: str
+    """`9 in SMB · LATAM and 2 in Enterprise · LATAM`."""
+    reds: int
+    reds_where: str
+    tallies: tuple[NodeTally, ...]
+    """The nodes with an escalation or a red KPI, most escalations first (a few)."""
+    more: int
+    """Nodes with an escalation or a red KPI not in `tallies`."""
+    movers: tuple[BelowMover, ...]
+    movers_total: int
+    movers_nodes: int = 0
+    """The nodes the movers are looked for in: the next two levels down."""
+
+
+@dataclass(frozen=True)
+class NodeEscalations:
+    """The escalations of one node below the pack's node."""
+
+    node_id: str
+    name: str
+    items: tuple[EscalationView, ...]
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    """One channel's figure of a KPI: value, 95% interval (survey KPIs) and n."""
+
+    channel: str
+    value: str
+    interval: str
+    n: str
+    low_n: bool
+    """Fewer observations than the KPI's minimum n: shown grey, not to be compared."""
+
+
+@dataclass(frozen=True)
+class ChannelKpi:
+    name: str
+    rows: tuple[ChannelRow, ...]
+
+
+@dataclass(frozen=True)
+class Verbatim:
+    """A customer's comment, redacted, with its score, channel, node and date."""
+
+    text: str
+    score: str
+    channel: str
+    node: str
+    date: str
+    same: int = 0
+    """How many other customers left the same comment this month."""
+
+
 # --- the sections -----------------------------------------------------------------------------
 
 
@@ -317,6 +424,24 @@ class Summary:
     commentary: Markup | None
     draft: bool
     stale: bool
+    below: Below | None = None
+    """The escalations, reds and movers of the descendants (None for a node without children)."""
+    sources: tuple[str, ...] = ()
+    """Where each mover came from: one sentence per mover split over the children (§9)."""
+
+
+@dataclass(frozen=True)
+class HeatMap:
+    """The descendants of the node against its scores, worst first (a node with children only)."""
+
+    shown: bool
+    title: str
+    """`Scores by segment and region`: also the contents entry."""
+    node_name: str
+    columns: tuple[str, ...]
+    rows: tuple[HeatRowView, ...]
+    notes: tuple[str, ...]
+    """What the map leaves out, one line each."""
 
 
 @dataclass(frozen=True)
@@ -351,6 +476,28 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Channels:
+    """Survey KPIs by response channel and ticket KPIs by ticket channel, this month."""
+
+    shown: bool
+    period_name: str
+    surveys: tuple[ChannelKpi, ...]
+    tickets: tuple[ChannelKpi, ...]
+
+
+@dataclass(frozen=True)
+class Verbatims:
+    """The node's top NPS comments of the month: detractors and promoters, redacted."""
+
+    shown: bool
+    period_name: str
+    detractors: tuple[Verbatim, ...]
+    promoters: tuple[Verbatim, ...]
+    n_detractors: int
+    n_promoters: int
+
+
+@dataclass(frozen=True)
 class Escalations:
     period_name: str
     escalate_after: int
@@ -359,6 +506,10 @@ class Escalations:
     resolved: tuple[EscalationView, ...]
     history_months: tuple[str, ...]
     status_history: tuple[StatusHistoryRow, ...]
+    below: tuple[NodeEscalations, ...] = ()
+    """The escalations of the nodes below, grouped by node (most first)."""
+    below_more: str = ""
+    """What the list of escalations below leaves out, or ""."""
 
 
 @dataclass(frozen=True)
@@ -373,15 +524,18 @@ class Appendix:
 
 @dataclass(frozen=True)
 class PackView:
-    """Every section of one pack, in order (the comparison only when `comparison.shown`)."""
+    """Every section of one pack, in order (the heat-map and comparison only when `shown`)."""
 
     head: Head
     cover: Cover
     contents: Contents
+    heatmap: HeatMap
     summary: Summary
     scorecard: Scorecard
     perspectives: Perspectives
     comparison: Comparison
+    channels: Channels
+    verbatims: Verbatims
     escalations: Escalations
     pages: tuple[Page, ...]
     appendix: Appendix

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from markupsafe import Markup
 
-from .. import __version__, periods
+from .. import __version__, cascade, explain, periods
 from .. import commentary as commentary_mod
 from .. import comparison as cmp
 from .. import kpis as kpi_formulas
@@ -52,8 +52,10 @@ from ..packdata import (
 )
 from ..scores import coverage_phrase
 from . import appendix
+from .cascade_views import below_view, escalated_below, heatmap_view, more_below
 from .records import (
     Cell,
+    Channels,
     Comparison,
     Contents,
     ContentsEntry,
@@ -61,8 +63,10 @@ from .records import (
     Escalations,
     EscalationView,
     Head,
+    HeatMap,
     KpiView,
     MoverView,
+    NodeEscalations,
     NoteView,
     PackView,
     Page,
@@ -75,7 +79,9 @@ from .records import (
     StatusHistoryRow,
     Summary,
     Tone,
+    Verbatims,
 )
+from .voice_views import channels_view, verbatims_view
 
 log = logging.getLogger(__name__)
 
@@ -408,8 +414,13 @@ def escalation_view(
     )
 
 
-def escalations_view(ctx: PackContext, commentary: Commentary) -> Escalations:
-    """Escalated, approaching and resolved KPIs, and the status history (DOMAIN.md §6, §8)."""
+def escalations_view(
+    ctx: PackContext,
+    commentary: Commentary,
+    findings: tuple[cascade.NodeFindings, ...] = (),
+) -> Escalations:
+    """Escalated, approaching and resolved KPIs, the status history (DOMAIN.md §6, §8), and the
+    escalations of the nodes below (`findings` of `cascade.findings_below`), grouped by node."""
     project = ctx.project
     rows = node_rows(ctx)
     mine = ctx.history[ctx.history["node"] == ctx.node.id]
@@ -430,6 +441,7 @@ def escalations_view(ctx: PackContext, commentary: Commentary) -> Escalations:
         current=commentary,
     )
     resolved = sc.resolved_escalations(mine, ctx.period, project.settings.escalate_after)
+    listed, rest = escalated_below(findings)
     recent = periods.span(periods.shift(ctx.period, -(HISTORY_MONTHS - 1)), ctx.period)
     by_key = dict(zip(zip(mine["kpi"], mine["period"], strict=True), mine["status"], strict=True))
     history = tuple(
@@ -455,6 +467,18 @@ def escalations_view(ctx: PackContext, commentary: Commentary) -> Escalations:
         ),
         history_months=tuple(period_short(p, project.settings.locale) for p in recent),
         status_history=history,
+        below=tuple(
+            NodeEscalations(
+                node_id=f.node.id,
+                name=f.node.name,
+                items=tuple(
+                    escalation_view(ctx, node_rows(ctx, f.node.id), e)
+                    for _, e in f.escalations.iterrows()
+                ),
+            )
+            for f in listed
+        ),
+        below_more=more_below(rest),
     )
 
 
@@ -503,15 +527,23 @@ def contents_view(
     groups: tuple[PerspectiveView, ...],
     comparison: Comparison,
     pages: tuple[Page, ...],
+    heatmap: HeatMap | None = None,
+    channels: Channels | None = None,
+    verbatims: Verbatims | None = None,
 ) -> Contents:
     """The contents page: every section and page in order, and the key to the statuses."""
     entries = [
+        *([ContentsEntry("#heatmap", heatmap.title)] if heatmap and heatmap.shown else []),
         ContentsEntry("#summary", "Executive summary"),
         ContentsEntry("#scorecard", "Scorecard"),
     ]
     entries += [ContentsEntry(f"#perspective-{g.id}", g.name, sub=True) for g in groups]
     if comparison.shown:
         entries.append(ContentsEntry("#comparison", comparison.title))
+    if channels is not None and channels.shown:
+        entries.append(ContentsEntry("#channels", "By channel"))
+    if verbatims is not None and verbatims.shown:
+        entries.append(ContentsEntry("#verbatims", "What customers say"))
     entries.append(ContentsEntry("#escalations", "Escalations"))
     entries += [ContentsEntry(f"#{p.id}", p.title) for p in pages]
     entries += [
@@ -539,6 +571,10 @@ def pack_view(
     groups = perspective_views(ctx, charts, commentary)
     comparison = comparison_view(ctx, groups, charts)
     counts = status_counts(ctx)
+    findings = cascade.findings_below(ctx)
+    heatmap = heatmap_view(ctx)
+    channels = channels_view(ctx)
+    voices = verbatims_view(ctx)
     return PackView(
         head=Head(
             title=f"{ctx.node.name}: customer-experience scorecard, {when}",
@@ -563,7 +599,8 @@ def pack_view(
             restated=_restated(ctx),
             generator=f"reportlib {__version__}",
         ),
-        contents=contents_view(ctx, groups, comparison, pages),
+        contents=contents_view(ctx, groups, comparison, pages, heatmap, channels, voices),
+        heatmap=heatmap,
         summary=Summary(
             overall=overall,
             groups=groups,
@@ -580,11 +617,15 @@ def pack_view(
             else None,
             draft=commentary.draft,
             stale=is_stale(commentary.front_matter, ctx.scorecard_hash),
+            below=below_view(ctx, findings),
+            sources=tuple(s.sentence for s in explain.change_sources(ctx)),
         ),
         scorecard=Scorecard(period_name=when, prev_name=prev_name, groups=groups),
         perspectives=Perspectives(groups=groups, trend_months=settings.trend_months),
         comparison=comparison,
-        escalations=escalations_view(ctx, commentary),
+        channels=channels,
+        verbatims=voices,
+        escalations=escalations_view(ctx, commentary, findings),
         pages=pages,
         appendix=appendix.appendix_view(ctx),
     )
