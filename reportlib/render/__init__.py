@@ -17,10 +17,11 @@ from .html import (
     render_section,
     templates_dir,
 )
+from .kpiviews import svg_uri
 from .pages import add_page, page, page_table
 from .pdf import RestrictedFetcher, build_pack, default_out, write_pdf
 from .records import PackView, Page
-from .views import as_of_text, pack_view, svg_uri
+from .views import as_of_text, pack_view
 
 __all__ = [
     "MAIN_TEMPLATE",

@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from ..charts import to_svg
 from ..errors import RenderError
 from ..formatting import DASH, DEFAULT_LOCALE, format_number, missing
+from .kpiviews import svg_uri
 from .records import Page, PageTable, TableCell
-from .views import svg_uri
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

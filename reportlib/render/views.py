@@ -6,11 +6,9 @@ returns a `PackView`, one frozen record per section (see `records`).
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import logging
 from datetime import UTC, datetime
-from typing import cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -19,22 +17,16 @@ from markupsafe import Markup
 from .. import __version__, cascade, explain, periods
 from .. import commentary as commentary_mod
 from .. import comparison as cmp
-from .. import kpis as kpi_formulas
 from .. import scorecard as sc
 from ..charts import Charts
 from ..commentary import SUMMARY, Commentary, KpiNote, is_stale
-from ..comparison import ADDITIVE_UNITS
-from ..config import KpiDef, Project
+from ..config import KpiDef
 from ..formatting import (
     DASH,
     DEFAULT_LOCALE,
     day_text,
-    favourable,
     format_delta,
-    format_n,
-    format_score,
     format_value,
-    missing,
     period_name,
     period_short,
     status_style,
@@ -42,19 +34,14 @@ from ..formatting import (
 )
 from ..packdata import (
     PackContext,
-    below_min_n,
     movers,
     node_rows,
-    perspectives,
-    row,
     status_counts,
-    version_breaks,
 )
-from ..scores import coverage_phrase
 from . import appendix
 from .cascade_views import below_view, escalated_below, heatmap_view, more_below
+from .kpiviews import perspective_name, perspective_views, score_view, svg_uri, tone_of
 from .records import (
-    Cell,
     Channels,
     Comparison,
     Contents,
@@ -64,7 +51,6 @@ from .records import (
     EscalationView,
     Head,
     HeatMap,
-    KpiView,
     MoverView,
     NodeEscalations,
     NoteView,
@@ -72,13 +58,11 @@ from .records import (
     Page,
     Perspectives,
     PerspectiveView,
-    Score,
     Scorecard,
     Status,
     StatusCell,
     StatusHistoryRow,
     Summary,
-    Tone,
     Verbatims,
 )
 from .voice_views import channels_view, verbatims_view
@@ -90,13 +74,6 @@ HISTORY_MONTHS = 6
 
 KEY_STATUSES: tuple[Status, ...] = ("green", "amber", "red", "insufficient", "no-target")
 """The statuses the contents page explains."""
-
-
-def svg_uri(svg: str | None) -> str:
-    """An SVG string as a `data:` URI for an <img>, or "" when there is no chart."""
-    if not svg:
-        return ""
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 def cut_off(as_of: str, timezone: str = "UTC", configured: str | None = None) -> datetime:
@@ -145,203 +122,6 @@ def created(as_of: str | None, timezone: str = "UTC", configured: str | None = N
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _status(value: object) -> Status:
-    return cast(Status, str(value))
-
-
-def _tone(good: bool | None) -> Tone:
-    return "flat" if good is None else ("good" if good else "bad")
-
-
-def _delta(r: pd.Series, which: str, k: KpiDef, currency: str, loc: str) -> Cell:
-    """A MoM or YoY change with its mark (DOMAIN.md §4): `n.s.` not significant, `n.t.` not
-    tested (a census KPI or a manual value on either side); across a definition change the
-    change is not computed and says so."""
-    raw = r.get(f"{which}_test")
-    test = None if missing(raw) else str(raw)
-    if test == sc.DEFINITION_CHANGED:
-        return Cell("definition changed", "none", "")
-    d = r[f"{which}_delta"]
-    if missing(d):
-        return Cell(DASH, "none", "")
-    sig = r[f"{which}_significant"]
-    mark = "n.s." if k.sample and not missing(sig) and not bool(sig) else ""
-    tone: Tone = "ns" if mark else _tone(favourable(d, k.direction))
-    if test == sc.NOT_TESTED:  # a census change is real, if untested: keep its colour
-        mark = "n.t."
-    return Cell(format_delta(d, k.unit, currency, loc), tone, mark)
-
-
-def score_view(ctx: PackContext, key: str) -> Score:
-    """A score row (`score:overall`, `score:<perspective>`) with its change on last month."""
-    r = row(ctx, key)
-    loc = ctx.project.settings.locale
-    if r is None:
-        return Score(DASH, status_style(None), "no-data", "")
-    change = ""
-    if not missing(r["mom_delta"]):
-        d = round(float(r["mom_delta"]), 1)
-        change = (
-            "unchanged on last month"
-            if d == 0
-            else f"{format_delta(d, 'score', locale=loc)} on last month"
-        )
-    st: Status = "no-data" if missing(r["value"]) else _status(r["status"])
-    if st == "no-data" and r["status"] == "insufficient":
-        st = "insufficient"
-    return Score(
-        format_score(r["value"], loc), status_style(st), st, change, *coverage_text(r, key)
-    )
-
-
-def coverage_text(r: pd.Series, key: str) -> tuple[str, str]:
-    """("3 of 4 KPIs scored", why there is no score) for a score row (DOMAIN.md §6).
-
-    Empty strings for a row written before these columns existed.
-    """
-    scored, total = r.get("scored"), r.get("total")
-    if missing(scored) or missing(total):
-        return "", ""
-    text = coverage_phrase(
-        int(cast(float, scored)), int(cast(float, total)), overall=key == "score:overall"
-    )
-    reason = ""
-    if str(r["status"]) == "insufficient":
-        share = r.get("coverage")
-        carried = (
-            ""
-            if missing(share) or not float(cast(float, share)) > 0
-            else f", carrying {float(cast(float, share)):.0%} of the weight"
-        )
-        reason = f"Not scored: {text}{carried}; at least half is needed"
-    return text, reason
-
-
-def kpi_view(
-    ctx: PackContext,
-    k: KpiDef,
-    rows: pd.DataFrame,
-    charts: Charts,
-    manual: set[str],
-    below: dict[str, tuple[str, ...]] | None = None,
-) -> KpiView:
-    """One KPI of the node: figures, status, deltas, interval, and its charts as data URIs.
-
-    `below` names, per KPI, the nodes under this one whose figure is a manual value: this
-    node is computed from the raw rows and says so (DOMAIN.md §6).
-    """
-    cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
-    r = cast(pd.Series, rows.loc[k.id]) if k.id in rows.index else None
-    base = {
-        "id": k.id,
-        "name": k.name,
-        "kind": k.kind,
-        "owner": k.owner,
-        "responsible": k.responsible or "",
-        "sample": k.sample,
-        "min_n": k.in_force(ctx.period).min_n,
-        "manual": k.id in manual,
-        "breaks": tuple(
-            (period_name(p, loc), old, new) for p, old, new in version_breaks(ctx, k.id)
-        ),
-        "spark": svg_uri(charts.sparklines.get(k.id)),
-        "trend": svg_uri(charts.trends.get(k.id)),
-        "comparison": svg_uri(charts.comparison.get(k.id)),
-        "additive": k.unit in ADDITIVE_UNITS,
-        "child_manual": (below or {}).get(k.id, ()),
-    }
-    if r is None:
-        none = Cell(DASH, "none", "")
-        return KpiView(
-            **base,  # type: ignore[arg-type]
-            value=DASH,
-            target=DASH,
-            has_target=False,
-            threshold="",
-            status=status_style(None),
-            status_id="no-data",
-            mom=none,
-            yoy=none,
-            n=DASH,
-            low_n=False,
-            interval="",
-        )
-    interval = ""
-    if k.sample and not missing(r["ci_low"]) and not missing(r["ci_high"]):
-        interval = (
-            f"{format_value(r['ci_low'], k.unit, cur, loc)} to "
-            f"{format_value(r['ci_high'], k.unit, cur, loc)}"
-        )
-    side = "<" if k.direction == "up" else ">"
-    annual = ""
-    if k.id in kpi_formulas.ANNUALISED and not missing(r["value"]):
-        annual = format_value(kpi_formulas.annualised(float(r["value"])), k.unit, cur, loc)
-    return KpiView(
-        **base,  # type: ignore[arg-type]
-        value=format_value(r["value"], k.unit, cur, loc),
-        target=format_value(r["target"], k.unit, cur, loc),
-        has_target=not missing(r["target"]),
-        threshold=""
-        if missing(r["threshold"])
-        else f"{side} {format_value(r['threshold'], k.unit, cur, loc)}",
-        status=status_style(str(r["status"])),
-        status_id=_status(r["status"]),
-        mom=_delta(r, "mom", k, cur, loc),
-        yoy=_delta(r, "yoy", k, cur, loc),
-        n=format_n(r["n"], loc),
-        low_n=below_min_n(k, r["n"], ctx.period) and not missing(r["value"]),
-        interval=interval,
-        uncertain=not missing(r.get("uncertain")) and bool(r.get("uncertain")),
-        annualised=annual,
-    )
-
-
-def _manual_now(ctx: PackContext) -> set[str]:
-    """KPIs of this node with a manual value or override this month."""
-    mv = ctx.manual_values
-    if mv is None or mv.empty:
-        return set()
-    mine = (mv["node"].astype(str) == ctx.node.id) & (mv["period"].astype(str) == ctx.period)
-    return set(mv[mine]["kpi"].astype(str))
-
-
-def manual_below(ctx: PackContext) -> dict[str, tuple[str, ...]]:
-    """Per KPI, the names of the nodes below this one with a manual value this month (§6)."""
-    mv = ctx.manual_values
-    if mv is None or mv.empty:
-        return {}
-    names = {n.id: n.name for n in ctx.tree.descendants(ctx.node.id)}
-    now = mv[mv["node"].astype(str).isin(names) & (mv["period"].astype(str) == ctx.period)]
-    out: dict[str, list[str]] = {}
-    for node, kpi in zip(now["node"].astype(str), now["kpi"].astype(str), strict=True):
-        out.setdefault(kpi, []).append(names[node])
-    return {kpi: tuple(sorted(set(v))) for kpi, v in out.items()}
-
-
-def perspective_views(
-    ctx: PackContext, charts: Charts, commentary: Commentary
-) -> tuple[PerspectiveView, ...]:
-    """Each perspective with its score, KPIs and commentary section."""
-    rows = node_rows(ctx)
-    manual = _manual_now(ctx)
-    below = manual_below(ctx)
-    return tuple(
-        PerspectiveView(
-            id=p.id,
-            name=p.name,
-            weight=p.weight,
-            score=score_view(ctx, f"score:{p.id}"),
-            kpis=tuple(kpi_view(ctx, k, rows, charts, manual, below) for k in kpis),
-            commentary=Markup(commentary.sections[p.id]) if p.id in commentary.sections else None,
-        )
-        for p, kpis in perspectives(ctx.project)
-    )
-
-
-def perspective_name(project: Project, k: KpiDef) -> str:
-    return next(p.name for p in project.hierarchy.perspectives if p.id == k.perspective)
-
-
 def mover_views(ctx: PackContext) -> tuple[MoverView, ...]:
     cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
     return tuple(
@@ -351,7 +131,7 @@ def mover_views(ctx: PackContext) -> tuple[MoverView, ...]:
             prev=format_value(m.prev, m.kpi.unit, cur, loc),
             value=format_value(m.value, m.kpi.unit, cur, loc),
             delta=format_delta(m.delta, m.kpi.unit, cur, loc),
-            tone=_tone(m.good),
+            tone=tone_of(m.good),
             basis="significant at 95%" if m.kpi.sample else "material change",
         )
         for m in movers(ctx)
