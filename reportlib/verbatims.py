@@ -120,7 +120,10 @@ def compute(src: Source, tree: Hierarchy, period: str) -> pd.DataFrame:
     df["score"] = df["score"].astype("int64")
     df["channel"] = df["channel"].fillna("").astype(str)
     df["responded_at"] = df["responded_at"].astype(str)
-    out = df[list(COLUMNS)].sort_values(["node", "response_id"], kind="stable")
+    # Text columns stay text when the month has no comment at all: an empty list assigned
+    # above would make them float, and the pack reads them back as such.
+    text = {c: str for c in ("node", "response_id", "responded_at", "channel", "comment")}
+    out = df[list(COLUMNS)].astype(text).sort_values(["node", "response_id"], kind="stable")
     log.info("verbatims: %d comments for %s", len(out), period)
     return out.reset_index(drop=True)
 

@@ -155,3 +155,25 @@ def test_the_page_in_a_real_pack(project: Project, tmp_path: Path) -> None:
     assert "jane.doe" not in text and "7946" not in text
     channels = next(p for p in pages if "By channel" in p and "Surveys, by response channel" in p)
     assert "First contact resolution" in channels
+
+
+def test_a_month_without_comments_gives_an_empty_text_file_and_an_empty_page(
+    tmp_path: Path,
+) -> None:
+    """No comment at all (a small company's month): the file's text columns stay text, so
+    the pack reads it back and shows no verbatims rather than failing."""
+    lines = SURVEYS.splitlines()
+    header = lines[0].split(",")
+    at = header.index("comment")
+    assert at == len(header) - 1  # the comment is the last column: cut it off each row
+    bare = [lines[0]] + [
+        re.sub(r',(?:"[^"]*"|[^,]*)$', ",", line) for line in lines[1:] if line.strip()
+    ]
+    p = load_project(write_project(tmp_path, tables={"survey_responses": "\n".join(bare) + "\n"}))
+    compute(p, PERIOD, accept_quality="tiny fixture")
+    frame = pd.read_parquet(layout.PeriodOutput(p.settings.output_path, PERIOD).verbatims)
+    assert frame.empty
+    assert {c: frame[c].dtype.kind for c in ("node", "comment")} == {"node": "O", "comment": "O"}
+    view = verbatims_view(render.load_context(p, PERIOD, "ent"))
+    assert (view.detractors, view.promoters) == ((), ())
+    assert (view.n_detractors, view.n_promoters) == (0, 0)
