@@ -3,7 +3,7 @@
 `files` reads a commentary file (front matter, one section per part of the pack) into a
 `Commentary`, refusing a file that leads outside the project; `tidy` keeps hostile text
 from breaking the page (bidi controls, deep quotes, wide tables); `notes` finds what the commentary says about one KPI for the escalations
-page (DOMAIN.md §8); `drafts` writes a starting point from the figures.
+page (DOMAIN.md §8), and the actions recorded on it (`kpi_actions`); `drafts` writes a starting point from the figures.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from .files import (
     SUMMARY,
     Commentary,
     OutsideProjectError,
+    actions_of,
     check_folder,
+    check_period,
     inside_project,
     is_draft,
     is_stale,
@@ -29,10 +31,12 @@ from .files import (
 )
 from .notes import (
     MAX_PASSAGES,
+    KpiActions,
     KpiMatcher,
     KpiNote,
     Passage,
     aliases,
+    kpi_actions,
     kpi_note,
     kpi_notes,
     passages,
@@ -57,17 +61,21 @@ __all__ = [
     "SAFE_SCHEMES",
     "SUMMARY",
     "Commentary",
+    "KpiActions",
     "KpiMatcher",
     "KpiNote",
     "OutsideProjectError",
     "Passage",
+    "actions_of",
     "aliases",
     "bidi_count",
     "check_folder",
+    "check_period",
     "draft",
     "inside_project",
     "is_draft",
     "is_stale",
+    "kpi_actions",
     "kpi_note",
     "kpi_notes",
     "load",

@@ -89,6 +89,32 @@ def _below_lines(ctx: PackContext) -> list[str]:
     return [text + "; ".join(parts) + ".", ""]
 
 
+def _actions_skeleton(ctx: PackContext) -> list[str]:
+    """Front-matter lines for the actions on the escalated KPIs, commented out (DOMAIN.md §8).
+
+    `actions:` with nothing under it is no action, so the file stays a valid draft (and the
+    escalations page says "No action recorded") until the owner fills an entry in and
+    removes its `#`.
+    """
+    if not len(ctx.escalations):
+        return []
+    loc = ctx.project.settings.locale
+    lines = [
+        "actions:  # per escalated KPI: remove the '#' of an entry and fill it in;"
+        " status: open, done or dropped",
+    ]
+    for _, e in ctx.escalations.iterrows():
+        k = ctx.project.kpi(str(e["kpi"]))
+        lines += [
+            f"#  - kpi: {k.id}  # {k.name}, red since {period_name(str(e['since']), loc)}",
+            "#    action: what is being done about it",
+            f"#    owner: {k.owner}",
+            "#    due: YYYY-MM-DD",
+            "#    status: open",
+        ]
+    return lines
+
+
 def draft(ctx: PackContext) -> str:
     """A Markdown starting point written from the figures: scores, movers, reds and escalations."""
     cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
@@ -101,6 +127,7 @@ def draft(ctx: PackContext) -> str:
         f"period: '{ctx.period}'",
         f"scorecard_hash: {ctx.scorecard_hash or 'null'}",
         "status: draft  # remove this line once the commentary is reviewed",
+        *_actions_skeleton(ctx),
         "---",
         "",
         f"# {ctx.node.name}: {when}",

@@ -18,6 +18,7 @@ import yaml
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
+from .. import actions as actions_mod
 from .. import fileio, layout, periods
 from ..config import Project
 from ..errors import ConfigError, ReportlibError
@@ -48,6 +49,8 @@ class Commentary:
     """Headings that matched no section; their text is kept under the summary."""
     markdown: dict[str, str] = field(default_factory=dict)
     """The Markdown source of each section, searched for KPI mentions (`kpi_notes`)."""
+    actions: tuple[actions_mod.Action, ...] = ()
+    """The front matter's actions on KPIs, checked (DOMAIN.md §8)."""
 
     @property
     def draft(self) -> bool:
@@ -180,13 +183,28 @@ def _section_keys(project: Project) -> dict[str, str]:
     return keys
 
 
+class _FrontLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a date-like value that is no real day (`2026-13-01`)
+    stays text, so the check of an action's `due` can name the action and the field."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_FrontLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
 def split_front_matter(text: str, source: Path | str = "commentary") -> tuple[dict[str, Any], str]:
     """Separate optional `---` YAML front matter from the Markdown body."""
     m = _FRONT.match(text)
     if not m:
         return {}, text
     try:
-        meta = yaml.safe_load(m.group("yaml")) or {}
+        meta = yaml.load(m.group("yaml"), Loader=_FrontLoader) or {}  # a SafeLoader
     except yaml.YAMLError as e:
         raise ConfigError(
             f"{source}: front matter is not valid YAML: {str(e).splitlines()[0]}"
@@ -248,6 +266,7 @@ def load(project: Project, period: str, node_id: str) -> Commentary:
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read commentary: {e}") from e
     meta, sections, unmatched = parse(project, text, path)
+    listed = actions_of(project, meta, path)
     md = markdown()
     return Commentary(
         node=node_id,
@@ -258,7 +277,37 @@ def load(project: Project, period: str, node_id: str) -> Commentary:
         front_matter=meta,
         unmatched=unmatched,
         markdown=sections,
+        actions=listed,
     )
+
+
+def actions_of(
+    project: Project, front_matter: dict[str, Any], source: Path | str
+) -> tuple[actions_mod.Action, ...]:
+    """The checked `actions:` of a front matter (ConfigError naming file, action and field)."""
+    return actions_mod.parse(front_matter.get("actions"), {k.id for k in project.kpis}, source)
+
+
+def check_period(project: Project, period: str) -> None:
+    """Refuse (ConfigError, one line) a commentary file of `period` whose front matter or
+    actions are wrong, before a run computes anything: a typo in an action's KPI or date
+    would otherwise stop the pack of that node only, after the scorecard step."""
+    folder = project.settings.data_path / "commentary" / period
+    periods.parse(period)
+    if not folder.is_dir():
+        return
+    for here, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if not name.endswith(".md"):
+                continue
+            path = inside_project(project, Path(here) / name)
+            try:
+                text = path.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError) as e:
+                raise ConfigError(f"{path}: cannot read commentary: {e}") from e
+            meta, _ = split_front_matter(tidy.strip_bidi(text), path)
+            actions_of(project, meta, path)
 
 
 def is_stale(front_matter: dict[str, Any], scorecard_hash: str | None) -> bool:

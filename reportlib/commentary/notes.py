@@ -15,10 +15,21 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from .. import periods
+from ..actions import Action
 from ..config import KpiDef, Project
 from ..errors import ConfigError
 from ..packdata import scorecard_hash
-from .files import SUMMARY, Commentary, is_draft, is_stale, markdown, parse, path_for, to_html
+from .files import (
+    SUMMARY,
+    Commentary,
+    actions_of,
+    is_draft,
+    is_stale,
+    markdown,
+    parse,
+    path_for,
+    to_html,
+)
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +176,7 @@ class _Source:
     markdown: dict[str, str]
     stale: bool
     draft: bool
+    actions: tuple[Action, ...] = ()
 
 
 def _source(
@@ -175,6 +187,7 @@ def _source(
         if current.missing:
             return None
         meta, sections, path = current.front_matter, current.markdown, current.path
+        listed = current.actions
     else:
         path = path_for(project, period, node_id)
         if not path.is_file():
@@ -184,12 +197,18 @@ def _source(
         except (OSError, UnicodeDecodeError, ConfigError) as e:
             log.warning("%s: commentary not searched for escalated KPIs (%s)", path, e)
             return None
+        try:
+            listed = actions_of(project, meta, path)
+        except ConfigError as e:
+            log.warning("%s: its actions are not shown (%s)", path, e)
+            listed = ()
     return _Source(
         period=period,
         path=path,
         markdown=sections,
         stale=is_stale(meta, scorecard_hash(project, period)),
         draft=is_draft(meta),
+        actions=listed,
     )
 
 
@@ -267,3 +286,47 @@ def kpi_note(
 ) -> KpiNote | None:
     """The latest commentary about one KPI at a node since `since` (see `kpi_notes` for the rule)."""
     return kpi_notes(project, period, node_id, {kpi: since}, current=current)[kpi]
+
+
+@dataclass(frozen=True)
+class KpiActions:
+    """The actions recorded on one KPI at a node, from the newest commentary that lists any."""
+
+    kpi: str
+    period: str
+    """The month of the commentary file they come from."""
+    actions: tuple[Action, ...]
+    path: Path | None
+
+
+def kpi_actions(
+    project: Project,
+    period: str,
+    node_id: str,
+    since: Mapping[str, str | None],
+    *,
+    current: Commentary | None = None,
+) -> dict[str, KpiActions | None]:
+    """For each KPI (id → first month of its red streak), its actions (DOMAIN.md §8).
+
+    The same months as `kpi_notes`: the node's commentary for `period`, then each earlier
+    month back to the start of the streak (never before the trend window). The newest file
+    whose front matter lists an action on the KPI gives all its actions on that KPI, so an
+    action agreed when the KPI turned red still shows while it stays red, until a later
+    month's commentary lists the KPI's actions again. None when no file lists one.
+    """
+    floor = periods.shift(period, -(project.settings.trend_months - 1))
+    sources: dict[str, _Source | None] = {}
+    out: dict[str, KpiActions | None] = {}
+    for kpi_id, start in since.items():
+        first = min(max(start or period, floor), period)
+        out[kpi_id] = None
+        for p in reversed(periods.span(first, period)):
+            if p not in sources:
+                sources[p] = _source(project, p, node_id, current)
+            src = sources[p]
+            mine = () if src is None else tuple(a for a in src.actions if a.kpi == kpi_id)
+            if src is not None and mine:
+                out[kpi_id] = KpiActions(kpi_id, p, mine, src.path)
+                break
+    return out

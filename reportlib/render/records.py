@@ -117,6 +117,33 @@ class NoteView:
 
 
 @dataclass(frozen=True)
+class ActionView:
+    """An action on an escalated KPI (DOMAIN.md §8): what, who, by when, and where it stands."""
+
+    action: str
+    owner: str
+    due: str
+    status: str
+    """`Open`, `Done` or `Dropped`."""
+    status_id: str
+    overdue: bool
+    """Open and due before the day of the data cut-off."""
+
+
+@dataclass(frozen=True)
+class ActionsView:
+    """The actions on one KPI at one node, or the line saying there is none."""
+
+    items: tuple[ActionView, ...]
+    source: str
+    """`Actions recorded in March 2026` (the commentary they come from), or ""."""
+    none: str
+    """`No action recorded`, for an escalated KPI without one; else ""."""
+    count: str
+    """`2 open, 1 overdue` or `No action recorded`: the one cell of the escalations below."""
+
+
+@dataclass(frozen=True)
 class EscalationView:
     """A KPI on a red streak (escalated, approaching, or resolved this month)."""
 
@@ -132,6 +159,8 @@ class EscalationView:
     note: NoteView | None = None
     status: StatusStyle | None = None
     """The status now, for a resolved escalation."""
+    actions: ActionsView | None = None
+    """Its actions (escalated and approaching KPIs, and those of the nodes below)."""
 
 
 @dataclass(frozen=True)
@@ -428,6 +457,10 @@ class Summary:
     """The escalations, reds and movers of the descendants (None for a node without children)."""
     sources: tuple[str, ...] = ()
     """Where each mover came from: one sentence per mover split over the children (§9)."""
+    actions: str = ""
+    """`4 open actions, 1 overdue` on the node's escalated KPIs (§8); "" without escalations."""
+    actions_below: str = ""
+    """The same for the escalations of the nodes below listed on the escalations page."""
 
 
 @dataclass(frozen=True)
@@ -510,6 +543,12 @@ class Escalations:
     """The escalations of the nodes below, grouped by node (most first)."""
     below_more: str = ""
     """What the list of escalations below leaves out, or ""."""
+    actions: str = ""
+    """`4 open actions, 1 overdue` on the escalated KPIs (DOMAIN.md §8), or ""."""
+    actions_below: str = ""
+    """The same for the escalations below listed, or ""."""
+    actions_day: str = ""
+    """The day overdue actions are judged on (the data cut-off), as the pack writes it."""
 
 
 @dataclass(frozen=True)

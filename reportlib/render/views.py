@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -18,8 +18,9 @@ from .. import __version__, cascade, explain, periods
 from .. import commentary as commentary_mod
 from .. import comparison as cmp
 from .. import scorecard as sc
+from ..actions import tally_text
 from ..charts import Charts
-from ..commentary import SUMMARY, Commentary, KpiNote, is_stale
+from ..commentary import SUMMARY, Commentary, KpiActions, KpiNote, is_stale
 from ..config import KpiDef
 from ..formatting import (
     DASH,
@@ -38,7 +39,7 @@ from ..packdata import (
     node_rows,
     status_counts,
 )
-from . import appendix
+from . import action_views, appendix
 from .cascade_views import below_view, escalated_below, heatmap_view, more_below
 from .kpiviews import perspective_name, perspective_views, score_view, svg_uri, tone_of
 from .records import (
@@ -122,6 +123,21 @@ def created(as_of: str | None, timezone: str = "UTC", configured: str | None = N
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def action_day(ctx: PackContext) -> date:
+    """The day overdue actions are judged on (DOMAIN.md §8): the data cut-off's day in the
+    project's time zone, so a pack rebuilt later still says what it said; the day after the
+    period when no cut-off is recorded."""
+    settings = ctx.project.settings
+    if ctx.as_of:
+        try:
+            return cut_off(ctx.as_of, settings.timezone, settings.as_of).date()
+        except ValueError:
+            log.warning(
+                "cut-off %r is not an ISO time: actions judged at the period's end", ctx.as_of
+            )
+    return periods.first_day(periods.shift(ctx.period, 1))
+
+
 def mover_views(ctx: PackContext) -> tuple[MoverView, ...]:
     cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
     return tuple(
@@ -175,8 +191,13 @@ def escalation_view(
     rows: pd.DataFrame,
     e: pd.Series,
     notes: dict[str, KpiNote | None] | None = None,
+    actions: dict[str, KpiActions | None] | None = None,
+    on: date | None = None,
+    *,
+    escalated: bool = True,
 ) -> EscalationView:
-    """A KPI on a red streak with its figures (and, given `notes`, its latest commentary)."""
+    """A KPI on a red streak with its figures (and, given `notes`, its latest commentary;
+    given `actions` and the day `on`, its actions: `escalated` ones without say so)."""
     cur, loc = ctx.project.settings.currency, ctx.project.settings.locale
     k = ctx.project.kpi(str(e["kpi"]))
     r = rows.loc[k.id] if k.id in rows.index else None
@@ -191,6 +212,9 @@ def escalation_view(
         target=DASH if r is None else format_value(r["target"], k.unit, cur, loc),
         threshold=DASH if r is None else format_value(r["threshold"], k.unit, cur, loc),
         note=None if notes is None else note_view(ctx, k, str(e["since"]), notes.get(k.id)),
+        actions=None
+        if actions is None or on is None
+        else action_views.actions_view(actions.get(k.id), ctx.period, on, loc, escalated=escalated),
     )
 
 
@@ -220,8 +244,28 @@ def escalations_view(
         },
         current=commentary,
     )
+    since = {
+        str(e["kpi"]): str(e["since"])
+        for frame in (ctx.escalations, approaching)
+        for _, e in frame.iterrows()
+    }
+    acts = commentary_mod.kpi_actions(project, ctx.period, ctx.node.id, since, current=commentary)
+    on = action_day(ctx)
     resolved = sc.resolved_escalations(mine, ctx.period, project.settings.escalate_after)
     listed, rest = escalated_below(findings)
+    below_acts = {
+        f.node.id: commentary_mod.kpi_actions(
+            project,
+            ctx.period,
+            f.node.id,
+            {str(e["kpi"]): str(e["since"]) for _, e in f.escalations.iterrows()},
+        )
+        for f in listed
+    }
+    own = action_views.total((acts.get(str(k)) for k in ctx.escalations["kpi"]), on)
+    below_total = action_views.total(
+        (a for found in below_acts.values() for a in found.values()), on
+    )
     recent = periods.span(periods.shift(ctx.period, -(HISTORY_MONTHS - 1)), ctx.period)
     by_key = dict(zip(zip(mine["kpi"], mine["period"], strict=True), mine["status"], strict=True))
     history = tuple(
@@ -238,9 +282,12 @@ def escalations_view(
         period_name=period_name(ctx.period, project.settings.locale),
         escalate_after=project.settings.escalate_after,
         escalations=tuple(
-            escalation_view(ctx, rows, e, notes) for _, e in ctx.escalations.iterrows()
+            escalation_view(ctx, rows, e, notes, acts, on) for _, e in ctx.escalations.iterrows()
         ),
-        approaching=tuple(escalation_view(ctx, rows, e, notes) for _, e in approaching.iterrows()),
+        approaching=tuple(
+            escalation_view(ctx, rows, e, notes, acts, on, escalated=False)
+            for _, e in approaching.iterrows()
+        ),
         resolved=tuple(
             _with_status(escalation_view(ctx, rows, e), str(e["status"]))
             for _, e in resolved.iterrows()
@@ -252,13 +299,18 @@ def escalations_view(
                 node_id=f.node.id,
                 name=f.node.name,
                 items=tuple(
-                    escalation_view(ctx, node_rows(ctx, f.node.id), e)
+                    escalation_view(
+                        ctx, node_rows(ctx, f.node.id), e, None, below_acts[f.node.id], on
+                    )
                     for _, e in f.escalations.iterrows()
                 ),
             )
             for f in listed
         ),
         below_more=more_below(rest),
+        actions=tally_text(own) if len(ctx.escalations) else "",
+        actions_below=tally_text(below_total) if listed else "",
+        actions_day=day_text(on.isoformat(), project.settings.locale),
     )
 
 
@@ -355,6 +407,7 @@ def pack_view(
     heatmap = heatmap_view(ctx)
     channels = channels_view(ctx)
     voices = verbatims_view(ctx)
+    escalations = escalations_view(ctx, commentary, findings)
     return PackView(
         head=Head(
             title=f"{ctx.node.name}: customer-experience scorecard, {when}",
@@ -399,13 +452,15 @@ def pack_view(
             stale=is_stale(commentary.front_matter, ctx.scorecard_hash),
             below=below_view(ctx, findings),
             sources=tuple(s.sentence for s in explain.change_sources(ctx)),
+            actions=escalations.actions,
+            actions_below=escalations.actions_below,
         ),
         scorecard=Scorecard(period_name=when, prev_name=prev_name, groups=groups),
         perspectives=Perspectives(groups=groups, trend_months=settings.trend_months),
         comparison=comparison,
         channels=channels,
         verbatims=voices,
-        escalations=escalations_view(ctx, commentary, findings),
+        escalations=escalations,
         pages=pages,
         appendix=appendix.appendix_view(ctx),
     )

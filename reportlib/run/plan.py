@@ -134,6 +134,7 @@ def resolve(
     period = pipeline.resolve_period(project, period, src=src)
     asked = pipeline.check_nodes(project, nodes or (), src=src)
     commentary.check_folder(project)
+    commentary.check_period(project, period)
     return RunOptions(
         project=project,
         out=PeriodOutput(settings.output_path, period),
