@@ -82,7 +82,8 @@ def _delta(r: pd.Series, which: str, k: KpiDef, currency: str, loc: str) -> Cell
     tone: Tone = "ns" if mark else tone_of(favourable(d, k.direction))
     if test == sc.NOT_TESTED:  # a census change is real, if untested: keep its colour
         mark = "n.t."
-    return Cell(format_delta(d, k.unit, currency, loc), tone, mark)
+    significant = k.sample and test == sc.TESTED and not missing(sig) and bool(sig)
+    return Cell(format_delta(d, k.unit, currency, loc), tone, mark, significant)
 
 
 def score_view(ctx: PackContext, key: str) -> Score:

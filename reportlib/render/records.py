@@ -28,6 +28,9 @@ class Cell:
     text: str
     tone: Tone
     mark: str
+    significant: bool = False
+    """The scorecard records this change as tested and significant at 95% (DOMAIN.md §4);
+    headlines claim significance only then."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class PerspectiveView:
     score: Score
     kpis: tuple[KpiView, ...]
     commentary: Markup | None
+    headline: str = ""
+    """The page's point in one sentence, written from the figures (`headlines`)."""
 
 
 @dataclass(frozen=True)
@@ -461,6 +466,8 @@ class Summary:
     """`4 open actions, 1 overdue` on the node's escalated KPIs (§8); "" without escalations."""
     actions_below: str = ""
     """The same for the escalations of the nodes below listed on the escalations page."""
+    headline: str = ""
+    """The page's point in one sentence, written from the figures (`headlines`)."""
 
 
 @dataclass(frozen=True)
@@ -475,6 +482,8 @@ class HeatMap:
     rows: tuple[HeatRowView, ...]
     notes: tuple[str, ...]
     """What the map leaves out, one line each."""
+    headline: str = ""
+    """The page's point in one sentence, written from the figures (`headlines`)."""
 
 
 @dataclass(frozen=True)
@@ -482,12 +491,16 @@ class Scorecard:
     period_name: str
     prev_name: str
     groups: tuple[PerspectiveView, ...]
+    headline: str = ""
+    """The page's point in one sentence, written from the figures (`headlines`)."""
 
 
 @dataclass(frozen=True)
 class Perspectives:
     groups: tuple[PerspectiveView, ...]
     trend_months: int
+    headline: str = ""
+    """The page's point in one sentence, written from the figures (`headlines`)."""
 
 
 @dataclass(frozen=True)
@@ -502,6 +515,8 @@ class Comparison:
     """For a node with more children than a chart draws: what the page shows instead."""
     notes: tuple[tuple[str, str], ...] = ()
     """(KPI id, the line under its chart: top and bottom drawn, the others summarised)."""
+    headline: str = ""
+    """The page's point in one sentence, written from the figures (`headlines`)."""
 
     def note(self, kpi_id: str) -> str:
         """The line under one KPI's chart, or empty."""
@@ -516,6 +531,8 @@ class Channels:
     period_name: str
     surveys: tuple[ChannelKpi, ...]
     tickets: tuple[ChannelKpi, ...]
+    headline: str = ""
+    """The page's point in one sentence, written from the figures (`headlines`)."""
 
 
 @dataclass(frozen=True)
@@ -528,6 +545,8 @@ class Verbatims:
     promoters: tuple[Verbatim, ...]
     n_detractors: int
     n_promoters: int
+    headline: str = ""
+    """The page's point in one sentence, written from the figures (`headlines`)."""
 
 
 @dataclass(frozen=True)
@@ -549,6 +568,8 @@ class Escalations:
     """The same for the escalations below listed, or ""."""
     actions_day: str = ""
     """The day overdue actions are judged on (the data cut-off), as the pack writes it."""
+    headline: str = ""
+    """The page's point in one sentence, written from the figures (`headlines`)."""
 
 
 @dataclass(frozen=True)

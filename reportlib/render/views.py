@@ -39,7 +39,7 @@ from ..packdata import (
     node_rows,
     status_counts,
 )
-from . import action_views, appendix
+from . import action_views, appendix, headline_views
 from .cascade_views import below_view, escalated_below, heatmap_view, more_below
 from .kpiviews import perspective_name, perspective_views, score_view, svg_uri, tone_of
 from .records import (
@@ -408,7 +408,7 @@ def pack_view(
     channels = channels_view(ctx)
     voices = verbatims_view(ctx)
     escalations = escalations_view(ctx, commentary, findings)
-    return PackView(
+    view = PackView(
         head=Head(
             title=f"{ctx.node.name}: customer-experience scorecard, {when}",
             company=project.hierarchy.company,
@@ -464,3 +464,4 @@ def pack_view(
         pages=pages,
         appendix=appendix.appendix_view(ctx),
     )
+    return headline_views.with_headlines(ctx, view)
