@@ -140,9 +140,9 @@ def kpi_judgement(kpis: Sequence[KpiView]) -> list[str]:
     return parts
 
 
-def _perspective_parts(g: PerspectiveView) -> list[str]:
+def _perspective_parts(g: PerspectiveView, with_score: bool) -> list[str]:
     parts = kpi_judgement(g.kpis)
-    if g.score.status_id == "insufficient":
+    if with_score and g.score.status_id == "insufficient":
         parts.insert(0, score_phrase(g.score))
     change = notable_change(g.kpis)
     return [*parts, change] if change else parts
@@ -150,14 +150,16 @@ def _perspective_parts(g: PerspectiveView) -> list[str]:
 
 def perspective(g: PerspectiveView) -> str:
     """`CSAT and CES below target; NPS +7.8 YoY, significant`: the point of a perspective's
-    page, printed under its name (`perspective_sentence` puts the name in front)."""
-    text = "; ".join(_perspective_parts(g))
+    page, printed under its name and score (where a perspective without a score already
+    says why, so the sentence does not repeat it; `perspective_sentence` does)."""
+    text = "; ".join(_perspective_parts(g, with_score=False))
     return text[:1].upper() + text[1:]
 
 
 def perspective_sentence(g: PerspectiveView) -> str:
-    """`Customer: CSAT and CES below target; NPS +7.8 YoY, significant`."""
-    return f"{g.name}: " + "; ".join(_perspective_parts(g))
+    """`Customer: CSAT and CES below target; NPS +7.8 YoY, significant`, or `People: not
+    scored (1 of 3 KPIs scored); ...` when too little of its weight is scored (§6)."""
+    return f"{g.name}: " + "; ".join(_perspective_parts(g, with_score=True))
 
 
 def scorecard(groups: Sequence[PerspectiveView]) -> str:

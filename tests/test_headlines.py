@@ -105,8 +105,10 @@ def test_perspective_change_rules() -> None:
         kpi("Net Promoter Score", "insufficient", mom=SIG_UP, low_n=True),
         kpi("B", "no-target"),
     )
-    assert hl.perspective(g) == (
-        "Not scored (0 of 2 KPIs scored); Net Promoter Score insufficient (too few responses)"
+    assert hl.perspective(g) == "Net Promoter Score insufficient (too few responses)"
+    assert hl.perspective_sentence(g) == (
+        "Customer: not scored (0 of 2 KPIs scored); Net Promoter Score insufficient "
+        "(too few responses)"
     )
 
 
