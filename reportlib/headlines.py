@@ -54,6 +54,14 @@ def short_name(name: str) -> str:
     return acronyms[0] if acronyms else _BRACKETS.sub("", name).strip() or name
 
 
+OWN_PHRASES = ("all KPIs", "no KPI", "not scored")
+
+
+def sentence_case(text: str) -> str:
+    """`All KPIs with a target on target`; `eNPS off target` left as it is."""
+    return text[:1].upper() + text[1:] if text.startswith(OWN_PHRASES) else text
+
+
 def names(items: Sequence[str], most: int = MAX_NAMES) -> str:
     """`A`, `A and B`, `A, B and C`, `A, B, C and 2 more`."""
     items = list(items)
@@ -153,7 +161,8 @@ def perspective(g: PerspectiveView) -> str:
     page, printed under its name and score (where a perspective without a score already
     says why, so the sentence does not repeat it; `perspective_sentence` does)."""
     text = "; ".join(_perspective_parts(g, with_score=False))
-    return text[:1].upper() + text[1:]
+    # Only this module's own phrases start lower case; a KPI name such as eNPS stays as it is.
+    return sentence_case(text)
 
 
 def perspective_sentence(g: PerspectiveView) -> str:

@@ -15,12 +15,13 @@ import pytest
 
 from reportlib import actions, cascade, commentary, render
 from reportlib.charts import Charts
+from reportlib.commentary import KpiActions
 from reportlib.config import Project, load_project
 from reportlib.errors import ConfigError
 from reportlib.packdata import load_context
 from reportlib.pipeline import compute
 from reportlib.render import views
-from reportlib.render.action_views import count_text
+from reportlib.render.action_views import actions_view, count_text
 
 from .conftest import write_project
 
@@ -131,6 +132,23 @@ def test_tally_and_count_texts() -> None:
     assert count_text([], day) == "No action recorded"
 
 
+def test_an_escalated_kpi_whose_actions_are_all_closed_says_so() -> None:
+    day = date(2026, 4, 1)
+    closed = (
+        actions.Action("csat", "Fixed the portal", "Tom", date(2026, 2, 1), "done"),
+        actions.Action("csat", "Hire", "HR", date(2026, 2, 1), "dropped"),
+    )
+    found = KpiActions("csat", "2026-02", closed, None)
+    view = actions_view(found, PERIOD, day, "en_US", escalated=True)
+    assert view.none == "No open action" and len(view.items) == 2
+    assert view.source == "Actions recorded in February 2026"
+    assert view.count == "none open (2 closed)"
+    assert [a.status for a in view.items] == ["Done", "Dropped"]
+    # An approaching KPI is not asked for an action.
+    assert actions_view(None, PERIOD, day, "en_US", escalated=False).none == ""
+    assert actions_view(None, PERIOD, day, "en_US", escalated=True).none == "No action recorded"
+
+
 # --- on the tiny project --------------------------------------------------------------------
 
 
@@ -233,8 +251,10 @@ def test_children_actions_roll_up_as_counts_on_the_parent(project: Project, put)
     html = render.render_section(ctx, Charts({}, {}, {}), note, "escalations")
     assert '<td class="act-count">2 open, 1 overdue</td>' in html
     assert html.count('<td class="act-count no-action">No action recorded</td>') == 4
-    summary = render.render_section(ctx, Charts({}, {}, {}), note, "summary")
-    assert "their actions: 2 open actions, 1 overdue, 4 escalated KPIs without an action" in summary
+    assert (
+        "with the actions recorded in their commentary (2 open actions, 1 overdue, 4 escalated KPIs without an action)"
+        in html
+    )
 
 
 def test_actions_of_an_earlier_month_of_the_streak_still_show(

@@ -124,6 +124,8 @@ def test_perspective_uncertain_single_and_nothing_judged() -> None:
         "Reopen rate and FCR off target (Reopen rate uncertain); SLA below target (uncertain)"
     )
     assert hl.perspective(group("P", score("8.0", "green"), kpi("FCR"))) == "FCR on target"
+    people = group("People", score("1.8", "red"), kpi("Employee NPS (eNPS)", "red"))
+    assert hl.perspective(people) == "eNPS off target"  # not "ENPS"
     nothing = group("People", score("–", "no-data", ""), kpi("eNPS", "no-target"))
     assert hl.perspective(nothing) == "No KPI judged against a target"
 

@@ -18,6 +18,9 @@ from .records import ActionsView, ActionView
 NONE = "No action recorded"
 """What an escalated KPI without any action says, on the page and in the count."""
 
+NO_OPEN = "No open action"
+"""What an escalated KPI says whose actions are all done or dropped while it is still red."""
+
 
 def action_view(a: act.Action, on: date, locale: str) -> ActionView:
     return ActionView(
@@ -54,10 +57,15 @@ def actions_view(
             if found.period == period
             else f"Actions recorded in {period_name(found.period, locale)}"
         )
+    none = ""
+    if escalated and not listed:
+        none = NONE
+    elif escalated and not any(a.status == "open" for a in listed):
+        none = NO_OPEN
     return ActionsView(
         items=tuple(action_view(a, on, locale) for a in listed),
         source=source,
-        none=NONE if escalated and not listed else "",
+        none=none,
         count=count_text(listed, on),
     )
 

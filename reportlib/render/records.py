@@ -143,7 +143,8 @@ class ActionsView:
     source: str
     """`Actions recorded in March 2026` (the commentary they come from), or ""."""
     none: str
-    """`No action recorded`, for an escalated KPI without one; else ""."""
+    """`No action recorded` for an escalated KPI without one, `No open action` for one whose
+    actions are all done or dropped; else ""."""
     count: str
     """`2 open, 1 overdue` or `No action recorded`: the one cell of the escalations below."""
 
@@ -464,8 +465,6 @@ class Summary:
     """Where each mover came from: one sentence per mover split over the children (§9)."""
     actions: str = ""
     """`4 open actions, 1 overdue` on the node's escalated KPIs (§8); "" without escalations."""
-    actions_below: str = ""
-    """The same for the escalations of the nodes below listed on the escalations page."""
     headline: str = ""
     """The page's point in one sentence, written from the figures (`headlines`)."""
 

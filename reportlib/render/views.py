@@ -453,7 +453,6 @@ def pack_view(
             below=below_view(ctx, findings),
             sources=tuple(s.sentence for s in explain.change_sources(ctx)),
             actions=escalations.actions,
-            actions_below=escalations.actions_below,
         ),
         scorecard=Scorecard(period_name=when, prev_name=prev_name, groups=groups),
         perspectives=Perspectives(groups=groups, trend_months=settings.trend_months),
