@@ -87,7 +87,8 @@ def test_company_pack_surfaces_the_cascade(project: Project, tmp_path: Path) -> 
     ctx = planted(render.load_context(project, PERIOD, "all"))
     assert ctx.escalations.empty  # the company itself: nothing escalated
     html = render.render_html(ctx, all_charts(ctx), commentary.load(project, PERIOD, "all"))
-    pages = text_of(render.write_pdf(html, tmp_path / "all.pdf", ctx=ctx))
+    pdf = render.write_pdf(html, tmp_path / "all.pdf", ctx=ctx)
+    pages = text_of(pdf)
 
     # The heat-map opens the pack (after the cover and contents), worst first.
     heat = pages[2]
@@ -108,6 +109,19 @@ def test_company_pack_surfaces_the_cascade(project: Project, tmp_path: Path) -> 
     assert "Enterprise · United States 1 escalation" in below
     assert "First contact resolution" in below
     assert "January 2026" in below  # red since
+
+    # Headlines (reportlib/headlines.py): each page's point under its short name, which
+    # stays the PDF bookmark.
+    # No region has enough of its weight scored for an overall score: none is ranked.
+    assert "Scores by segment and region None of the 4 regions has an overall score" in heat
+    assert (
+        "Escalations No escalations; 1 KPI off target, not yet escalated; 1 below, "
+        "in Enterprise · United States" in esc
+    )
+    assert "Executive summary Overall " in summary
+    outline = [o.title for o in PdfReader(pdf).outline if not isinstance(o, list)]
+    assert outline[:4] == ["Cover", "Contents", "Scores by segment and region", "Executive summary"]
+    assert "Escalations" in outline
 
 
 @pytest.mark.slow

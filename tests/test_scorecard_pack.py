@@ -115,3 +115,26 @@ def test_parents_footnote_a_childs_manual_value(pages: dict[str, list[str]]) -> 
     # The leaf itself carries the M of its own manual value, not the parents' footnote.
     leaf = " ".join(pages["ent/eu"])
     assert "overridden by a manual value at" not in leaf
+
+
+def test_headlines_state_each_pages_point_honestly(pages: dict[str, list[str]]) -> None:
+    """Each section page opens with its point in one sentence (reportlib/headlines.py) under
+    its short name: nothing scored is called on target, no change on too few responses is
+    called significant, and NPS (redefined this month, too few responses) is "insufficient"."""
+    company = " | ".join(pages["all"])
+    for line in (
+        "Executive summary Overall not scored (1 of 4 perspectives scored); no escalations",
+        "Scorecard 1 of 15 KPIs off target (Reopen rate), 2 below target; 2 KPIs with too few "
+        "responses to judge",
+        "Scores by segment and region None of the 4 regions has an overall score",
+        "Segment comparison No overall score to compare; Enterprise and Small business not scored",
+        "CSAT below target (uncertain); Net Promoter Score and CES insufficient (too few responses)",
+        "Reopen rate off target; Resolution time below target",
+        "What customers say 1 detractor and 1 promoter left a comment in March 2026",
+        "Escalations No escalations; 1 KPI off target, not yet escalated",
+    ):
+        assert line in company, line
+    leaf = " | ".join(pages["ent/eu"])
+    assert "eNPS and Attrition rate insufficient (too few responses)" in leaf
+    assert "Scorecard 1 of 15 KPIs off target (First contact resolution); 4 KPIs" in leaf
+    assert "Scores by" not in leaf  # a leaf has no heat-map, so no headline for one
