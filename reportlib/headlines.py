@@ -196,7 +196,7 @@ def scorecard(groups: Sequence[PerspectiveView]) -> str:
 
 
 def weakest(figures: Sequence[Figure], level: str, levels: str | None = None) -> str:
-    """`SMB · LATAM is the weakest of 12 regions (3.1, off target); 4 off target`.
+    """`SMB · LATAM is the weakest of 12 regions (3.1, off target); 4 regions off target`.
 
     Ranked on the figures' values (overall scores); those without a score are counted
     as not scored, never ranked.
@@ -211,7 +211,7 @@ def weakest(figures: Sequence[Figure], level: str, levels: str | None = None) ->
         f", {status})" if status else ")"
     )
     off = sum(f.status == "red" for f in figures)
-    text += f"; {off} off target" if off else "; none off target"
+    text += f"; {plural(off, level, levels)} off target" if off else "; none off target"
     unscored = len(figures) - len(scored)
     if unscored:
         text += f", {unscored} not scored"

@@ -176,7 +176,8 @@ def test_weakest_and_ranking() -> None:
         hl.Figure("Enterprise · LATAM", None, "not scored", "insufficient"),
     ]
     assert hl.weakest(figures, "region") == (
-        "SMB · LATAM is the weakest of 4 regions (3.1, off target); 1 off target, 1 not scored"
+        "SMB · LATAM is the weakest of 4 regions (3.1, off target); 1 region off target, "
+        "1 not scored"
     )
     assert hl.weakest(figures[1:3], "segment") == (
         "SMB · EMEA is the weakest of 2 segments (6.0, below target); none off target"
