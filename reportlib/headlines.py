@@ -290,7 +290,7 @@ def escalations(esc: Escalations, below: int = 0, below_top: tuple[str, int] | N
         if said:
             text += "; " + ", ".join(said)
     else:
-        text = "No escalations"
+        text = "No escalation here" if below else "No escalations"
         if esc.approaching:
             text += f"; {plural(len(esc.approaching), 'KPI')} off target, not yet escalated"
     return text + below_clause(below, below_top)

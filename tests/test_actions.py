@@ -257,37 +257,31 @@ def test_children_actions_roll_up_as_counts_on_the_parent(project: Project, put)
     )
 
 
-def test_actions_of_an_earlier_month_of_the_streak_still_show(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
+def test_actions_of_an_earlier_month_of_the_streak_still_show(project: Project, put) -> None:
     """An action agreed in an earlier month of a KPI's red streak shows in March's pack,
     with its month, until March's commentary lists the KPI's actions itself."""
-    config = write_project(
-        tmp_path_factory.mktemp("actions-streak"),
-        settings='timezone = "UTC"\nas_of = "2026-03-31T12:00:00"\nescalate_after = 1\n',
-    )
-    p = load_project(config)
-    compute(p, PERIOD, accept_quality="tiny fixture")
-    feb = commentary.path_for(p, "2026-02", "all")
-    feb.parent.mkdir(parents=True)
-    feb.write_text(
+    put(
+        "all",
         "---\nactions:\n  - {kpi: reopen_rate, action: Root-cause the reopens, owner: Lee,"
         " due: 2026-06-30, status: open}\n---\n",
-        encoding="utf-8",
+        period="2026-02",
     )
-    found = commentary.kpi_actions(p, PERIOD, "all", {"reopen_rate": "2026-02", "fcr": "2026-02"})
+    since = {"reopen_rate": "2026-02", "fcr": "2026-02"}
+    found = commentary.kpi_actions(project, PERIOD, "all", since)
     assert found["fcr"] is None
     got = found["reopen_rate"]
     assert got is not None and got.period == "2026-02"
     assert [a.action for a in got.actions] == ["Root-cause the reopens"]
-    mar = commentary.path_for(p, PERIOD, "all")
-    mar.parent.mkdir(parents=True, exist_ok=True)
-    mar.write_text(
+    # Not before the start of the streak.
+    assert commentary.kpi_actions(project, PERIOD, "all", {"reopen_rate": PERIOD}) == {
+        "reopen_rate": None
+    }
+    put(
+        "all",
         "---\nactions:\n  - {kpi: reopen_rate, action: New plan, owner: Lee,"
         " due: 2026-07-31, status: open}\n---\n",
-        encoding="utf-8",
     )
-    got = commentary.kpi_actions(p, PERIOD, "all", {"reopen_rate": "2026-02"})["reopen_rate"]
+    got = commentary.kpi_actions(project, PERIOD, "all", since)["reopen_rate"]
     assert got is not None and got.period == PERIOD
     assert [a.action for a in got.actions] == ["New plan"]
 

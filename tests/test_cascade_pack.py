@@ -115,7 +115,7 @@ def test_company_pack_surfaces_the_cascade(project: Project, tmp_path: Path) -> 
     # No region has enough of its weight scored for an overall score: none is ranked.
     assert "Scores by segment and region None of the 4 regions has an overall score" in heat
     assert (
-        "Escalations No escalations; 1 KPI off target, not yet escalated; 1 below, "
+        "Escalations No escalation here; 1 KPI off target, not yet escalated; 1 below, "
         "in Enterprise · United States" in esc
     )
     assert "Executive summary Overall " in summary

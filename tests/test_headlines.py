@@ -259,9 +259,9 @@ def test_escalations_sentences() -> None:
     )
     below = [NodeEscalations("smb/latam", "SMB · LATAM", (_esc("A"), _esc("B")))]
     assert hl.escalations(_escalations(below=below), 11, ("SMB · LATAM", 9)) == (
-        "No escalations; 11 below, 9 in SMB · LATAM"
+        "No escalation here; 11 below, 9 in SMB · LATAM"
     )
     assert hl.escalations(_escalations(), 2, ("SMB · LATAM", 2)) == (
-        "No escalations; 2 below, in SMB · LATAM"
+        "No escalation here; 2 below, in SMB · LATAM"
     )
-    assert hl.escalations(_escalations(), 2, None) == "No escalations; 2 below"
+    assert hl.escalations(_escalations(), 2, None) == "No escalation here; 2 below"
