@@ -93,8 +93,7 @@ class PerspectiveView:
     score: Score
     kpis: tuple[KpiView, ...]
     commentary: Markup | None
-    headline: str = ""
-    """The page's point in one sentence, written from the figures (`headlines`)."""
+    headline: str = ""  # the page's point in one sentence, from the figures (`headlines`)
 
 
 @dataclass(frozen=True)
@@ -465,8 +464,7 @@ class Summary:
     """Where each mover came from: one sentence per mover split over the children (§9)."""
     actions: str = ""
     """`4 open actions, 1 overdue` on the node's escalated KPIs (§8); "" without escalations."""
-    headline: str = ""
-    """The page's point in one sentence, written from the figures (`headlines`)."""
+    headline: str = ""  # the page's point in one sentence, from the figures (`headlines`)
 
 
 @dataclass(frozen=True)
@@ -481,8 +479,7 @@ class HeatMap:
     rows: tuple[HeatRowView, ...]
     notes: tuple[str, ...]
     """What the map leaves out, one line each."""
-    headline: str = ""
-    """The page's point in one sentence, written from the figures (`headlines`)."""
+    headline: str = ""  # the page's point in one sentence, from the figures (`headlines`)
 
 
 @dataclass(frozen=True)
@@ -490,16 +487,14 @@ class Scorecard:
     period_name: str
     prev_name: str
     groups: tuple[PerspectiveView, ...]
-    headline: str = ""
-    """The page's point in one sentence, written from the figures (`headlines`)."""
+    headline: str = ""  # the page's point in one sentence, from the figures (`headlines`)
 
 
 @dataclass(frozen=True)
 class Perspectives:
     groups: tuple[PerspectiveView, ...]
     trend_months: int
-    headline: str = ""
-    """The page's point in one sentence, written from the figures (`headlines`)."""
+    headline: str = ""  # the page's point in one sentence, from the figures (`headlines`)
 
 
 @dataclass(frozen=True)
@@ -514,8 +509,7 @@ class Comparison:
     """For a node with more children than a chart draws: what the page shows instead."""
     notes: tuple[tuple[str, str], ...] = ()
     """(KPI id, the line under its chart: top and bottom drawn, the others summarised)."""
-    headline: str = ""
-    """The page's point in one sentence, written from the figures (`headlines`)."""
+    headline: str = ""  # the page's point in one sentence, from the figures (`headlines`)
 
     def note(self, kpi_id: str) -> str:
         """The line under one KPI's chart, or empty."""
@@ -530,8 +524,7 @@ class Channels:
     period_name: str
     surveys: tuple[ChannelKpi, ...]
     tickets: tuple[ChannelKpi, ...]
-    headline: str = ""
-    """The page's point in one sentence, written from the figures (`headlines`)."""
+    headline: str = ""  # the page's point in one sentence, from the figures (`headlines`)
 
 
 @dataclass(frozen=True)
@@ -544,8 +537,7 @@ class Verbatims:
     promoters: tuple[Verbatim, ...]
     n_detractors: int
     n_promoters: int
-    headline: str = ""
-    """The page's point in one sentence, written from the figures (`headlines`)."""
+    headline: str = ""  # the page's point in one sentence, from the figures (`headlines`)
 
 
 @dataclass(frozen=True)
@@ -567,8 +559,7 @@ class Escalations:
     """The same for the escalations below listed, or ""."""
     actions_day: str = ""
     """The day overdue actions are judged on (the data cut-off), as the pack writes it."""
-    headline: str = ""
-    """The page's point in one sentence, written from the figures (`headlines`)."""
+    headline: str = ""  # the page's point in one sentence, from the figures (`headlines`)
 
 
 @dataclass(frozen=True)
