@@ -258,7 +258,9 @@ def test_escalations_quote_the_latest_commentary(escalating: Project, write_note
     # The PDF: the same on the escalations page, raw HTML shown as text.
     reader = PdfReader(render.build_pack(escalating, PERIOD, "all"))
     pages = [re.sub(r"\s+", " ", p.extract_text()) for p in reader.pages]
-    page = next(t for t in pages if t.startswith("Escalations KPIs off target"))
+    # The page opens with its name and its headline (reportlib/headlines.py).
+    head = "Escalations 2 KPIs escalated: Resolution time and Reopen rate; 2 KPIs without an action"
+    page = next(t for t in pages if t.startswith(head + " KPIs off target"))
     assert "COMMENTARY OF MARCH 2026 · INTERNAL PROCESS" in page
     assert "billing tickets are closed before customers confirm. <script>alert(1)</script>" in page
     assert "No commentary on Resolution time since January 2026." in page
