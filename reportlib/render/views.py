@@ -40,6 +40,7 @@ from ..packdata import (
 )
 from . import appendix
 from .cascade_views import below_view, escalated_below, heatmap_view, more_below
+from .cover_views import cover_flags, key_messages
 from .kpiviews import perspective_name, perspective_views, score_view, svg_uri, tone_of
 from .records import (
     Channels,
@@ -58,6 +59,7 @@ from .records import (
     Page,
     Perspectives,
     PerspectiveView,
+    Restatement,
     Scorecard,
     Status,
     StatusCell,
@@ -65,6 +67,7 @@ from .records import (
     Summary,
     Verbatims,
 )
+from .restatement_views import restatement_view
 from .voice_views import channels_view, verbatims_view
 
 log = logging.getLogger(__name__)
@@ -310,9 +313,15 @@ def contents_view(
     heatmap: HeatMap | None = None,
     channels: Channels | None = None,
     verbatims: Verbatims | None = None,
+    restatement: Restatement | None = None,
 ) -> Contents:
     """The contents page: every section and page in order, and the key to the statuses."""
     entries = [
+        *(
+            [ContentsEntry("#restatement", "Restatement")]
+            if restatement is not None and restatement.shown
+            else []
+        ),
         *([ContentsEntry("#heatmap", heatmap.title)] if heatmap and heatmap.shown else []),
         ContentsEntry("#summary", "Executive summary"),
         ContentsEntry("#scorecard", "Scorecard"),
@@ -330,6 +339,7 @@ def contents_view(
         ContentsEntry("#appendix", "Appendix"),
         ContentsEntry("#quality", "Data quality", sub=True),
         ContentsEntry("#methodology", "Methodology", sub=True),
+        ContentsEntry("#raci", "Responsibilities (RACI)", sub=True),
         ContentsEntry("#manual", "Manual values and overrides", sub=True),
     ]
     return Contents(
@@ -355,6 +365,8 @@ def pack_view(
     heatmap = heatmap_view(ctx)
     channels = channels_view(ctx)
     voices = verbatims_view(ctx)
+    restated = _restated(ctx)
+    restatement = restatement_view(ctx)
     return PackView(
         head=Head(
             title=f"{ctx.node.name}: customer-experience scorecard, {when}",
@@ -376,10 +388,15 @@ def pack_view(
             overall=overall,
             as_of=as_of_text(ctx.as_of, settings.timezone, settings.locale, settings.as_of),
             as_of_recorded=bool(ctx.as_of),
-            restated=_restated(ctx),
+            restated=restated,
             generator=f"reportlib {__version__}",
+            messages=key_messages(ctx, overall),
+            flags=cover_flags(ctx, overall, restated),
         ),
-        contents=contents_view(ctx, groups, comparison, pages, heatmap, channels, voices),
+        contents=contents_view(
+            ctx, groups, comparison, pages, heatmap, channels, voices, restatement
+        ),
+        restatement=restatement,
         heatmap=heatmap,
         summary=Summary(
             overall=overall,
