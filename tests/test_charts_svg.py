@@ -161,7 +161,9 @@ def test_comparison_rows_carry_the_children_and_the_parent(ctx: PackContext) -> 
 
 def texts_by_id(svg: str) -> dict[str, str]:
     return {
-        el.get("id", ""): el.text or "" for el in ET.fromstring(svg).iter(f"{SVG}text") if el.get("id")
+        el.get("id", ""): el.text or ""
+        for el in ET.fromstring(svg).iter(f"{SVG}text")
+        if el.get("id")
     }
 
 
