@@ -76,6 +76,8 @@ class KpiView:
     """The 95% interval contains the target or red line the status was judged against (§4)."""
     annualised: str = ""
     """A monthly rate's annualised equivalent ("29.8% annualised"), for attrition."""
+    n_text: str = "–"
+    """n with what it counts ("1,524 responses", "443 invoices"), for the KPI cards."""
     child_manual: tuple[str, ...] = ()
     """Names of nodes below this one whose figure of this KPI is a manual value (§6)."""
 
@@ -481,6 +483,21 @@ class HeatMap:
     rows: tuple[HeatRowView, ...]
     notes: tuple[str, ...]
     """What the map leaves out, one line each."""
+    grid_nodes: tuple[str, ...] = ()
+    """The children heading the KPI grid (empty: no grid; the map fills its page)."""
+    grid: tuple[KpiGridRow, ...] = ()
+    """Each KPI at each child, for a map of few rows (`cascade_views.GRID_ROWS`)."""
+
+
+@dataclass(frozen=True)
+class KpiGridRow:
+    """One KPI across the children: its perspective and a cell (value, status) per child."""
+
+    kpi: str
+    perspective: str
+    first: bool
+    """The first KPI of its perspective (the grid draws a rule above it)."""
+    cells: tuple[HeatCellView, ...]
 
 
 @dataclass(frozen=True)

@@ -339,8 +339,8 @@ def contents_view(
         ContentsEntry("#appendix", "Appendix"),
         ContentsEntry("#quality", "Data quality", sub=True),
         ContentsEntry("#methodology", "Methodology", sub=True),
-        ContentsEntry("#raci", "Responsibilities (RACI)", sub=True),
         ContentsEntry("#manual", "Manual values and overrides", sub=True),
+        ContentsEntry("#raci", "Responsibilities (RACI)", sub=True),
     ]
     return Contents(
         entries=tuple(entries),
