@@ -32,6 +32,14 @@ def restated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return config
 
 
+def flat(outline: list) -> list:
+    """A PDF's bookmarks at every level, in order."""
+    out = []
+    for item in outline:
+        out += flat(item) if isinstance(item, list) else [item]
+    return out
+
+
 def notes() -> commentary.Commentary:
     return commentary.Commentary("all", PERIOD, None, {}, True)
 
@@ -127,5 +135,6 @@ def test_the_restated_pdf_has_the_page_and_the_flag(restated: Path, tmp_path: Pa
     (page,) = [t for t in pages if "Restatement: version 2" in t]
     assert "Net Promoter Score" in page and "status before" in page.lower()
     assert pages.index(page) == 2  # right after the contents
-    titles = [o.title for o in reader.outline if not isinstance(o, list)]
+    titles = [o.title for o in flat(reader.outline)]
     assert "Restatement: version 2" in titles
+    assert "Responsibilities (RACI)" in titles  # a bookmark under the appendix
