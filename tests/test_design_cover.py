@@ -137,3 +137,24 @@ def test_the_cover_prints_the_messages_and_flags(project) -> None:
         assert message.split(":")[0] in html
     assert 'class="cover-flag flag-quality-override"' in html
     assert "Data-quality gate overridden" in html
+
+
+def test_a_withheld_split_says_not_split_with_the_reason(project) -> None:
+    from reportlib import explain
+
+    ent = context(project, "ent")
+    assert [m.kpi.id for m in packdata.movers(ent)] == [
+        "first_response_hours",
+        "sla_compliance",
+        "logo_retention",
+    ]
+    # first response time is a median: Enterprise's is not made of its regions' medians
+    assert explain.split_sentences(ent) == (
+        "First response time +1.0 h: not split: the figures below do not combine into it "
+        "(a median, a ratio of two counts or a manual value).",
+        *(s.sentence for s in explain.change_sources(ent)),
+    )
+    assert explain.split_sentences(context(project, "ent/eu")) == ()  # a leaf splits nothing
+    notes = commentary.Commentary("ent", PERIOD, None, {}, True)
+    summary = pack_view(ent, Charts({}, {}, {}), notes).summary
+    assert summary.sources[0].startswith("First response time +1.0 h: not split")

@@ -415,7 +415,7 @@ def pack_view(
             draft=commentary.draft,
             stale=is_stale(commentary.front_matter, ctx.scorecard_hash),
             below=below_view(ctx, findings),
-            sources=tuple(s.sentence for s in explain.change_sources(ctx)),
+            sources=explain.split_sentences(ctx),
         ),
         scorecard=Scorecard(period_name=when, prev_name=prev_name, groups=groups),
         perspectives=Perspectives(groups=groups, trend_months=settings.trend_months),
