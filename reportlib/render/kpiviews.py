@@ -206,7 +206,9 @@ def kpi_view(
         mom=_delta(r, "mom", k, cur, loc),
         yoy=_delta(r, "yoy", k, cur, loc),
         n=format_n(r["n"], loc),
-        n_text=format_count(r["n"], n_noun(k.id, kpi_formulas.kpi_tables(k)), loc),
+        n_text=format_count(r["n"], n_noun(k.id, kpi_formulas.kpi_tables(k)), loc).replace(
+            " ", "\u00a0"
+        ),
         low_n=below_min_n(k, r["n"], ctx.period) and not missing(r["value"]),
         interval=interval,
         uncertain=not missing(r.get("uncertain")) and bool(r.get("uncertain")),
