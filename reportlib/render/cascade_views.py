@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import cascade
 from ..cascade import NodeFindings
+from ..comparison import child_level
 from ..explain import plural, where_line
 from ..formatting import format_score, format_short, format_short_delta, status_style
 from ..packdata import PackContext
@@ -119,6 +120,7 @@ def heatmap_view(ctx: PackContext) -> HeatMap:
         columns=tuple(title for _, title in found.columns),
         rows=rows,
         notes=tuple(notes),
+        grid_title=f"Every KPI by {child_level(ctx).replace('_', ' ')}" if few else "",
         grid_nodes=grid_nodes,
         grid=grid,
     )

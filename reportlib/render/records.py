@@ -483,6 +483,8 @@ class HeatMap:
     rows: tuple[HeatRowView, ...]
     notes: tuple[str, ...]
     """What the map leaves out, one line each."""
+    grid_title: str = ""
+    """`Every KPI by segment`: the grid's heading (the children's level)."""
     grid_nodes: tuple[str, ...] = ()
     """The children heading the KPI grid (empty: no grid; the map fills its page)."""
     grid: tuple[KpiGridRow, ...] = ()
