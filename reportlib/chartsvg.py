@@ -290,23 +290,12 @@ def _end_labels(svg: Svg, f: Frame, d: TrendData, style: ChartStyle) -> None:
     if d.target_text and math.isfinite(tgt):
         wanted.append(("target-label", d.target_text, f.y(tgt), style.target, None))
     if len(wanted) == 2:
-        (a, b) = sorted(wanted, key=lambda w: w[2])
-        gap = END_SIZE * 1.15 - (b[2] - a[2])
-        if gap > 0:
-            a = (*a[:2], a[2] - gap / 2, *a[3:])
-            b = (*b[:2], b[2] + gap / 2, *b[3:])
-        wanted = [a, b]
+        a, b = sorted(wanted, key=lambda w: w[2])
+        gap = max(END_SIZE * 1.15 - (b[2] - a[2]), 0.0) / 2
+        wanted = [(*a[:2], a[2] - gap, *a[3:]), (*b[:2], b[2] + gap, *b[3:])]
     for gid, text, y, ink, weight in wanted:
-        y = min(max(y, f.top + END_SIZE / 2), f.bottom - END_SIZE / 2)
-        svg.text(
-            f.right + END_GAP,
-            middle_baseline(y, END_SIZE),
-            text,
-            END_SIZE,
-            ink,
-            gid=gid,
-            weight=weight,
-        )
+        y = middle_baseline(min(max(y, f.top + END_SIZE / 2), f.bottom - END_SIZE / 2), END_SIZE)
+        svg.text(f.right + END_GAP, y, text, END_SIZE, ink, gid=gid, weight=weight)
 
 
 def trend_svg(d: TrendData, style: ChartStyle) -> str:

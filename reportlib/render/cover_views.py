@@ -26,7 +26,8 @@ from ..formatting import (
     status_style,
 )
 from ..packdata import Mover, PackContext, movers, row
-from .records import CoverFlag, Score
+from .page_records import CoverFlag
+from .records import Score
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from typing import Literal
 from markupsafe import Markup
 
 from ..formatting import StatusStyle
+from .page_records import CoverFlag, Restatement
 
 Status = Literal["green", "amber", "red", "insufficient", "no-target", "no-data"]
 """A KPI's or score's status this month (DOMAIN.md §5); "no-data" when there is no value."""
@@ -406,41 +407,6 @@ class Cover:
     """The three key messages (`cover_views.key_messages`)."""
     flags: tuple[CoverFlag, ...] = ()
     """Restated, quality gate overridden: shown when they apply."""
-
-
-@dataclass(frozen=True)
-class CoverFlag:
-    """A warning on the cover: `kind` (restated, quality-override) and its text."""
-
-    kind: str
-    text: str
-
-
-@dataclass(frozen=True)
-class RestatementRow:
-    """A figure or status of the node or a descendant that differs from the previous version."""
-
-    node: str
-    kpi: str
-    before: str
-    after: str
-    change: str
-    status_before: StatusStyle
-    status_after: StatusStyle
-    before_id: str = "no-data"
-    after_id: str = "no-data"
-
-
-@dataclass(frozen=True)
-class Restatement:
-    """The restatement page (DOMAIN.md §8): shown when the period's figures were restated."""
-
-    shown: bool
-    title: str = "Restatement"
-    reason: str = ""
-    rows: tuple[RestatementRow, ...] = ()
-    more: int = 0
-    """Changed rows not listed (beyond the page's limit)."""
 
 
 @dataclass(frozen=True)

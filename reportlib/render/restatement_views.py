@@ -29,7 +29,7 @@ from ..formatting import (
     status_style,
 )
 from ..packdata import PackContext
-from .records import Restatement, RestatementRow
+from .page_records import Restatement, RestatementRow
 
 log = logging.getLogger(__name__)
 

@@ -42,6 +42,7 @@ from . import appendix
 from .cascade_views import below_view, escalated_below, heatmap_view, more_below
 from .cover_views import cover_flags, key_messages
 from .kpiviews import perspective_name, perspective_views, score_view, svg_uri, tone_of
+from .page_records import Restatement
 from .records import (
     Channels,
     Comparison,
@@ -59,7 +60,6 @@ from .records import (
     Page,
     Perspectives,
     PerspectiveView,
-    Restatement,
     Scorecard,
     Status,
     StatusCell,
