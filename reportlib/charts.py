@@ -37,7 +37,7 @@ from .comparison import ADDITIVE_UNITS as ADDITIVE_UNITS
 from .comparison import comparison_chart
 from .comparison import comparison_figure as comparison_figure
 from .config import KpiDef
-from .formatting import STATUS, format_score, missing, period_tick, status_style
+from .formatting import STATUS, format_score, format_short, missing, period_tick, status_style
 from .packdata import PackContext, below_min_n
 from .svgwriter import ticks
 
@@ -107,6 +107,15 @@ def _steps(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, np.repeat(values, 2)
 
 
+def _gapped(x: np.ndarray, y: np.ndarray, cuts: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """x and y with a NaN point before each index in `cuts`: matplotlib then leaves a gap,
+    so a line is not drawn across a definition change (DOMAIN.md §8)."""
+    if not cuts:
+        return x, y
+    at = sorted(set(cuts))
+    return np.insert(x, at, np.asarray(at) - 0.5), np.insert(y.astype("float64"), at, np.nan)
+
+
 def _status_bands(
     ax: Any,
     k: KpiDef,
@@ -168,6 +177,21 @@ def _zone_colours() -> tuple[tuple[str, str], ...]:
     return tuple((status, STATUS[status].colour) for status in ("red", "amber", "green"))
 
 
+def _end_texts(
+    k: KpiDef, ctx: PackContext, value: np.ndarray, target: np.ndarray
+) -> tuple[str, str]:
+    """The latest value and the latest target in force, as the pack prints them (executive
+    form for amounts: `$15.0M`); "" where there is none."""
+    settings = ctx.project.settings
+
+    def short(x: float) -> str:
+        return format_short(x, k.unit, settings.currency, settings.locale)
+
+    end = short(float(value[-1])) if len(value) and np.isfinite(value[-1]) else ""
+    finite = target[np.isfinite(target)]
+    return end, (f"target {short(float(finite[-1]))}" if finite.size else "")
+
+
 def trend_data(ctx: PackContext, kpi_id: str) -> TrendData:
     """What a KPI's trend shows at the pack's node: values, interval, target, zones, ticks."""
     k = ctx.project.kpi(kpi_id)
@@ -190,6 +214,7 @@ def trend_data(ctx: PackContext, kpi_id: str) -> TrendData:
         latest = _latest(s.status[-1], bool(below[-1]))
     # one month before the window too: a change in its first month is still a change
     breaks = chartseries.version_breaks(found.series(ctx.node.id, kpi_id, months + 1))
+    end_text, target_text = _end_texts(k, ctx, v, target)
     return TrendData(
         labels=labels,
         xticks=tuple((i, period_tick(labels[i], locale)) for i in idx),
@@ -206,6 +231,8 @@ def trend_data(ctx: PackContext, kpi_id: str) -> TrendData:
         breaks=tuple((labels.index(p), old, new) for p, old, new in breaks if p in labels),
         latest=latest,
         colours=_zone_colours(),
+        end_text=end_text,
+        target_text=target_text,
     )
 
 
@@ -243,8 +270,15 @@ def trend_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYL
                 gid=f"version-break-v{old}-v{new}",
             )
         # Months below min n are drawn faint: the line through them is not the KPI's story.
-        ax.plot(x, v, color=style.faint_series, lw=1.1, zorder=3, gid="series-all")
-        ax.plot(x, np.where(below, np.nan, v), color=style.series, lw=1.4, zorder=3, gid="series")
+        cuts = tuple(i for i, _, _ in d.breaks)
+        ax.plot(*_gapped(x, v, cuts), color=style.faint_series, lw=1.1, zorder=3, gid="series-all")
+        ax.plot(
+            *_gapped(x, np.where(below, np.nan, v), cuts),
+            color=style.series,
+            lw=1.4,
+            zorder=3,
+            gid="series",
+        )
         ok = np.isfinite(v) & ~below
         ax.plot(
             x[ok],
@@ -284,6 +318,24 @@ def trend_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_STYL
                 zorder=6,
                 gid="latest",
             )
+        tgt = d.target[np.isfinite(d.target)]
+        for text, y, weight, colour in (
+            (d.end_text, v[-1] if len(v) else np.nan, "bold", style.ink),
+            (d.target_text, tgt[-1] if tgt.size else np.nan, "normal", style.target),
+        ):
+            if text and np.isfinite(y):
+                ax.annotate(
+                    text,
+                    xy=(1.0, float(y)),
+                    xycoords=("axes fraction", "data"),
+                    xytext=(3, 0),
+                    textcoords="offset points",
+                    va="center",
+                    fontsize=6.5,
+                    fontweight=weight,
+                    color=colour,
+                    annotation_clip=False,
+                )
         ax.set_xticks([i for i, _ in d.xticks])
         ax.set_xticklabels([t for _, t in d.xticks])
         ax.set_xlim(-0.6, len(d.labels) - 0.4)
@@ -316,6 +368,10 @@ def sparkline_data(ctx: PackContext, kpi_id: str) -> SparkData:
     latest = None
     if len(v) and np.isfinite(v[-1]):
         latest = _latest(s.status[-1], bool(below[-1]))
+    # like the trend, one month before the window: a change in its first month still breaks
+    found_breaks = chartseries.version_breaks(
+        chartseries.index(ctx).series(ctx.node.id, kpi_id, SPARK_MONTHS + 1)
+    )
     return SparkData(
         value=v,
         target=target,
@@ -323,6 +379,7 @@ def sparkline_data(ctx: PackContext, kpi_id: str) -> SparkData:
         xlim=(-0.5, max(len(s), SPARK_MONTHS) - 0.5),
         ylim=ylim,
         latest=latest,
+        breaks=tuple(s.period.index(p) for p, _, _ in found_breaks if p in s.period),
     )
 
 
@@ -340,7 +397,7 @@ def sparkline_figure(ctx: PackContext, kpi_id: str, style: ChartStyle = DEFAULT_
         xe, tg = _steps(d.target)
         if np.isfinite(tg).any():
             ax.plot(xe, tg, color=style.muted, lw=0.6, ls=(0, (2, 1.5)), gid="target-line")
-        ax.plot(x, v, color=style.series, lw=0.9, gid="series")
+        ax.plot(*_gapped(x, v, d.breaks), color=style.series, lw=0.9, gid="series")
         if below.any():
             ax.plot(
                 x[below],

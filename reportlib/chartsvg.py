@@ -51,6 +51,10 @@ class TrendData:
     """(face, edge) colours of the latest month's dot, or None when it has no value."""
     colours: tuple[tuple[str, str], ...]
     """(status, colour) of the red, amber and green zones."""
+    end_text: str = ""
+    """The latest month's value as the pack prints it, written at the line's end ("" for none)."""
+    target_text: str = ""
+    """The target in force in the latest month ("target 45.0"), written at the target line's end."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +67,8 @@ class SparkData:
     xlim: tuple[float, float]
     ylim: tuple[float, float]
     latest: tuple[str, str] | None
+    breaks: tuple[int, ...] = ()
+    """Indexes of the months where the KPI's definition changed: the line has a gap before each."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +105,11 @@ class ComparisonRow:
     face: str
     edge: str
     no_data: bool = False
+    value_text: str = ""
+    """The child's value as the pack prints it, written in the chart's right-hand column."""
+    target: float = math.nan
+    """The child's own target this month (NaN: none), drawn as a tick on its row."""
+    target_text: str = ""
     group: np.ndarray | None = None
     group_colour: str = ""
     group_edges: tuple[float, ...] = ()
@@ -259,11 +270,42 @@ def broken(points: list[Point | None], at: tuple[int, ...] | list[int]) -> list[
     return out
 
 
+END_SIZE = 6.5
+"""Size of the end-of-line labels (the latest value, the target) of a trend chart."""
+END_GAP = 3.0
+
+
+def _last_finite(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else math.nan
+
+
+def _end_labels(svg: Svg, f: Frame, d: TrendData, style: ChartStyle) -> None:
+    """The latest value (bold, by its dot) and the target in force (by the target line's
+    end) written right of the plot; pushed apart when they would overlap."""
+    wanted: list[tuple[str, str, float, str, str | None]] = []
+    if d.end_text and len(d.value) and np.isfinite(d.value[-1]):
+        wanted.append(("end-label", d.end_text, f.y(float(d.value[-1])), style.ink, "bold"))
+    tgt = _last_finite(d.target)
+    if d.target_text and math.isfinite(tgt):
+        wanted.append(("target-label", d.target_text, f.y(tgt), style.target, None))
+    if len(wanted) == 2:
+        a, b = sorted(wanted, key=lambda w: w[2])
+        gap = max(END_SIZE * 1.15 - (b[2] - a[2]), 0.0) / 2
+        wanted = [(*a[:2], a[2] - gap, *a[3:]), (*b[:2], b[2] + gap, *b[3:])]
+    for gid, text, y, ink, weight in wanted:
+        y = middle_baseline(min(max(y, f.top + END_SIZE / 2), f.bottom - END_SIZE / 2), END_SIZE)
+        svg.text(f.right + END_GAP, y, text, END_SIZE, ink, gid=gid, weight=weight)
+
+
 def trend_svg(d: TrendData, style: ChartStyle) -> str:
-    """The trend chart (bands, 95% band, stepped target, breaks, lines, dots, axes)."""
+    """The trend chart (bands, 95% band, stepped target, breaks, lines, dots, axes, and the
+    latest value and the target written at the right end)."""
     w, h = style.trend_size[0] * PT, style.trend_size[1] * PT
     n = len(d.labels)
-    f = _frame(w, h, (-0.6, n - 0.4), d.ylim, d.yticks, d.xticks, 6.5)
+    labels = [t for t in (d.end_text, d.target_text) if t]
+    right = max((BOLD * text_width(t, END_SIZE) for t in labels), default=-END_GAP) + END_GAP
+    f = _frame(w, h, (-0.6, n - 0.4), d.ylim, d.yticks, d.xticks, 6.5, right=right)
     svg = Svg(w, h)
     svg.rect(0, 0, w, h, fill="white")
     lo, hi = d.ylim
@@ -335,11 +377,13 @@ def trend_svg(d: TrendData, style: ChartStyle) -> str:
         face, edge = d.latest
         _dot(svg, (f.x(x[-1]), f.y(v[-1])), 5.0, face, edge, 1.2, "latest")
     _axes(svg, f, d.xticks, d.yticks, 6.5)
+    _end_labels(svg, f, d, style)
     return svg.render()
 
 
 def sparkline_svg(d: SparkData, style: ChartStyle) -> str:
-    """The sparkline: the line, the target dashed, hollow months below min n, the latest dot."""
+    """The sparkline: the line (with a gap at a definition change, as the trend), the target
+    dashed, hollow months below min n, the latest dot."""
     w, h = style.spark_size[0] * PT, style.spark_size[1] * PT
     f = Frame(0.04 * w, 0.12 * h, 0.92 * w, 0.76 * h, d.xlim, d.ylim)
     svg = Svg(w, h)
@@ -347,7 +391,7 @@ def sparkline_svg(d: SparkData, style: ChartStyle) -> str:
     xe, tg = _steps(d.target)
     _target_line(svg, f, xe, tg, style.muted, 0.6, (2, 1.5))
     svg.line(
-        f.points(x, d.value),
+        broken(f.points(x, d.value), d.breaks),
         "series",
         stroke=style.series,
         stroke_width=0.9,
@@ -423,15 +467,46 @@ def overview_svg(d: OverviewData, style: ChartStyle) -> str:
     return svg.render()
 
 
+BOLD = 1.06
+"""Bold text is measured as the regular face this much wider (the metrics are the regular's)."""
+VALUE_SIZE = 5.8
+"""Size of the value and target written right of each comparison row."""
+
+
+def _value_column_width(r: ComparisonRow) -> float:
+    if not r.value_text:
+        return 0.0
+    width = BOLD * text_width(r.value_text, VALUE_SIZE)
+    if r.target_text:
+        width += 2.0 + text_width(r.target_text, VALUE_SIZE)
+    return width
+
+
+def _value_column(svg: Svg, x: float, y: float, r: ComparisonRow, style: ChartStyle) -> None:
+    """A child's value (bold) and its own target (muted) right of its row."""
+    if not r.value_text:
+        return
+    base = middle_baseline(y, VALUE_SIZE)
+    gid = None if r.gid is None else f"value-{r.gid}"
+    svg.text(x, base, r.value_text, VALUE_SIZE, style.ink, gid=gid, weight="bold")
+    if r.target_text:
+        x += BOLD * text_width(r.value_text, VALUE_SIZE) + 2.0
+        tid = None if r.gid is None else f"target-text-{r.gid}"
+        svg.text(x, base, r.target_text, VALUE_SIZE, style.muted, gid=tid)
+
+
 def comparison_svg(d: ComparisonData, style: ChartStyle) -> str:
-    """Children as status-shaped dots with 95% intervals, groups as bars, the parent as a line."""
+    """Children as status-shaped dots with 95% intervals and a tick at each child's own
+    target, groups as bars, the parent as a line; each child's value and target written
+    in a column on the right."""
     n = len(d.rows)
     w, h = 2.45 * PT, (0.42 + 0.2 * n) * PT
     label = max((text_width(r.label, 6.2) for r in d.rows), default=0.0)
     left = PAD + label + TICK_PAD
     bottom = PAD + 5.8 * 1.05 + TICK_LEN + TICK_PAD
     last = d.xticks[-1][1] if d.xticks else ""
-    right = PAD + text_width(last, 5.8) / 2
+    column = max((_value_column_width(r) for r in d.rows), default=0.0)
+    right = PAD + max(text_width(last, 5.8) / 2, column + (END_GAP if column else 0.0))
     f = Frame(left, PAD + 1.0, w - left - right, h - PAD - 1.0 - bottom, d.xlim, (-0.6, n - 0.4))
     svg = Svg(w, h)
     svg.rect(0, 0, w, h, fill="white")
@@ -498,7 +573,16 @@ def comparison_svg(d: ComparisonData, style: ChartStyle) -> str:
         elif r.no_data:
             svg.text(f.left, middle_baseline(yy, 5.5), " no data", 5.5, style.muted)
         elif r.gid is not None:
+            if math.isfinite(r.target):
+                tx = f.x(r.target)
+                svg.line(
+                    [(tx, yy - 3.6), (tx, yy + 3.6)],
+                    f"target-{r.gid}",
+                    stroke=style.target,
+                    stroke_width=1.0,
+                )
             _dot(svg, (f.x(r.value), yy), 4.2, r.face, r.edge, 0.9, r.gid, r.marker)
+        _value_column(svg, f.right + END_GAP, yy, r, style)
     _axes(svg, f, (), (), 5.8, left_spine=False)
     marks = "".join(f"M{f.x(v):.2f} {f.bottom:.2f}v{TICK_LEN}" for v, _ in d.xticks)
     if marks:

@@ -27,7 +27,7 @@ from . import chartseries
 from .chartstyle import DEFAULT_STYLE, ChartStyle, UnitFormatter, styled, value_range
 from .chartsvg import ComparisonData, ComparisonRow, comparison_svg
 from .config import KpiDef
-from .formatting import format_value, missing, status_style
+from .formatting import format_short, format_value, missing, status_style
 from .hierarchy import Node
 from .packdata import PackContext
 from .svgwriter import ticks
@@ -241,16 +241,23 @@ def comparison_data(
     def col(name: str) -> np.ndarray:
         return _floats([_field(r, name) for _, _, r in rows])
 
-    v, lo, hi = col("value"), col("ci_low"), col("ci_high")
+    v, lo, hi, tg = col("value"), col("ci_low"), col("ci_high"), col("target")
     others = _values(sel, sel.others) if sel.others else np.array([])
     unranked = _values(sel, sel.unranked) if unranked_at is not None else np.array([])
     groups = tuple(a for a in (others, unranked) if a.size)
     pv = float(parent["value"]) if parent is not None and not missing(parent["value"]) else math.nan
     show_ci = k.sample and bool(np.isfinite(lo).any())
     ref = math.nan if k.unit in ADDITIVE_UNITS else pv
-    xlim = value_range(k.unit, v, np.array([ref]), *((lo, hi) if show_ci else ()), *groups)
+    shown_targets = np.where(np.isfinite(v), tg, np.nan)
+    xlim = value_range(
+        k.unit, v, np.array([ref]), shown_targets, *((lo, hi) if show_ci else ()), *groups
+    )
     xvalues = ticks(*xlim)
     settings = ctx.project.settings
+
+    def short(x: float) -> str:
+        return format_short(x, k.unit, settings.currency, settings.locale)
+
     xtexts = UnitFormatter(k.unit, settings.currency, settings.locale).format_ticks(xvalues)
     made: list[ComparisonRow] = []
     for i, (name, c, r) in enumerate(rows):
@@ -290,6 +297,9 @@ def comparison_data(
                 marker=_SHAPE_MARKER[st.shape],
                 face="white" if hollow else st.colour,
                 edge=st.colour if not hollow else style.muted,
+                value_text=short(float(v[i])),
+                target=float(tg[i]),
+                target_text=f"tgt {short(float(tg[i]))}" if np.isfinite(tg[i]) else "",
             )
         )
     return ComparisonData(

@@ -74,6 +74,29 @@ def change_sources(ctx: PackContext) -> tuple[ChangeSource, ...]:
     return tuple(out)
 
 
+WITHHELD = (
+    "not split: the figures below do not combine into it "
+    "(a median, a ratio of two counts or a manual value)"
+)
+"""Why a mover's change is not split (DOMAIN.md §9: a result that does not meet its rule is
+not shown as a finding, but its absence is said)."""
+
+
+def split_sentences(ctx: PackContext) -> tuple[str, ...]:
+    """For each of the node's movers, in order: its split over the children (as
+    `change_sources`), or `KPI −3.1 pp: not split ...` when the split is withheld.
+
+    Empty for a node without children.
+    """
+    if not ctx.tree.children(ctx.node.id):
+        return ()
+    found = {s.mover.kpi.id: s.sentence for s in change_sources(ctx)}
+    return tuple(
+        found.get(m.kpi.id) or f"{m.kpi.name} {_delta(ctx, m.delta, m.kpi.unit)}: {WITHHELD}."
+        for m in movers(ctx)
+    )
+
+
 def plural(n: int, word: str, words: str | None = None) -> str:
     """`1 escalation`, `9 escalations`."""
     return f"{n} {word if n == 1 else (words or word + 's')}"

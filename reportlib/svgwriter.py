@@ -200,6 +200,7 @@ class Svg:
         fill: str,
         anchor: str = "start",
         gid: str | None = None,
+        weight: str | None = None,
     ) -> None:
         """`text` with its baseline at `y` (use `middle_baseline` to centre it on a line)."""
         attrs = _style(
@@ -207,6 +208,7 @@ class Svg:
             x=float(x),
             y=float(y),
             font_size=float(size),
+            font_weight=weight,
             fill=fill,
             text_anchor=None if anchor == "start" else anchor,
         )

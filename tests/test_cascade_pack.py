@@ -96,6 +96,10 @@ def test_company_pack_surfaces_the_cascade(project: Project, tmp_path: Path) -> 
     order = [heat.index(n) for n in ("Enterprise · United States", "Enterprise · Europe")]
     assert order == sorted(order)  # ent/us (overall 0.8, red) above ent/eu (4.5)
     assert "Scores by segment and region" in pages[1]  # listed in the contents
+    # a map of 6 rows also shows every KPI at each segment, on the same page (no half page)
+    grid = heat[heat.index("Every KPI by segment") :]
+    assert grid.index("Revenue") < grid.index("First contact resolution") < grid.index("Attrition")
+    assert "ENTERPRISE SMALL BUSINESS" in grid.upper()
 
     summary = next(p for p in pages if "Executive summary" in p and "Below this node" in p)
     assert "No escalations at this node itself." in summary

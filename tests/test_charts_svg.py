@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportlib import charts, chartseries, packdata, svgwriter
+from reportlib import charts, chartseries, chartsvg, packdata, svgwriter
 from reportlib.config import load_project
 from reportlib.formatting import missing
 from reportlib.packdata import PackContext, load_context
@@ -157,3 +157,132 @@ def test_comparison_rows_carry_the_children_and_the_parent(ctx: PackContext) -> 
     svg = charts.comparison_chart(ctx, "nps")
     texts = {t.text for t in ET.fromstring(svg).iter(f"{SVG}text")}
     assert {r.label for r in d.rows} <= texts
+
+
+def texts_by_id(svg: str) -> dict[str, str]:
+    return {
+        el.get("id", ""): el.text or ""
+        for el in ET.fromstring(svg).iter(f"{SVG}text")
+        if el.get("id")
+    }
+
+
+def small_trend(value: list[float], target: float, threshold: float, **extra: object):
+    n = len(value)
+    v = np.array(value, dtype="float64")
+    tg, th = np.full(n, target), np.full(n, threshold)
+    ylim = charts.value_range("percent", v, tg, th)
+    return charts.TrendData(
+        labels=tuple(f"2026-0{i + 1}" for i in range(n)),
+        xticks=(),
+        value=v,
+        ci_low=np.full(n, np.nan),
+        ci_high=np.full(n, np.nan),
+        show_ci=False,
+        target=tg,
+        threshold=th,
+        below=np.zeros(n, dtype=bool),
+        direction="up",
+        ylim=ylim,
+        yticks=tuple((t, f"{t:g}") for t in svgwriter.ticks(*ylim)),
+        breaks=(),
+        latest=("#1e7b34", "#1e7b34"),
+        colours=(("red", "#f00"), ("amber", "#fa0"), ("green", "#0a0")),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_the_axis_holds_the_target_and_the_red_line_with_headroom(ctx: PackContext) -> None:
+    # values far below both lines: the axis still reaches up to the target, with room above
+    d = small_trend([20.0, 22.0, 21.0], target=80.0, threshold=60.0)
+    lo, hi = d.ylim
+    assert lo < 20.0 and hi > 80.0
+    assert hi - 80.0 >= 0.05 * (80.0 - 20.0)
+    # the same on every KPI of a real pack: target and red line inside the axis, not on its edge
+    for k in ctx.project.kpis:
+        data = charts.trend_data(ctx, k.id)
+        lo, hi = data.ylim
+        for line in (data.target, data.threshold, data.value):
+            finite = line[np.isfinite(line)]
+            if finite.size:
+                assert lo < finite.min() and finite.max() < hi, k.id
+
+
+def test_the_end_value_and_the_target_are_written_on_the_trend(ctx: PackContext) -> None:
+    data = charts.trend_data(ctx, "fcr")
+    assert data.target_text == "target 45.0%"  # March's target, after the step down
+    labels = texts_by_id(charts.trend_chart(ctx, "fcr"))
+    assert labels["target-label"] == "target 45.0%"
+    assert labels["end-label"] == data.end_text
+    assert data.end_text.endswith("%") and data.end_text[0].isdigit()
+    revenue = charts.trend_data(ctx, "revenue")
+    assert revenue.target_text == "" or revenue.target_text.startswith("target $")
+    assert texts_by_id(charts.trend_chart(ctx, "revenue"))["end-label"].startswith("$")
+
+
+def test_end_labels_that_would_overlap_are_pushed_apart() -> None:
+    d = small_trend([70.0, 75.0, 80.0], target=80.0, threshold=60.0)
+    d = dataclasses.replace(d, end_text="80.0%", target_text="target 80.0%")
+    svg = charts.trend_svg(d, charts.DEFAULT_STYLE)
+    root = ET.fromstring(svg)
+    ys = {el.get("id"): float(el.get("y", "nan")) for el in root.iter(f"{SVG}text") if el.get("id")}
+    assert abs(ys["end-label"] - ys["target-label"]) >= 6.5
+    width = float(root.get("width", "0").removesuffix("pt"))
+    for el in root.iter(f"{SVG}text"):
+        if el.get("id") in ("end-label", "target-label"):
+            right = float(el.get("x", "0")) + svgwriter.text_width(el.text or "", 6.5) * 1.06
+            assert right <= width + 0.01
+    # no value, no target: nothing written
+    bare = dataclasses.replace(d, value=np.full(3, np.nan), latest=None, target_text="")
+    assert texts_by_id(charts.trend_svg(bare, charts.DEFAULT_STYLE)) == {}
+
+
+def test_comparison_dots_carry_their_values_and_own_targets(ctx: PackContext) -> None:
+    from reportlib import comparison
+
+    d = comparison.comparison_data(ctx, "fcr")
+    assert d is not None
+    labels = texts_by_id(charts.comparison_chart(ctx, "fcr"))
+    svg = charts.comparison_chart(ctx, "fcr")
+    for r in d.rows:
+        if r.gid is None:
+            continue
+        row = chartseries.index(ctx).current(r.gid.removeprefix("child-"), "fcr")
+        assert row is not None
+        assert labels[f"value-{r.gid}"] == r.value_text
+        if missing(row["target"]):
+            assert f"target-text-{r.gid}" not in labels
+            continue
+        assert r.target == pytest.approx(float(row["target"]))
+        assert labels[f"target-text-{r.gid}"] == r.target_text
+        assert r.target_text.startswith("tgt ") and r.target_text.endswith("%")
+        tick = element(svg, f"target-{r.gid}")
+        assert tick is not None
+        assert d.xlim[0] < r.target < d.xlim[1]
+
+
+def test_the_sparkline_is_broken_at_a_definition_change(ctx: PackContext) -> None:
+    history = ctx.history.copy()
+    history.loc[history["kpi"] == "fcr", "kpi_version"] = "1"
+    history.loc[(history["kpi"] == "fcr") & (history["period"] == ctx.period), "kpi_version"] = "2"
+    data = charts.sparkline_data(dataclasses.replace(ctx, history=history), "fcr")
+    assert data.breaks == (len(data.value) - 1,)
+    assert charts.sparkline_data(ctx, "fcr").breaks == ()
+    # drawn on a small series: two pieces, the second starting at the month of the change
+    spark = chartsvg.SparkData(
+        value=np.array([50.0, 52.0, 51.0, 40.0, 41.0]),
+        target=np.full(5, 45.0),
+        below=np.zeros(5, dtype=bool),
+        xlim=(-0.5, 4.5),
+        ylim=(35.0, 55.0),
+        latest=None,
+        breaks=(3,),
+    )
+    d = element(chartsvg.sparkline_svg(spark, charts.DEFAULT_STYLE), "series").get("d", "")
+    first, second = d.split("M")[1:]
+    assert first.count("L") == 2 and second.count("L") == 1
+    whole = element(
+        chartsvg.sparkline_svg(dataclasses.replace(spark, breaks=()), charts.DEFAULT_STYLE),
+        "series",
+    ).get("d", "")
+    assert whole.count("M") == 1 and path_points(whole)[3] == path_points(d)[3]

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from reportlib import render
+from reportlib import commentary, packdata, render
+from reportlib.charts import Charts
 from reportlib.config import load_project
 from reportlib.pipeline import compute
 from reportlib.render.pdf import build_pack
@@ -70,3 +71,11 @@ def test_the_cover_of_a_real_pack(tmp_path: Path) -> None:
     cover = PdfReader(pdf).pages[0].extract_text()
     assert "31 March 2026, 12:00 Europe/Berlin" in cover
     assert "10:00" not in cover
+    # the three key messages, generated from the figures, are on the cover (cover_views)
+    ctx = packdata.load_context(project, PERIOD, "all")
+    notes = commentary.Commentary("all", PERIOD, None, {}, True)
+    text = " ".join(cover.split())
+    messages = render.pack_view(ctx, Charts({}, {}, {}), notes).cover.messages
+    assert len(messages) == 3
+    for message in messages:
+        assert " ".join(message.split())[:60] in text

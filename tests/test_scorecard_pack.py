@@ -138,3 +138,30 @@ def test_headlines_state_each_pages_point_honestly(pages: dict[str, list[str]]) 
     assert "eNPS and Attrition rate insufficient (too few responses)" in leaf
     assert "Scorecard 1 of 15 KPIs off target (First contact resolution); 4 KPIs" in leaf
     assert "Scores by" not in leaf  # a leaf has no heat-map, so no headline for one
+HEADER_FOOTER = re.compile(
+    r"Tiny Co( · [^·]+?)? Customer-experience scorecard · March 2026|"
+    r"Confidential: internal use only|page \d+ of \d+"
+)
+
+
+def test_no_page_is_near_empty(pages: dict[str, list[str]]) -> None:
+    # a page that only carries a table's last row or a lone heading has less than this much
+    # text besides its running header and footer (the RACI's last row is about 60 characters)
+    for node, texts in pages.items():
+        for i, text in enumerate(texts[1:], start=2):  # the cover is short by design
+            body = HEADER_FOOTER.sub("", text).strip()
+            assert len(body) > 150, (node, i, body)
+
+
+def test_appendix_ends_with_the_whole_raci_and_cards_count_their_n(
+    pages: dict[str, list[str]],
+) -> None:
+    for texts in pages.values():
+        last = texts[-1]
+        assert "Responsibilities (RACI)" in last  # kept whole: its heading and every row
+        assert "Attrition rate" in last[last.index("Responsibilities (RACI)") :]
+        contents = texts[1]
+        assert "Responsibilities (RACI)" in contents
+    text = " ".join(pages["all"])
+    assert re.search(r"· [\d,]+ invoices", text)  # revenue's n, with what it counts
+    assert re.search(r"· [\d,]+ responses", text)

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from .. import cascade
 from ..cascade import NodeFindings
+from ..comparison import child_level
 from ..explain import plural, where_line
-from ..formatting import format_delta, format_score, format_value, status_style
+from ..formatting import format_score, format_short, format_short_delta, status_style
 from ..packdata import PackContext
-from .records import Below, BelowMover, HeatCellView, HeatMap, HeatRowView, NodeTally, Status
+from .kpiviews import perspective_name
+from .records import (
+    Below,
+    BelowMover,
+    HeatCellView,
+    HeatMap,
+    HeatRowView,
+    KpiGridRow,
+    NodeTally,
+    Status,
+)
 
 TALLY_ROWS = 6
 """Nodes listed by name in the summary's "below this node" panel (the rest are counted)."""
@@ -21,6 +32,32 @@ ESCALATIONS_BELOW = 30
 
 BELOW_MOVERS = 3
 """Movers of the nodes below listed in the summary."""
+
+GRID_ROWS = 6
+"""A heat-map of at most this many rows (and children) also shows every KPI at each child,
+so its page is not half empty and the reader sees which KPI makes a child weak."""
+
+
+def kpi_grid(ctx: PackContext) -> tuple[tuple[str, ...], tuple[KpiGridRow, ...]]:
+    """(children's names, a row per KPI with each child's value and status) for the heat-map."""
+    children = ctx.tree.children(ctx.node.id)
+    cur = ctx.current[ctx.current["node"].isin([c.id for c in children])]
+    by = {(str(r["node"]), str(r["kpi"])): r for r in cur.to_dict("records")}
+    s = ctx.project.settings
+    rows = []
+    seen: set[str] = set()
+    for k in ctx.project.kpis:
+        cells = []
+        for c in children:
+            r = by.get((c.id, k.id))
+            value = None if r is None else r["value"]
+            status = "no-data" if r is None else _status(str(r["status"]))
+            text = format_short(value, k.unit, s.currency, s.locale)
+            cells.append(HeatCellView(text, status_style(status), status))
+        p = perspective_name(ctx.project, k)
+        rows.append(KpiGridRow(k.name, p, p not in seen, tuple(cells)))
+        seen.add(p)
+    return tuple(c.name for c in children), tuple(rows)
 
 
 def _status(value: str) -> Status:
@@ -74,6 +111,8 @@ def heatmap_view(ctx: PackContext) -> HeatMap:
         notes.append(
             f"{plural(found.deeper, 'node')} further down are in their own packs, not on this map."
         )
+    few = len(rows) <= GRID_ROWS and len(ctx.tree.children(ctx.node.id)) <= GRID_ROWS
+    grid_nodes, grid = kpi_grid(ctx) if few else ((), ())
     return HeatMap(
         shown=True,
         title=heatmap_title(ctx),
@@ -81,6 +120,9 @@ def heatmap_view(ctx: PackContext) -> HeatMap:
         columns=tuple(title for _, title in found.columns),
         rows=rows,
         notes=tuple(notes),
+        grid_title=f"Every KPI by {child_level(ctx).replace('_', ' ')}" if few else "",
+        grid_nodes=grid_nodes,
+        grid=grid,
     )
 
 
@@ -116,9 +158,9 @@ def below_view(ctx: PackContext, findings: tuple[NodeFindings, ...]) -> Below | 
             BelowMover(
                 node=node.name,
                 kpi=m.kpi.name,
-                prev=format_value(m.prev, m.kpi.unit, cur, loc),
-                value=format_value(m.value, m.kpi.unit, cur, loc),
-                delta=format_delta(m.delta, m.kpi.unit, cur, loc),
+                prev=format_short(m.prev, m.kpi.unit, cur, loc),
+                value=format_short(m.value, m.kpi.unit, cur, loc),
+                delta=format_short_delta(m.delta, m.kpi.unit, cur, loc),
                 tone="flat" if m.good is None else ("good" if m.good else "bad"),
                 basis="significant at 95%" if m.kpi.sample else "material change",
             )

@@ -23,6 +23,7 @@ MAIN_TEMPLATE = "board_pack.html.j2"
 SECTIONS = (
     "cover",
     "contents",
+    "restatement",
     "heatmap",
     "summary",
     "scorecard",

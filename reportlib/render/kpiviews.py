@@ -22,11 +22,15 @@ from ..config import KpiDef, Project
 from ..formatting import (
     DASH,
     favourable,
+    format_count,
     format_delta,
     format_n,
     format_score,
+    format_short,
+    format_short_delta,
     format_value,
     missing,
+    n_noun,
     period_name,
     status_style,
 )
@@ -83,7 +87,7 @@ def _delta(r: pd.Series, which: str, k: KpiDef, currency: str, loc: str) -> Cell
     if test == sc.NOT_TESTED:  # a census change is real, if untested: keep its colour
         mark = "n.t."
     significant = k.sample and test == sc.TESTED and not missing(sig) and bool(sig)
-    return Cell(format_delta(d, k.unit, currency, loc), tone, mark, significant)
+    return Cell(format_short_delta(d, k.unit, currency, loc), tone, mark, significant)
 
 
 def score_view(ctx: PackContext, key: str) -> Score:
@@ -192,17 +196,20 @@ def kpi_view(
         annual = format_value(kpi_formulas.annualised(float(r["value"])), k.unit, cur, loc)
     return KpiView(
         **base,  # type: ignore[arg-type]
-        value=format_value(r["value"], k.unit, cur, loc),
-        target=format_value(r["target"], k.unit, cur, loc),
+        value=format_short(r["value"], k.unit, cur, loc),
+        target=format_short(r["target"], k.unit, cur, loc),
         has_target=not missing(r["target"]),
         threshold=""
         if missing(r["threshold"])
-        else f"{side} {format_value(r['threshold'], k.unit, cur, loc)}",
+        else f"{side} {format_short(r['threshold'], k.unit, cur, loc)}",
         status=status_style(str(r["status"])),
         status_id=_status(r["status"]),
         mom=_delta(r, "mom", k, cur, loc),
         yoy=_delta(r, "yoy", k, cur, loc),
         n=format_n(r["n"], loc),
+        n_text=format_count(r["n"], n_noun(k.id, kpi_formulas.kpi_tables(k)), loc).replace(
+            " ", "\u00a0"
+        ),
         low_n=below_min_n(k, r["n"], ctx.period) and not missing(r["value"]),
         interval=interval,
         uncertain=not missing(r.get("uncertain")) and bool(r.get("uncertain")),

@@ -13,6 +13,7 @@ from typing import Literal
 from markupsafe import Markup
 
 from ..formatting import StatusStyle
+from .page_records import CoverFlag, Restatement
 
 Status = Literal["green", "amber", "red", "insufficient", "no-target", "no-data"]
 """A KPI's or score's status this month (DOMAIN.md §5); "no-data" when there is no value."""
@@ -79,6 +80,8 @@ class KpiView:
     """The 95% interval contains the target or red line the status was judged against (§4)."""
     annualised: str = ""
     """A monthly rate's annualised equivalent ("29.8% annualised"), for attrition."""
+    n_text: str = "–"
+    """n with what it counts ("1,524 responses", "443 invoices"), for the KPI cards."""
     child_manual: tuple[str, ...] = ()
     """Names of nodes below this one whose figure of this KPI is a manual value (§6)."""
 
@@ -434,6 +437,10 @@ class Cover:
     as_of_recorded: bool
     restated: str | None
     generator: str
+    messages: tuple[str, ...] = ()
+    """The three key messages (`cover_views.key_messages`)."""
+    flags: tuple[CoverFlag, ...] = ()
+    """Restated, quality gate overridden: shown when they apply."""
 
 
 @dataclass(frozen=True)
@@ -480,6 +487,23 @@ class HeatMap:
     notes: tuple[str, ...]
     """What the map leaves out, one line each."""
     headline: str = ""  # the page's point in one sentence, from the figures (`headlines`)
+    grid_title: str = ""
+    """`Every KPI by segment`: the grid's heading (the children's level)."""
+    grid_nodes: tuple[str, ...] = ()
+    """The children heading the KPI grid (empty: no grid; the map fills its page)."""
+    grid: tuple[KpiGridRow, ...] = ()
+    """Each KPI at each child, for a map of few rows (`cascade_views.GRID_ROWS`)."""
+
+
+@dataclass(frozen=True)
+class KpiGridRow:
+    """One KPI across the children: its perspective and a cell (value, status) per child."""
+
+    kpi: str
+    perspective: str
+    first: bool
+    """The first KPI of its perspective (the grid draws a rule above it)."""
+    cells: tuple[HeatCellView, ...]
 
 
 @dataclass(frozen=True)
@@ -579,6 +603,7 @@ class PackView:
     head: Head
     cover: Cover
     contents: Contents
+    restatement: Restatement
     heatmap: HeatMap
     summary: Summary
     scorecard: Scorecard

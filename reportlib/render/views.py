@@ -41,7 +41,9 @@ from ..packdata import (
 )
 from . import action_views, appendix, headline_views
 from .cascade_views import below_view, escalated_below, heatmap_view, more_below
+from .cover_views import cover_flags, key_messages
 from .kpiviews import perspective_name, perspective_views, score_view, svg_uri, tone_of
+from .page_records import Restatement
 from .records import (
     Channels,
     Comparison,
@@ -66,6 +68,7 @@ from .records import (
     Summary,
     Verbatims,
 )
+from .restatement_views import restatement_view
 from .voice_views import channels_view, verbatims_view
 
 log = logging.getLogger(__name__)
@@ -362,9 +365,15 @@ def contents_view(
     heatmap: HeatMap | None = None,
     channels: Channels | None = None,
     verbatims: Verbatims | None = None,
+    restatement: Restatement | None = None,
 ) -> Contents:
     """The contents page: every section and page in order, and the key to the statuses."""
     entries = [
+        *(
+            [ContentsEntry("#restatement", "Restatement")]
+            if restatement is not None and restatement.shown
+            else []
+        ),
         *([ContentsEntry("#heatmap", heatmap.title)] if heatmap and heatmap.shown else []),
         ContentsEntry("#summary", "Executive summary"),
         ContentsEntry("#scorecard", "Scorecard"),
@@ -383,6 +392,7 @@ def contents_view(
         ContentsEntry("#quality", "Data quality", sub=True),
         ContentsEntry("#methodology", "Methodology", sub=True),
         ContentsEntry("#manual", "Manual values and overrides", sub=True),
+        ContentsEntry("#raci", "Responsibilities (RACI)", sub=True),
     ]
     return Contents(
         entries=tuple(entries),
@@ -407,6 +417,8 @@ def pack_view(
     heatmap = heatmap_view(ctx)
     channels = channels_view(ctx)
     voices = verbatims_view(ctx)
+    restated = _restated(ctx)
+    restatement = restatement_view(ctx)
     escalations = escalations_view(ctx, commentary, findings)
     view = PackView(
         head=Head(
@@ -429,10 +441,15 @@ def pack_view(
             overall=overall,
             as_of=as_of_text(ctx.as_of, settings.timezone, settings.locale, settings.as_of),
             as_of_recorded=bool(ctx.as_of),
-            restated=_restated(ctx),
+            restated=restated,
             generator=f"reportlib {__version__}",
+            messages=key_messages(ctx, overall),
+            flags=cover_flags(ctx, overall, restated),
         ),
-        contents=contents_view(ctx, groups, comparison, pages, heatmap, channels, voices),
+        contents=contents_view(
+            ctx, groups, comparison, pages, heatmap, channels, voices, restatement
+        ),
+        restatement=restatement,
         heatmap=heatmap,
         summary=Summary(
             overall=overall,
@@ -451,7 +468,7 @@ def pack_view(
             draft=commentary.draft,
             stale=is_stale(commentary.front_matter, ctx.scorecard_hash),
             below=below_view(ctx, findings),
-            sources=tuple(s.sentence for s in explain.change_sources(ctx)),
+            sources=explain.split_sentences(ctx),
             actions=escalations.actions,
         ),
         scorecard=Scorecard(period_name=when, prev_name=prev_name, groups=groups),
