@@ -224,6 +224,7 @@ class OutputRoot:
 
 
 def checked(root: Path, period: str) -> PeriodOutput:
-    """`PeriodOutput(root, period)` once `period` is checked to be a real month (else ConfigError)."""
-    periods.parse(period)
+    """`PeriodOutput(root, period)` once `period` is checked to be a real month, quarter
+    (`2026-Q3`) or year to date (`2026-09-YTD`) (else ConfigError)."""
+    periods.check(period)
     return PeriodOutput(root, period)
