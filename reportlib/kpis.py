@@ -182,26 +182,53 @@ def enps(m: pd.DataFrame) -> pd.DataFrame:
     return _nps_like(m, p, d, n)
 
 
-def _headcount(m: pd.DataFrame) -> pd.Series:
-    """Σ headcount in a month; over a longer period the average headcount, Σ / its months."""
+def _headcount(m: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Σ headcount in a month, as the denominator and the n; over a longer period the
+    average headcount Σ / its months, and as n that average rounded to whole heads."""
     h = _col(m, "headcount")
     if PERIOD_MONTHS not in m.columns:
-        return h
-    return h / m[PERIOD_MONTHS]
+        return h, h
+    average = h / m[PERIOD_MONTHS]
+    return average, average.round()
 
 
 def training_hours_per_fte(m: pd.DataFrame) -> pd.DataFrame:
     """Σ training_hours / Σ headcount; over a quarter or a year to date, the period's training
     hours per average FTE (Σ training_hours / (Σ headcount / months), DOMAIN.md §8)."""
-    h = _headcount(m)
-    return _frame(m, _ratio(_col(m, "training_hours"), h, scale=1.0), h)
+    h, n = _headcount(m)
+    return _frame(m, _ratio(_col(m, "training_hours"), h, scale=1.0), n)
 
 
 def attrition_rate(m: pd.DataFrame) -> pd.DataFrame:
     """100·Σ leavers / Σ headcount (monthly); over a quarter, the quarter's leavers over its
     average headcount (Σ headcount / 3), so the rate is the quarter's (DOMAIN.md §3, §8)."""
-    h = _headcount(m)
-    return _frame(m, _ratio(_col(m, "leavers"), h), h)
+    h, n = _headcount(m)
+    return _frame(m, _ratio(_col(m, "leavers"), h), n)
+
+
+PER_MONTH_TARGETS: dict[str, Literal["sum", "compound"]] = {
+    "revenue": "sum",
+    "training_hours_per_fte": "sum",
+    "attrition_rate": "compound",
+}
+"""KPIs whose value grows with the period's length, so their targets (set per month in
+targets.csv) are scaled to a quarter or a year to date: amounts add up over the months,
+a leaving rate compounds (`period_target`)."""
+
+
+def period_target(kpi_id: str, monthly: float, months: int) -> float:
+    """A monthly target or threshold as the same ambition over `months` months (DOMAIN.md §8).
+
+    Revenue and training hours per FTE: months × the monthly figure. Attrition: the rate
+    that monthly rate compounds to, 100·(1 − (1 − m/100)^months). Other KPIs (rates,
+    medians, scores) keep their target as it is.
+    """
+    how = PER_MONTH_TARGETS.get(kpi_id)
+    if how == "sum":
+        return monthly * months
+    if how == "compound":
+        return 100.0 * (1.0 - (1.0 - monthly / 100.0) ** months)
+    return monthly
 
 
 ANNUALISED = frozenset({"attrition_rate"})

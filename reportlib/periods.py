@@ -176,6 +176,14 @@ def trend_length(period: str, trend_months: int) -> int:
     return max(2, trend_months // 12 + 1)
 
 
+def cadence_name(name: str) -> CadenceName:
+    """`name` as a cadence name (ConfigError when it is none of month, quarter, ytd)."""
+    for known in CADENCES:
+        if name == known:
+            return known
+    raise ConfigError(f"cadence {name!r}: give month, quarter or ytd")
+
+
 def ytd(through: int) -> Cadence:
     """The year-to-date cadence January to month `through` (1–12)."""
     return Cadence("ytd", through)
@@ -249,14 +257,7 @@ def any_problem(period: str) -> str | None:
         return "a quarter is YYYY-Qn with n from 1 to 4, e.g. 2026-Q3"
     if re.fullmatch(r"[0-9]{4}-[0-9]{1,2}-[yY][tT][dD]", text):
         return "a year to date is YYYY-MM-YTD with a two-digit month 01 to 12, e.g. 2026-09-YTD"
-    month = problem(text)
-    return (
-        month
-        if month is None
-        else month.replace(
-            "(e.g. 2026-10)", "(e.g. 2026-10), a quarter YYYY-Qn or a year to date YYYY-MM-YTD"
-        )
-    )
+    return problem(text)
 
 
 def shift(period: str, months: int) -> str:

@@ -17,7 +17,7 @@ from . import periods, stats
 from .config import KpiDef, ManualValue, Project, Target
 from .errors import ConfigError
 from .hierarchy import Hierarchy
-from .kpis import BUILTINS
+from .kpis import BUILTINS, PER_MONTH_TARGETS, period_target
 
 # Re-exported: the statuses and score bands are part of the scorecard's vocabulary.
 from .scores import RAG, score, score_rows
@@ -303,6 +303,10 @@ def _kpi_rows(
     ]
     df["target"] = [t.target if t else np.nan for t in resolved]
     df["threshold"] = [t.threshold if t else np.nan for t in resolved]
+    if cadence.name != "month" and k.id in PER_MONTH_TARGETS:
+        # Targets are set per month: a quarter's revenue target is three months' (§8).
+        for col in ("target", "threshold"):
+            df[col] = [period_target(k.id, x, cadence.months) for x in df[col]]
     df["status"] = [
         status(val, n, direction=k.direction, min_n=in_force[per].min_n, target=tg, threshold=th)
         for val, n, tg, th, per in zip(

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from .. import __version__, layout
+from .. import __version__, layout, periods
 from ..config import Project, load_project
 from . import show, summary
 from .options import (
@@ -17,6 +17,7 @@ from .options import (
     Group,
     accept_quality_option,
     address_option,
+    cadence_option,
     config_option,
     console,
     folder_option,
@@ -29,6 +30,7 @@ from .options import (
     period_callback,
     period_option,
     verbosity,
+    with_cadence,
     with_verbosity,
 )
 from .progress import RunProgress
@@ -141,19 +143,31 @@ def open_project(config: Path | None, output_dir: Path | None) -> tuple[Project,
 
 @cli.command()
 @period_option()
+@cadence_option()
 @config_option
 @accept_quality_option
 @output_dir_option
 def compute(
-    period: str | None, config: Path | None, accept_quality: str | None, output_dir: Path | None
+    period: str | None,
+    cadence: str,
+    config: Path | None,
+    accept_quality: str | None,
+    output_dir: Path | None,
 ) -> None:
     """Validate the data, compute every KPI for every node and write output/<period>/."""
     from ..layout import PeriodOutput
     from ..lock import command_line
     from ..pipeline import compute as run_compute
 
+    period = with_cadence(period, cadence)
     project, _ = open_project(config, output_dir)
-    result = run_compute(project, period, accept_quality, lock_command=command_line())
+    result = run_compute(
+        project,
+        period,
+        accept_quality,
+        lock_command=command_line(),
+        cadence=periods.cadence_name(cadence),
+    )
     out = PeriodOutput(project.settings.output_path, result.period)
     show.compute_summary(result, project, out.quality_dir)
 
@@ -181,6 +195,7 @@ def latest_period(config: Path | None) -> None:
 
 @cli.command("run")
 @period_option()
+@cadence_option()
 @node_option("Only this node's pack (repeatable), e.g. enterprise/emea.")
 @click.option(
     "--workers",
@@ -213,6 +228,7 @@ def latest_period(config: Path | None) -> None:
 @config_option
 def run_cmd(
     period: str | None,
+    cadence: str,
     nodes: tuple[str, ...],
     workers: int | None,
     force: bool,
@@ -227,6 +243,7 @@ def run_cmd(
     from ..errors import NotebookExecutionError
     from ..run import run
 
+    period = with_cadence(period, cadence)
     project, sandbox = open_project(config, output_dir)
     with RunProgress(console(stderr=True), quiet=verbosity() == "quiet") as progress:
         result = run(
@@ -240,6 +257,7 @@ def run_cmd(
             on_event=progress,
             executor=executor,
             scheduler=scheduler,
+            cadence=periods.cadence_name(cadence),
         )
     out = layout.PeriodOutput(project.settings.output_path, result.period)
     current = pd.read_parquet(out.scorecard_parquet) if out.scorecard_parquet.is_file() else None
@@ -258,12 +276,14 @@ def run_cmd(
 
 @cli.command("validate")
 @period_option()
+@cadence_option()
 @config_option
 @accept_quality_option
 @output_dir_option
 @json_option
 def validate_cmd(
     period: str | None,
+    cadence: str,
     config: Path | None,
     accept_quality: str | None,
     output_dir: Path | None,
@@ -273,8 +293,9 @@ def validate_cmd(
     from ..layout import PeriodOutput
     from ..pipeline import validate
 
+    period = with_cadence(period, cadence)
     project, sandbox = open_project(config, output_dir)
-    checked, files = validate(project, period, accept_quality)
+    checked, files = validate(project, period, accept_quality, periods.cadence_name(cadence))
     report = checked.report
     summary.keep(summary.validate(report, files, sandbox=sandbox))
     out = PeriodOutput(project.settings.output_path, report.period)
