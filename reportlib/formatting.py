@@ -300,8 +300,9 @@ def _longer(period: str, locale: str, short: bool) -> str | None:
     last = periods.first_day(periods.last_month(period))
     whole = locales.month_short(last, locale) if short else locales.month_name(last, locale)
     if cadence.through == 1:
-        return whole
-    return f"{locales.month_alone(first, locale, 'LLL' if short else 'LLLL')}–{whole}"
+        return whole if short else f"{whole} (year to date)"
+    name = f"{locales.month_alone(first, locale, 'LLL' if short else 'LLLL')}–{whole}"
+    return name if short else f"{name} (year to date)"
 
 
 def period_name(period: str, locale: str = DEFAULT_LOCALE) -> str:

@@ -401,7 +401,9 @@ def pack_view(
             sources=tuple(s.sentence for s in explain.change_sources(ctx)),
         ),
         scorecard=Scorecard(period_name=when, prev_name=prev_name, groups=groups),
-        perspectives=Perspectives(groups=groups, trend_months=settings.trend_months),
+        perspectives=Perspectives(
+            groups=groups, trend_months=periods.trend_length(ctx.period, settings.trend_months)
+        ),
         comparison=comparison,
         channels=channels,
         verbatims=voices,
