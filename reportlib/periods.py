@@ -284,7 +284,7 @@ def span(first: str, last: str) -> list[str]:
 
 
 def long_name(period: str) -> str:
-    """`October 2026` for `2026-10`, `Q3 2026` for `2026-Q3`, `January–September 2026` for `2026-09-YTD`."""
+    """`October 2026` for `2026-10`, `Q3 2026` for `2026-Q3`, `January–September 2026 (year to date)` for `2026-09-YTD`."""
     cadence = cadence_of(period)
     if cadence.name == "quarter":
         i = index(period)
@@ -294,5 +294,5 @@ def long_name(period: str) -> str:
         end = date(first.year, cadence.through, 1)
         if cadence.through == 1:
             return f"{end:%B %Y} (year to date)"
-        return f"{first:%B}–{end:%B %Y}"
+        return f"{first:%B}–{end:%B %Y} (year to date)"
     return first_day(period).strftime("%B %Y")
