@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 
 from reportlib import kpis, pipeline, stats
+from reportlib.cli import main
 from reportlib.config import load_project
 from reportlib.errors import ConfigError
+from reportlib.scorecard import COLUMNS
 
 from .conftest import SURVEYS, write_project
 
@@ -195,3 +197,26 @@ def test_manual_values_are_not_applied_to_a_quarter(tmp_path: Path) -> None:
     q = pipeline.compute_scorecard(load_project(config), "2026-Q1")
     assert q.scorecard.overrides == ()
     assert at(q.scorecard.frame, "nps")["value"] == pytest.approx(0.0)
+
+
+def test_compute_of_a_quarter_writes_the_files_of_a_month(
+    tiny: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compute", "--period", "2026-03", "--config", str(tiny)]) == 0
+    assert main(["compute", "--period", "2026-Q1", "--config", str(tiny)]) == 0
+    output = tiny.parent / "output"
+    month, quarter = output / "2026-03", output / "2026-Q1"
+    names = {p.relative_to(month).as_posix() for p in month.rglob("*") if p.is_file()}
+    assert names == {p.relative_to(quarter).as_posix() for p in quarter.rglob("*") if p.is_file()}
+    csv = pd.read_csv(quarter / "scorecard.csv")
+    assert tuple(csv.columns) == COLUMNS
+    assert set(csv["period"]) == {"2026-Q1"}
+    assert "Scorecard Q1 2026" in capsys.readouterr().out
+
+
+def test_cadence_without_a_period_takes_the_latest_complete_one(
+    tiny: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compute", "--cadence", "ytd", "--config", str(tiny)]) == 0
+    assert (tiny.parent / "output" / "2026-02-YTD" / "scorecard.parquet").is_file()
+    assert "January–February 2026 (year to date)" in capsys.readouterr().out

@@ -34,10 +34,24 @@ class PeriodWords:
     """True for a monthly pack."""
     spark: str = "13 months"
     """What a sparkline covers: `13 months`, or the longer periods of the trend (`8 quarters`)."""
+    method: str = ""
+    """How a longer period's figures are made, for the methodology appendix ("" for a month)."""
 
 
 SPARK_MONTHS = 13
 """Months in a monthly sparkline (charts.py draws the same number of points at most)."""
+
+
+def _method(unit: str, months: str, year_ago: str) -> str:
+    return (
+        f"This pack covers a {unit}: every KPI is computed from the rows of {months}, never from "
+        f"monthly figures (medians over all the rows, retention from the customers active at the "
+        f"start, NRR and growth against {year_ago} a year earlier, attrition and training hours "
+        f"over the average headcount). Where a definition below says month, read {unit}. "
+        "Targets are those in force at the last month; the monthly targets of revenue, training "
+        "hours and attrition are scaled to the period's length. Manual values (kpi_values.csv) "
+        "are monthly and not used; declared KPIs are computed for months only."
+    )
 
 
 def words(period: str, trend_months: int = 24) -> PeriodWords:
@@ -54,6 +68,7 @@ def words(period: str, trend_months: int = 24) -> PeriodWords:
             year_ago="the same quarter a year earlier",
             monthly=False,
             spark=f"{points} quarters",
+            method=_method("quarter", "the quarter's three months", "the same quarter"),
         )
     if cadence.name == "ytd":
         return PeriodWords(
@@ -65,6 +80,7 @@ def words(period: str, trend_months: int = 24) -> PeriodWords:
             year_ago="the same months a year earlier",
             monthly=False,
             spark=f"{points} years",
+            method=_method("year to date", "January to the period's last month", "the same months"),
         )
     return PeriodWords(
         unit="month",
