@@ -185,12 +185,14 @@ def kpis_cmd(history: bool, config: Path | None) -> None:
 
 
 @cli.command("latest-period")
+@cadence_option("month, quarter or ytd (default: month).")
 @config_option
-def latest_period(config: Path | None) -> None:
-    """Print the latest complete month of the data (YYYY-MM)."""
-    from ..sources import latest_complete_period, load
+def latest_period(cadence: str, config: Path | None) -> None:
+    """Print the latest complete month of the data (YYYY-MM), or quarter / year to date."""
+    from ..pipeline import latest_period as latest
+    from ..sources import load
 
-    click.echo(latest_complete_period(load(load_project(config))))
+    click.echo(latest(load(load_project(config)), periods.cadence_name(cadence)))
 
 
 @cli.command("run")
@@ -382,9 +384,10 @@ def audit_verify(config: Path | None) -> None:
 @click.option(
     "--period",
     callback=period_callback,
-    help="Month YYYY-MM (default: the latest period under the output folder whose run "
-    "finished with board packs).",
+    help="Month YYYY-MM, quarter YYYY-Qn or year to date YYYY-MM-YTD (default: the latest "
+    "period of --cadence under the output folder whose run finished with board packs).",
 )
+@cadence_option("month, quarter or ytd: with no --period, the latest run of that cadence.")
 @click.option(
     "--dry-run", is_flag=True, help="Write each email to output/<period>/outbox/; send nothing."
 )
@@ -410,6 +413,7 @@ def audit_verify(config: Path | None) -> None:
 @config_option
 def send_cmd(
     period: str | None,
+    cadence: str,
     dry_run: bool,
     only: tuple[str, ...],
     resend: bool,
@@ -422,7 +426,7 @@ def send_cmd(
     from ..errors import DeliveryError
 
     project = load_project(config)
-    period = period or latest_run(project)
+    period = with_cadence(period, cadence) or latest_run(project, cadence)
     if escalations:
         result = send_escalations(project, period, dry_run=dry_run, only=only, resend=resend)
     else:
@@ -446,17 +450,20 @@ def send_cmd(
 @click.option(
     "--period",
     callback=period_callback,
-    help="Month YYYY-MM (default: the latest period under the output folder whose run "
-    "finished with board packs).",
+    help="Month YYYY-MM, quarter YYYY-Qn or year to date YYYY-MM-YTD (default: the latest "
+    "period of --cadence under the output folder whose run finished with board packs).",
 )
+@cadence_option("month, quarter or ytd: with no --period, the latest run of that cadence.")
 @node_option("Only this node's pack (repeatable; default: every pack of the period).")
 @config_option
-def preview_cmd(period: str | None, nodes: tuple[str, ...], config: Path | None) -> None:
+def preview_cmd(
+    period: str | None, cadence: str, nodes: tuple[str, ...], config: Path | None
+) -> None:
     """Write each pack's pages as PNG and an HTML page into output/<period>/preview/<node>/."""
     from ..preview import preview
 
     project = load_project(config)
-    period = period or latest_run(project)
+    period = with_cadence(period, cadence) or latest_run(project, cadence)
     con = console()
     for p in preview(project, period, nodes):
         con.print(f"{p.node}: {len(p.pages)} pages, open {p.index}")

@@ -209,12 +209,12 @@ def latest_computed(project: Project) -> str:
     return latest
 
 
-def latest_run(project: Project) -> str:
-    """The latest period whose run finished with board packs (the default of `send`)."""
+def latest_run(project: Project, cadence: str = "month") -> str:
+    """The latest period of `cadence` whose run finished with board packs (the default of `send`)."""
     from ..manifest import latest_completed_run
 
     out = project.settings.output_path
-    latest = latest_completed_run(out)
+    latest = latest_completed_run(out, periods.cadence_name(cadence))
     if latest is None:
         raise ConfigError(
             f"no completed run with board packs under {out}: run `reportlib run` first, "
