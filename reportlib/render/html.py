@@ -10,13 +10,12 @@ from pathlib import Path
 
 import jinja2
 
-from .. import resources
+from .. import period_words, resources
 from ..charts import Charts
 from ..commentary import Commentary, bidi_count, inside_project, strip_bidi
 from ..config import Project
 from ..errors import RenderError
 from ..packdata import PackContext
-from . import period_words
 from .records import Page
 from .views import pack_view
 

@@ -39,8 +39,8 @@ from ..packdata import (
     row,
     version_breaks,
 )
+from ..period_words import words
 from ..scores import coverage_phrase
-from .period_words import words
 from .records import (
     Cell,
     KpiView,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import periods
+from . import periods
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class PeriodWords:
     """What YoY compares with: `the same month a year earlier`."""
     monthly: bool
     """True for a monthly pack."""
+    step: str = "month"
+    """One period in a count: "red for 3 {step}s" (`month`, `quarter`, `year`)."""
     spark: str = "13 months"
     """What a sparkline covers: `13 months`, or the longer periods of the trend (`8 quarters`)."""
     method: str = ""
@@ -68,6 +70,7 @@ def words(period: str, trend_months: int = 24) -> PeriodWords:
             year_ago="the same quarter a year earlier",
             monthly=False,
             spark=f"{points} quarters",
+            step="quarter",
             method=_method("quarter", "the quarter's three months", "the same quarter"),
         )
     if cadence.name == "ytd":
@@ -80,6 +83,7 @@ def words(period: str, trend_months: int = 24) -> PeriodWords:
             year_ago="the same months a year earlier",
             monthly=False,
             spark=f"{points} years",
+            step="year",
             method=_method("year to date", "January to the period's last month", "the same months"),
         )
     return PeriodWords(
