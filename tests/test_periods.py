@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from reportlib import periods
+from reportlib import kpis, periods
 from reportlib.errors import ConfigError
 from reportlib.formatting import period_name, period_short, period_tick
+from reportlib.layout import OutputRoot
+from reportlib.period_words import words
 
 
 def test_a_quarter_is_its_three_months() -> None:
@@ -113,3 +117,47 @@ def test_period_names_for_the_pack() -> None:
     assert period_tick("2025-09-YTD") == "2025"
     assert period_name("2026-10") == "October 2026"
     assert period_tick("2026-10") == "Oct ’26"
+
+
+def test_the_words_of_each_cadence() -> None:
+    month, quarter, ytd = (words(p) for p in ("2026-10", "2026-Q3", "2026-09-YTD"))
+    assert (month.this, month.last, month.change, month.spark) == (
+        "this month",
+        "last month",
+        "MoM",
+        "13 months",
+    )
+    assert (quarter.this, quarter.last, quarter.change, quarter.spark, quarter.step) == (
+        "this quarter",
+        "last quarter",
+        "QoQ",
+        "8 quarters",
+        "quarter",
+    )
+    assert quarter.year_ago == "the same quarter a year earlier"
+    assert "This pack covers a quarter" in quarter.method and month.method == ""
+    assert (ytd.change, ytd.step, ytd.spark) == ("YoY", "year", "3 years")
+
+
+def test_output_root_lists_each_cadence_in_calendar_order(tmp_path: Path) -> None:
+    for name in ("2026-09", "2026-Q3", "2026-10", "2026-09-YTD", "2026-Q2", "notes", "2026-Q5"):
+        (tmp_path / name).mkdir()
+    root = OutputRoot(tmp_path)
+    assert list(root.periods()) == ["2026-09", "2026-10"]  # months, as before
+    assert list(root.periods("quarter")) == ["2026-Q2", "2026-Q3"]
+    assert list(root.periods(None)) == ["2026-Q2", "2026-09", "2026-Q3", "2026-09-YTD", "2026-10"]
+
+
+@pytest.mark.parametrize(
+    ("kpi", "monthly", "months", "expected"),
+    [
+        ("revenue", 1000.0, 3, 3000.0),
+        ("training_hours_per_fte", 2.0, 9, 18.0),
+        ("attrition_rate", 2.0, 3, 100 * (1 - 0.98**3)),
+        ("nps", 25.0, 3, 25.0),  # a rate keeps its target
+    ],
+)
+def test_monthly_targets_scaled_to_the_period(
+    kpi: str, monthly: float, months: int, expected: float
+) -> None:
+    assert kpis.period_target(kpi, monthly, months) == pytest.approx(expected)
