@@ -206,24 +206,28 @@ def attrition_rate(m: pd.DataFrame) -> pd.DataFrame:
     return _frame(m, _ratio(_col(m, "leavers"), h), n)
 
 
-PER_MONTH_TARGETS: dict[str, Literal["sum", "compound"]] = {
+PER_MONTH_TARGETS: dict[str, Literal["sum", "compound", "retain"]] = {
     "revenue": "sum",
     "training_hours_per_fte": "sum",
     "attrition_rate": "compound",
+    "logo_retention": "retain",
 }
-"""KPIs whose value grows with the period's length, so their targets (set per month in
+"""KPIs whose value depends on the period's length, so their targets (set per month in
 targets.csv) are scaled to a quarter or a year to date: amounts add up over the months,
-a leaving rate compounds (`period_target`)."""
+a leaving rate compounds, a staying rate multiplies (`period_target`)."""
 
 
 def period_target(kpi_id: str, monthly: float, months: int) -> float:
     """A monthly target or threshold as the same ambition over `months` months (DOMAIN.md §8).
 
     Revenue and training hours per FTE: months × the monthly figure. Attrition: the rate
-    that monthly rate compounds to, 100·(1 − (1 − m/100)^months). Other KPIs (rates,
-    medians, scores) keep their target as it is.
+    that monthly rate compounds to, 100·(1 − (1 − m/100)^months). Logo retention: the
+    share still there after `months` months at the monthly rate, 100·(r/100)^months.
+    Other KPIs (rates of cases, medians, scores) keep their target as it is.
     """
     how = PER_MONTH_TARGETS.get(kpi_id)
+    if how == "retain":
+        return 100.0 * (monthly / 100.0) ** months
     if how == "sum":
         return monthly * months
     if how == "compound":

@@ -51,7 +51,7 @@ def _method(unit: str, months: str, year_ago: str) -> str:
         f"start, NRR and growth against {year_ago} a year earlier, attrition and training hours "
         f"over the average headcount). Where a definition below says month, read {unit}. "
         "Targets are those in force at the last month; the monthly targets of revenue, training "
-        "hours and attrition are scaled to the period's length. Manual values (kpi_values.csv) "
+        "hours, attrition and logo retention are scaled to the period's length. Manual values (kpi_values.csv) "
         "are monthly and not used; declared KPIs are computed for months only."
     )
 

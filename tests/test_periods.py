@@ -154,6 +154,7 @@ def test_output_root_lists_each_cadence_in_calendar_order(tmp_path: Path) -> Non
         ("revenue", 1000.0, 3, 3000.0),
         ("training_hours_per_fte", 2.0, 9, 18.0),
         ("attrition_rate", 2.0, 3, 100 * (1 - 0.98**3)),
+        ("logo_retention", 99.0, 3, 100 * 0.99**3),
         ("nps", 25.0, 3, 25.0),  # a rate keeps its target
     ],
 )
