@@ -385,7 +385,7 @@ def audit_verify(config: Path | None) -> None:
     "--period",
     callback=period_callback,
     help="Month YYYY-MM, quarter YYYY-Qn or year to date YYYY-MM-YTD (default: the latest "
-    "period of --cadence under the output folder whose run finished with board packs).",
+    "period under the output folder whose run finished with board packs, of --cadence).",
 )
 @cadence_option("month, quarter or ytd: with no --period, the latest run of that cadence.")
 @click.option(
@@ -451,7 +451,7 @@ def send_cmd(
     "--period",
     callback=period_callback,
     help="Month YYYY-MM, quarter YYYY-Qn or year to date YYYY-MM-YTD (default: the latest "
-    "period of --cadence under the output folder whose run finished with board packs).",
+    "period under the output folder whose run finished with board packs, of --cadence).",
 )
 @cadence_option("month, quarter or ytd: with no --period, the latest run of that cadence.")
 @node_option("Only this node's pack (repeatable; default: every pack of the period).")
