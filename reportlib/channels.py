@@ -64,9 +64,16 @@ def _add_up(df: pd.DataFrame, tree: Hierarchy) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _surveys(src: Source, levels: tuple[str, ...], month: int, rules: Rules) -> ir.Table:
+def _in(month: ir.IntegerValue, months: tuple[int, int]) -> ir.BooleanValue:
+    """The period's months: one month, or a quarter's / a year to date's months."""
+    return month == months[0] if months[0] == months[1] else month.between(*months)
+
+
+def _surveys(
+    src: Source, levels: tuple[str, ...], months: tuple[int, int], rules: Rules
+) -> ir.Table:
     r = measures.with_levels(src.tables["survey_responses"], src.tables["customers"], levels)
-    r = r.filter(r.responded_at_month == month, r.responded_at <= src.as_of, r.score.notnull())
+    r = r.filter(_in(r.responded_at_month, months), r.responded_at <= src.as_of, r.score.notnull())
     m = r.responded_at_month
     r = r.mutate(
         channel=_channel(r.channel),
@@ -85,10 +92,10 @@ def _surveys(src: Source, levels: tuple[str, ...], month: int, rules: Rules) -> 
     )
 
 
-def _tickets(src: Source, levels: tuple[str, ...], month: int) -> ir.Table:
+def _tickets(src: Source, levels: tuple[str, ...], months: tuple[int, int]) -> ir.Table:
     t = measures.with_levels(src.tables["tickets"], src.tables["customers"], levels)
     cut = ibis.literal(src.as_of, type="timestamp")
-    t = t.filter(t.resolved_at.notnull(), t.resolved_at <= cut, t.resolved_at_month == month)
+    t = t.filter(t.resolved_at.notnull(), t.resolved_at <= cut, _in(t.resolved_at_month, months))
     t = t.mutate(channel=_channel(t.channel), _reopened=t.reopened.fill_null(False))
     return t.group_by([*levels, "channel"]).aggregate(
         tickets_resolved=t.count(),
@@ -151,7 +158,7 @@ def compute(src: Source, tree: Hierarchy, period: str, rules: Rules) -> pd.DataF
     c = src.tables["customers"]
     c = c.mutate(**{lv: measures.level_value(c[lv]) for lv in levels})
     src = dataclasses.replace(src, tables={**src.tables, "customers": c})
-    month = periods.parse(period)
+    month = periods.months_of(period)
     parts: dict[str, pd.DataFrame | None] = {"survey_responses": None, "tickets": None}
     if "survey_responses" in src.tables:
         parts["survey_responses"] = _add_up(_surveys(src, levels, month, rules).execute(), tree)

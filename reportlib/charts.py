@@ -195,7 +195,7 @@ def _end_texts(
 def trend_data(ctx: PackContext, kpi_id: str) -> TrendData:
     """What a KPI's trend shows at the pack's node: values, interval, target, zones, ticks."""
     k = ctx.project.kpi(kpi_id)
-    months = ctx.project.settings.trend_months
+    months = periods.trend_length(ctx.period, ctx.project.settings.trend_months)
     found = chartseries.index(ctx)
     s = found.series(ctx.node.id, kpi_id, months)
     labels = s.period
@@ -206,7 +206,7 @@ def trend_data(ctx: PackContext, kpi_id: str) -> TrendData:
     yvalues = ticks(*ylim)
     ytexts = _formatter(k, ctx).format_ticks(yvalues)
     locale = ctx.project.settings.locale
-    idx = [i for i, p in enumerate(labels) if periods.parse(p) % 3 == 0]
+    idx = [i for i, p in enumerate(labels) if chartseries.ticked(p)]
     if len(labels) <= 6:
         idx = list(range(len(labels)))
     latest = None

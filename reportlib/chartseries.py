@@ -123,6 +123,12 @@ def index(ctx: PackContext) -> SeriesIndex:
     return SeriesIndex(ctx)
 
 
+def ticked(period: str) -> bool:
+    """Whether a trend chart labels `period` on its time axis: every third month (January,
+    April, July, October), every quarter, every year to date (a quarterly trend has 8 points)."""
+    return periods.cadence_of(period).name != "month" or periods.index(period) % 3 == 0
+
+
 def version_breaks(window: Window) -> list[tuple[str, str, str]]:
     """(period, old, new) where the KPI's definition version changed within `window` (DOMAIN.md §8)."""
     out: list[tuple[str, str, str]] = []

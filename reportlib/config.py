@@ -200,7 +200,7 @@ class Settings(Frozen):
 
     def period_dir(self, period: str) -> Path:
         """`output/<period>/`, refusing anything that is not a real month."""
-        periods.parse(period)
+        periods.check(period)
         return self.output_path / period
 
 

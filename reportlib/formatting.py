@@ -289,19 +289,45 @@ def unit_label(unit: str, currency: str = "USD") -> str:
     }.get(unit, unit)
 
 
+def _longer(period: str, locale: str, short: bool) -> str | None:
+    """A quarter's or a year to date's name (`Q3 2026`, `January–September 2026`); None for a month."""
+    cadence = periods.cadence_of(period)
+    if cadence.name == "month":
+        return None
+    first = periods.first_day(period)
+    if cadence.name == "quarter":
+        return f"Q{(first.month - 1) // 3 + 1} {first.year}"
+    last = periods.first_day(periods.last_month(period))
+    whole = locales.month_short(last, locale) if short else locales.month_name(last, locale)
+    if cadence.through == 1:
+        return whole if short else f"{whole} (year to date)"
+    name = f"{locales.month_alone(first, locale, 'LLL' if short else 'LLLL')}–{whole}"
+    return name if short else f"{name} (year to date)"
+
+
 def period_name(period: str, locale: str = DEFAULT_LOCALE) -> str:
-    """`October 2026` for `2026-10` (`Oktober 2026` in de_DE)."""
-    return locales.month_name(periods.first_day(period), locale)
+    """`October 2026` for `2026-10` (`Oktober 2026` in de_DE); `Q3 2026` for `2026-Q3`,
+    `January–September 2026` for the year to date `2026-09-YTD`."""
+    longer = _longer(period, locale, short=False)
+    return longer if longer is not None else locales.month_name(periods.first_day(period), locale)
 
 
 def period_short(period: str, locale: str = DEFAULT_LOCALE) -> str:
-    """`Oct 2026` for `2026-10` (`Okt. 2026` in de_DE)."""
-    return locales.month_short(periods.first_day(period), locale)
+    """`Oct 2026` for `2026-10` (`Okt. 2026` in de_DE); `Q3 2026`; `Jan–Sep 2026`."""
+    longer = _longer(period, locale, short=True)
+    return longer if longer is not None else locales.month_short(periods.first_day(period), locale)
 
 
 def period_tick(period: str, locale: str = DEFAULT_LOCALE) -> str:
-    """`Oct ’26` for `2026-10`: a month on a chart's time axis."""
-    return locales.month_tick(periods.first_day(period), locale)
+    """`Oct ’26` for `2026-10`: a month on a chart's time axis; `Q3 ’26` for a quarter, the
+    year (`2025`) for a year to date (each point the same months of its year)."""
+    cadence = periods.cadence_of(period)
+    first = periods.first_day(period)
+    if cadence.name == "quarter":
+        return f"Q{(first.month - 1) // 3 + 1} ’{first.year % 100:02d}"
+    if cadence.name == "ytd":
+        return str(first.year)
+    return locales.month_tick(first, locale)
 
 
 def day_text(day: str, locale: str = DEFAULT_LOCALE) -> str:

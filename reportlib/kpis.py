@@ -1,6 +1,6 @@
 """The built-in KPI formulas of DOMAIN.md §3, one function per KPI.
 
-Each function takes the measures frame (index node × month, see `measures.py`) and
+Each function takes the measures frame (index node × period, see `measures.py`) and
 returns a frame on the same index with `value` and `n`, plus for survey KPIs the
 95% interval (`ci_low`, `ci_high`) and what the significance test needs: `se` for
 NPS-type values, `x` (successes) for proportions (DOMAIN.md §4). A zero
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from . import stats
+from . import periods, stats
 from .config import KpiDef
 from .declaration import Measure
 from .errors import ConfigError, DataError
@@ -29,6 +29,9 @@ COLUMNS = ("value", "n", "ci_low", "ci_high", "se", "x")
 
 COMPANY = "all"
 """The root node: the whole company (DOMAIN.md §2)."""
+
+PERIOD_MONTHS = "period_months"
+"""The measures' column of a quarter's or a year to date's months (`measures.PERIOD_MONTHS`)."""
 
 
 def _frame(m: pd.DataFrame, value: object, n: object, **extra: object) -> pd.DataFrame:
@@ -79,12 +82,15 @@ def revenue(m: pd.DataFrame) -> pd.DataFrame:
     return _frame(m, np.where(covered(m), _col(m, "revenue"), np.nan), _col(m, "invoices"))
 
 
-def revenue_growth_yoy(m: pd.DataFrame) -> pd.DataFrame:
+def revenue_growth_yoy(m: pd.DataFrame, per_year: int = 12) -> pd.DataFrame:
     """100·(rev_p − rev_{p−12}) / rev_{p−12}; empty if rev_{p−12} ≤ 0 or either month is not
-    covered, so a node that fell to 0 shows −100% (DOMAIN.md §3)."""
+    covered, so a node that fell to 0 shows −100% (DOMAIN.md §3).
+
+    `per_year`: periods a year (4 for quarters: against the same quarter a year earlier).
+    """
     cur, n = _col(m, "revenue"), _col(m, "invoices")
-    prev = _months_ago(m, "revenue", 12)
-    ok = covered(m) & covered(m, 12) & (prev > 0).to_numpy()
+    prev = _months_ago(m, "revenue", per_year)
+    ok = covered(m) & covered(m, per_year) & (prev > 0).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(ok, 100.0 * (cur - prev) / prev, np.nan)
     return _frame(m, value, n)
@@ -176,31 +182,74 @@ def enps(m: pd.DataFrame) -> pd.DataFrame:
     return _nps_like(m, p, d, n)
 
 
-def training_hours_per_fte(m: pd.DataFrame) -> pd.DataFrame:
-    """Σ training_hours / Σ headcount."""
+def _headcount(m: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Σ headcount in a month, as the denominator and the n; over a longer period the
+    average headcount Σ / its months, and as n that average rounded to whole heads."""
     h = _col(m, "headcount")
-    return _frame(m, _ratio(_col(m, "training_hours"), h, scale=1.0), h)
+    if PERIOD_MONTHS not in m.columns:
+        return h, h
+    average = h / m[PERIOD_MONTHS]
+    return average, average.round()
+
+
+def training_hours_per_fte(m: pd.DataFrame) -> pd.DataFrame:
+    """Σ training_hours / Σ headcount; over a quarter or a year to date, the period's training
+    hours per average FTE (Σ training_hours / (Σ headcount / months), DOMAIN.md §8)."""
+    h, n = _headcount(m)
+    return _frame(m, _ratio(_col(m, "training_hours"), h, scale=1.0), n)
 
 
 def attrition_rate(m: pd.DataFrame) -> pd.DataFrame:
-    """100·Σ leavers / Σ headcount (monthly)."""
-    h = _col(m, "headcount")
-    return _frame(m, _ratio(_col(m, "leavers"), h), h)
+    """100·Σ leavers / Σ headcount (monthly); over a quarter, the quarter's leavers over its
+    average headcount (Σ headcount / 3), so the rate is the quarter's (DOMAIN.md §3, §8)."""
+    h, n = _headcount(m)
+    return _frame(m, _ratio(_col(m, "leavers"), h), n)
+
+
+PER_MONTH_TARGETS: dict[str, Literal["sum", "compound", "retain"]] = {
+    "revenue": "sum",
+    "training_hours_per_fte": "sum",
+    "attrition_rate": "compound",
+    "logo_retention": "retain",
+}
+"""KPIs whose value depends on the period's length, so their targets (set per month in
+targets.csv) are scaled to a quarter or a year to date: amounts add up over the months,
+a leaving rate compounds, a staying rate multiplies (`period_target`)."""
+
+
+def period_target(kpi_id: str, monthly: float, months: int) -> float:
+    """A monthly target or threshold as the same ambition over `months` months (DOMAIN.md §8).
+
+    Revenue and training hours per FTE: months × the monthly figure. Attrition: the rate
+    that monthly rate compounds to, 100·(1 − (1 − m/100)^months). Logo retention: the
+    share still there after `months` months at the monthly rate, 100·(r/100)^months.
+    Other KPIs (rates of cases, medians, scores) keep their target as it is.
+    """
+    how = PER_MONTH_TARGETS.get(kpi_id)
+    if how == "retain":
+        return 100.0 * (monthly / 100.0) ** months
+    if how == "sum":
+        return monthly * months
+    if how == "compound":
+        return 100.0 * (1.0 - (1.0 - monthly / 100.0) ** months)
+    return monthly
 
 
 ANNUALISED = frozenset({"attrition_rate"})
-"""Monthly rates the pack also shows annualised (`annualised`)."""
+"""Periodic rates the pack also shows annualised (`annualised`)."""
 
 
-def annualised(monthly_percent: float) -> float:
+def annualised(monthly_percent: float, per_year: float = 12) -> float:
     """A monthly rate in percent as its annual equivalent: 100·(1 − (1 − m/100)^12) (DOMAIN.md §3).
 
     Compounded rather than 12 × m: each month's leavers leave from those still there, so
     the annual rate can approach but never pass 100% (12 × 9% would say 108%); for small
-    rates the two agree (1% a month: 11.4% against 12%).
+    rates the two agree (1% a month: 11.4% against 12%). `per_year`: the periods in a year
+    of the rate's cadence, 4 for a quarterly rate (1 − (1 − q)^4); a fraction (12/9) for a
+    rate over nine months to date.
     """
     m = min(max(float(monthly_percent), 0.0), 100.0) / 100.0
-    return 100.0 * (1.0 - (1.0 - m) ** 12)
+    return 100.0 * (1.0 - (1.0 - m) ** per_year)
 
 
 # --- Declared KPIs (kpis.yaml `source: declared`, see declaration.py) -------------------
@@ -249,16 +298,18 @@ class Formula:
     """A built-in formula, the input tables it reads and the §4 significance test its
     changes get (None for censuses)."""
 
-    compute: Callable[[pd.DataFrame], pd.DataFrame]
+    compute: Callable[..., pd.DataFrame]
     tables: tuple[str, ...]
     test: Test | None = None
+    yearly: bool = False
+    """Compares a period with the same period a year earlier: `compute(m, per_year)`."""
 
 
 _REV, _SURVEY, _TICKETS, _WORK = ("revenue",), ("survey_responses",), ("tickets",), ("workforce",)
 
 BUILTINS: dict[str, Formula] = {
     "revenue": Formula(revenue, _REV),
-    "revenue_growth_yoy": Formula(revenue_growth_yoy, _REV),
+    "revenue_growth_yoy": Formula(revenue_growth_yoy, _REV, yearly=True),
     "nrr": Formula(nrr, _REV),
     "nps": Formula(nps, _SURVEY, "nps"),
     "csat": Formula(csat, _SURVEY, "proportion"),
@@ -322,9 +373,18 @@ def check_catalogue(kpis: tuple[KpiDef, ...]) -> None:
             )
 
 
-def compute_all(kpis: tuple[KpiDef, ...], m: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Values of every built-in and declared KPI of the catalogue for every node × month."""
+def _builtin(formula: Formula, m: pd.DataFrame, cadence: periods.Cadence) -> pd.DataFrame:
+    args: tuple[Any, ...] = (
+        (cadence.per_year,) if formula.yearly and cadence.name != "month" else ()
+    )
+    return formula.compute(m, *args)
+
+
+def compute_all(
+    kpis: tuple[KpiDef, ...], m: pd.DataFrame, cadence: periods.Cadence = periods.MONTH
+) -> dict[str, pd.DataFrame]:
+    """Values of every built-in and declared KPI of the catalogue for every node × period."""
     check_catalogue(kpis)
-    out = {k.id: BUILTINS[k.id].compute(m) for k in kpis if k.source == "builtin"}
+    out = {k.id: _builtin(BUILTINS[k.id], m, cadence) for k in kpis if k.source == "builtin"}
     out.update({k.id: declared(k, m) for k in kpis if k.source == "declared"})
     return out

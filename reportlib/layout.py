@@ -207,11 +207,30 @@ class OutputRoot:
         """The audit log's anchor: its entry count and last line's hash, kept outside it."""
         return self.root / AUDIT_HEAD
 
-    def periods(self) -> Iterator[str]:
-        """Every period folder under the output folder, in calendar order."""
+    def periods(self, cadence: periods.CadenceName | None = "month") -> Iterator[str]:
+        """Every period folder of `cadence` under the output folder, in calendar order.
+
+        Months by default (the latest month is the default period of several commands);
+        `quarter` or `ytd` for those folders (`2026-Q3/`, `2026-09-YTD/`), None for all of
+        them, ordered by their last month (a month before the quarter it ends).
+        """
         if not self.root.is_dir():
             return iter(())
-        return iter(sorted(d.name for d in self.root.iterdir() if is_period_name(d.name)))
+        if cadence == "month":
+            return iter(sorted(d.name for d in self.root.iterdir() if is_period_name(d.name)))
+        found = [
+            d.name
+            for d in self.root.iterdir()
+            if periods.any_problem(d.name) is None
+            and (cadence is None or periods.cadence_of(d.name).name == cadence)
+        ]
+        rank = {name: i for i, name in enumerate(periods.CADENCES)}
+        return iter(
+            sorted(
+                found,
+                key=lambda p: (periods.months_of(p)[1], rank[periods.cadence_of(p).name], p),
+            )
+        )
 
     def computed_periods(self) -> list[str]:
         """The periods that have a computed scorecard, in calendar order."""
@@ -224,6 +243,7 @@ class OutputRoot:
 
 
 def checked(root: Path, period: str) -> PeriodOutput:
-    """`PeriodOutput(root, period)` once `period` is checked to be a real month (else ConfigError)."""
-    periods.parse(period)
+    """`PeriodOutput(root, period)` once `period` is checked to be a real month, quarter
+    (`2026-Q3`) or year to date (`2026-09-YTD`) (else ConfigError)."""
+    periods.check(period)
     return PeriodOutput(root, period)

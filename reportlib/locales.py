@@ -94,6 +94,11 @@ def month_short(d: date, locale: str) -> str:
     return format_skeleton("yMMM", d, locale=_locale(locale))
 
 
+def month_alone(d: date, locale: str, width: str = "LLLL") -> str:
+    """`September`, `Sep`: a month's stand-alone name without its year (`LLL` abbreviated)."""
+    return format_date(d, width, locale=_locale(locale))
+
+
 def month_tick(d: date, locale: str) -> str:
     """`Oct ’26`: a chart's month tick (the stand-alone abbreviation and a two-digit year)."""
     return format_date(d, "LLL ’yy", locale=_locale(locale))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from . import __version__, audit, fileio, layout
+from . import __version__, audit, fileio, layout, periods
 from .config import Project
 from .errors import ReportlibError
 from .layout import PeriodOutput
@@ -226,14 +226,14 @@ def read(project: Project, period: str) -> Manifest | None:
     return load(period_output(project, period))
 
 
-def latest_completed_run(root: Path) -> str | None:
+def latest_completed_run(root: Path, cadence: periods.CadenceName = "month") -> str | None:
     """The latest period under the output folder `root` whose last run got to its end with
     board packs (the default period of `send`), or None.
 
     A run whose packs failed still counts: `send` then refuses that month, naming the
     failed nodes, rather than falling back to an earlier month nobody asked for.
     """
-    for period in reversed(list(layout.OutputRoot(root).periods())):
+    for period in reversed(list(layout.OutputRoot(root).periods(cadence))):
         m = load(PeriodOutput(root, period))
         if m is not None and m.finished and m.nodes:
             return period
@@ -458,7 +458,7 @@ def record_audit(out: PeriodOutput, anchor: audit.Anchor) -> Manifest:
 def audit_anchors(root: Path) -> dict[str, audit.Anchor]:
     """The audit anchors recorded in every period's manifest under the output folder `root`."""
     anchors: dict[str, audit.Anchor] = {}
-    for period in layout.OutputRoot(root).periods():
+    for period in layout.OutputRoot(root).periods(cadence=None):
         out = PeriodOutput(root, period)
         m = load(out)
         if m is not None and m.audit:

@@ -1,4 +1,9 @@
-"""Counted measures per node × month, one Ibis query per input table (DESIGN.md "Flow of data").
+"""Counted measures per node × period, one Ibis query per input table (DESIGN.md "Flow of data").
+
+A period is a month, or with a longer cadence (`periods.Cadence`: a quarter, a year to
+date) the rows of all its months grouped together: medians over the quarter's rows,
+retention from the customers active at its start, never a combination of monthly figures
+(DOMAIN.md §8). The frame's `month` index then holds the period's index in its cadence.
 
 Every node's figures come from the raw rows of the customers under it (DOMAIN.md §1):
 each query groups the same rows by every prefix of the hierarchy levels and unions
@@ -23,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from . import hierarchy as hier
-from . import periods
+from . import kpis, periods
+from .buckets import by_period, in_periods, month_bounds
 from .config import TOP_BOX_DEFAULT, KpiDef
 from .errors import DataError
 from .hierarchy import Hierarchy
@@ -73,6 +79,10 @@ ADDITIVE = (
 """Measures that add up from children to parent exactly (checked by reconciliation)."""
 
 MEDIANS = ("first_response_hours_median", "resolution_hours_median")
+
+PERIOD_MONTHS = kpis.PERIOD_MONTHS
+"""Column of a longer cadence's frame: months in each period, to turn the summed monthly
+headcounts into the period's average headcount (`kpis.py`). Absent for months."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,8 @@ class Measures:
     first_month: int
     last_month: int
     tables: tuple[str, ...]
+    cadence: periods.Cadence = periods.MONTH
+    """The periods the rows were grouped by; `first_month`/`last_month` are their indexes."""
 
 
 def level_value(col: ir.StringValue) -> ir.StringValue:
@@ -173,11 +185,20 @@ def with_levels(fact: ir.Table, customers: ir.Table, levels: tuple[str, ...]) ->
     return fact.inner_join(cust, "customer_id")
 
 
-def _surveys(src: Source, levels: tuple[str, ...], lo: int, hi: int, rules: Rules) -> ir.Table:
+def _surveys(
+    src: Source,
+    levels: tuple[str, ...],
+    lo: int,
+    hi: int,
+    rules: Rules,
+    cadence: periods.Cadence = periods.MONTH,
+) -> ir.Table:
     r = with_levels(src.tables["survey_responses"], src.tables["customers"], levels)
     r = r.select(*levels, "survey", "score", "responded_at", "responded_at_month")
     r = r.filter(
-        r.responded_at_month.between(lo, hi), r.responded_at <= src.as_of, r.score.notnull()
+        in_periods(r.responded_at_month, lo, hi, cadence),
+        r.responded_at <= src.as_of,
+        r.score.notnull(),
     )
     month = r.responded_at_month
     r = r.mutate(
@@ -197,7 +218,8 @@ def _surveys(src: Source, levels: tuple[str, ...], lo: int, hi: int, rules: Rule
             "ces_top": (ces & (t.score >= t._ces_cut)).sum(),
         }
 
-    return grouped(r, levels, "responded_at_month", aggs)
+    r, period = by_period(r, "responded_at_month", cadence)
+    return grouped(r, levels, period, aggs)
 
 
 def _hours(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
@@ -205,7 +227,13 @@ def _hours(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingV
 
 
 def _tickets(
-    src: Source, levels: tuple[str, ...], lo: int, hi: int, as_of: datetime, rules: Rules
+    src: Source,
+    levels: tuple[str, ...],
+    lo: int,
+    hi: int,
+    as_of: datetime,
+    rules: Rules,
+    cadence: periods.Cadence = periods.MONTH,
 ) -> tuple[ir.Table, ...]:
     t = with_levels(src.tables["tickets"], src.tables["customers"], levels)
     cut = ibis.literal(as_of, type="timestamp")
@@ -249,8 +277,10 @@ def _tickets(
         "_reopened",
         "_resolution_h",
     )
-    opened = t.filter(t.opened_at_month.between(lo, hi), t.opened_at <= cut)
-    resolved = t.filter(t._resolved, t.resolved_at_month.between(lo, hi))
+    opened = t.filter(in_periods(t.opened_at_month, lo, hi, cadence), t.opened_at <= cut)
+    resolved = t.filter(t._resolved, in_periods(t.resolved_at_month, lo, hi, cadence))
+    opened, opened_in = by_period(opened, "opened_at_month", cadence)
+    resolved, resolved_in = by_period(resolved, "resolved_at_month", cadence)
     null_i = ibis.null().cast("int64")
 
     def opened_counts(x: ir.Table) -> dict[str, ir.Value]:
@@ -298,23 +328,34 @@ def _tickets(
     # rows are grouped, and the counts ride along (the same integers as adding up the
     # finest groups).
     both = ibis.union(
-        grouped(opened, levels, "opened_at_month", opened_all, every_level=True),
-        grouped(resolved, levels, "resolved_at_month", resolved_all, every_level=True),
+        grouped(opened, levels, opened_in, opened_all, every_level=True),
+        grouped(resolved, levels, resolved_in, resolved_all, every_level=True),
         distinct=False,
     )
     return (both,)
 
 
-def _revenue(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
+def _revenue(
+    src: Source,
+    levels: tuple[str, ...],
+    lo: int,
+    hi: int,
+    cadence: periods.Cadence = periods.MONTH,
+) -> ir.Table:
     rev = src.tables["revenue"]
     month = periods.month_index(rev.invoice_date.year(), rev.invoice_date.month())
-    cm = (
-        rev.mutate(month=month)
-        .filter(ibis._.month.between(lo - 12, hi))
-        .group_by("customer_id", "month")
-        .aggregate(cur=ibis._.amount.cast(EXACT).sum(), invoices=ibis._.count())
+    # A period's revenue against the same period a year earlier (DOMAIN.md §3 nrr, §8).
+    year = cadence.per_year
+    if cadence.name == "month":
+        in_range = rev.mutate(month=month).filter(ibis._.month.between(lo - year, hi))
+    else:
+        in_range = rev.filter(in_periods(month, lo - year, hi, cadence)).mutate(
+            month=cadence.bucket(month)
+        )
+    cm = in_range.group_by("customer_id", "month").aggregate(
+        cur=ibis._.amount.cast(EXACT).sum(), invoices=ibis._.count()
     )
-    prev = cm.select("customer_id", month=cm.month + 12, base=cm.cur)
+    prev = cm.select("customer_id", month=cm.month + year, base=cm.cur)
     j = cm.outer_join(prev, ["customer_id", "month"])
     j = j.select(
         customer_id=ibis.coalesce(j.customer_id, j.customer_id_right),
@@ -339,19 +380,14 @@ def _revenue(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table
     return grouped(j, levels, "month", aggs)
 
 
-def month_bounds(lo: int, hi: int) -> ir.Table:
-    """A table of months lo..hi with their first day (`start`) and the next month's (`end`)."""
-    return ibis.memtable(
-        {
-            "month": list(range(lo, hi + 1)),
-            "start": [periods.first_day(periods.label(i)) for i in range(lo, hi + 1)],
-            "end": [periods.first_day(periods.label(i + 1)) for i in range(lo, hi + 1)],
-        }
-    ).cast({"start": "date", "end": "date"})
-
-
-def _customers(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
-    months = month_bounds(lo, hi)
+def _customers(
+    src: Source,
+    levels: tuple[str, ...],
+    lo: int,
+    hi: int,
+    cadence: periods.Cadence = periods.MONTH,
+) -> ir.Table:
+    months = month_bounds(lo, hi, cadence)
     c = src.tables["customers"].select("customer_id", "acquired_on", "churned_on", *levels)
     x = c.cross_join(months)
     # DOMAIN.md §3 logo_retention: S = acquired before the start, not churned before it.
@@ -365,13 +401,25 @@ def _customers(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Tab
     return grouped(x, levels, "month", aggs)
 
 
-def _workforce(src: Source, levels: tuple[str, ...], lo: int, hi: int) -> ir.Table:
+def _workforce(
+    src: Source,
+    levels: tuple[str, ...],
+    lo: int,
+    hi: int,
+    cadence: periods.Cadence = periods.MONTH,
+) -> ir.Table:
     w = src.tables["workforce"]
     p = w.period.strip()
     w = w.mutate(
         month=periods.month_index(p.substr(0, 4).cast("int64"), p.substr(5, 2).cast("int64")),
         **{lv: level_value(w[lv]) for lv in levels},
-    ).filter(ibis._.month.between(lo, hi))
+    )
+    if cadence.name == "month":
+        w = w.filter(ibis._.month.between(lo, hi))
+    else:
+        # The monthly rows of the period's months, summed: eNPS counts add up, and the
+        # headcount becomes an average in kpis.py (Σ headcount / months).
+        w = w.filter(in_periods(w.month, lo, hi, cadence)).mutate(month=cadence.bucket(w.month))
 
     def aggs(t: ir.Table) -> dict[str, ir.Value]:
         return {
@@ -479,23 +527,30 @@ def compute(
     last_month: int,
     rules: Rules | None = None,
     more: More | None = None,
+    cadence: periods.Cadence = periods.MONTH,
 ) -> Measures:
     """Run one query per table for months [first_month, last_month] and all nodes.
 
     `rules` are the versioned definition parameters (see `rules()`); None means DOMAIN.md's defaults.
     `more`: further queries of additive measures (a node × month without rows is 0).
+    `cadence`: with a quarter or a year to date, first_month and last_month are period
+    indexes of that cadence and every measure is counted over a period's rows (`more`,
+    the declared KPIs' monthly queries, is then not run: they are monthly only).
     """
     rules = rules or Rules()
     levels = tree.levels
     src = _customers_levels(src, levels)
     lo, hi = first_month, last_month
+    c = cadence
     queries = {
-        "customers": lambda: (_customers(src, levels, lo, hi),),
-        "survey_responses": lambda: (_surveys(src, levels, lo, hi, rules),),
-        "tickets": lambda: _tickets(src, levels, lo, hi, src.as_of, rules),
-        "revenue": lambda: (_revenue(src, levels, lo, hi),),
-        "workforce": lambda: (_workforce(src, levels, lo, hi),),
+        "customers": lambda: (_customers(src, levels, lo, hi, c),),
+        "survey_responses": lambda: (_surveys(src, levels, lo, hi, rules, c),),
+        "tickets": lambda: _tickets(src, levels, lo, hi, src.as_of, rules, c),
+        "revenue": lambda: (_revenue(src, levels, lo, hi, c),),
+        "workforce": lambda: (_workforce(src, levels, lo, hi, c),),
     }
+    if c.name != "month":
+        more = None
     index = pd.MultiIndex.from_product(
         [list(tree.ids), list(range(lo, hi + 1))], names=["node", "month"]
     )
@@ -511,6 +566,11 @@ def compute(
     for expr in more(src, lo, hi) if more else ():
         for col, series in collect(expr, tree, index).items():
             wide[col] = series.fillna(0)
+    if c.name != "month":
+        wide[PERIOD_MONTHS] = float(c.months)
     require_finite(wide)
-    log.info("measures: %d nodes × %d months from %s", len(tree.ids), hi - lo + 1, ", ".join(used))
-    return Measures(frame=wide, first_month=lo, last_month=hi, tables=tuple(used))
+    unit = "months" if c.name == "month" else f"{c.name} periods"
+    log.info(
+        "measures: %d nodes × %d %s from %s", len(tree.ids), hi - lo + 1, unit, ", ".join(used)
+    )
+    return Measures(frame=wide, first_month=lo, last_month=hi, tables=tuple(used), cadence=c)

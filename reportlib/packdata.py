@@ -118,7 +118,7 @@ def _manual_values(path: Path) -> pd.DataFrame:
 
 def load_context(project: Project, period: str, node_id: str) -> PackContext:
     """Read a node's figures for `period` from output/<period>/ (written by `reportlib compute`)."""
-    periods.parse(period)
+    periods.check(period)
     out = layout.PeriodOutput(project.settings.output_path, period)
     card = out.scorecard_parquet
     if not card.is_file():
@@ -157,7 +157,7 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
 
 def scorecard_hash(project: Project, period: str) -> str | None:
     """sha256 of output/<period>/scorecard.csv, what commentary is written against (DOMAIN.md §8)."""
-    periods.parse(period)
+    periods.check(period)
     csv = layout.PeriodOutput(project.settings.output_path, period).scorecard_csv
     return fileio.sha256(csv) if csv.is_file() else None
 

@@ -40,7 +40,7 @@ from . import (
 from . import hierarchy as hier
 from . import scorecard as sc
 from .config import Project
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, ReconciliationError
 
 log = logging.getLogger(__name__)
 
@@ -93,17 +93,35 @@ def check_catalogue(project: Project) -> None:
     declared.check(project.kpis, project.hierarchy.levels, catalogue)
 
 
-def _checked_period(project: Project, src: sources.Source, period: str | None) -> str:
-    """`period`, or the latest complete month; refused when it is after the data cut-off."""
+def latest_period(src: sources.Source, cadence: periods.CadenceName = "month") -> str:
+    """The latest complete period of `cadence`: month, quarter (its three months complete)
+    or year to date (January to the latest complete month)."""
+    month = sources.latest_complete_period(src)
+    return month if cadence == "month" else periods.latest(cadence, month)
+
+
+def _checked_period(
+    project: Project,
+    src: sources.Source,
+    period: str | None,
+    cadence: periods.CadenceName = "month",
+) -> str:
+    """`period`, or the latest complete period of `cadence`; refused when it is after the data cut-off.
+
+    A quarter or a year to date is refused like a month when its last month is after
+    the cut-off's month (DOMAIN.md §1, §8).
+    """
     if period is None:
-        period = sources.latest_complete_period(src)
-        log.info("no period given: using the latest complete month %s", period)
-    last = periods.parse(period)
+        period = latest_period(src, cadence)
+        log.info("no period given: using the latest complete %s %s", cadence, period)
+    last = periods.months_of(period)[1]
     as_of_month = periods.month_index(src.as_of_local.year, src.as_of_local.month)
     if last > as_of_month:
+        latest = latest_period(src, periods.cadence_of(period).name)
         raise ConfigError(
             f"period {period} is after the data cut-off {src.as_of_local:%Y-%m-%d %H:%M} "
-            f"({project.settings.timezone}); the latest complete month is {sources.latest_complete_period(src)}"
+            f"({project.settings.timezone}); the latest complete "
+            f"{'month' if periods.cadence_of(period).name == 'month' else 'period'} is {latest}"
         )
     return period
 
@@ -130,12 +148,15 @@ def validate_source(
 
 
 def validate(
-    project: Project, period: str | None = None, accept_quality: str | None = None
+    project: Project,
+    period: str | None = None,
+    accept_quality: str | None = None,
+    cadence: periods.CadenceName = "month",
 ) -> tuple[quality.QualityResult, tuple[Path, ...]]:
     """`reportlib validate`: load, apply the rules, write quality/ (the caller enforces the gate)."""
     check_catalogue(project)
     src = sources.load(project)
-    period = _checked_period(project, src, period)
+    period = _checked_period(project, src, period, cadence)
     checked = _validated(project, src, period, accept_quality)
     out = layout.checked(project.settings.output_path, period)
     return checked, quality.write(out, checked.report, checked.rejected)
@@ -147,8 +168,12 @@ def _with_n_reduced(
     tree: hier.Hierarchy,
     values: dict[str, pd.DataFrame],
     month: int,
+    cadence: periods.Cadence = periods.MONTH,
 ) -> quality.QualityResult:
-    """Note KPIs whose n in `month` the quarantine cut by > 10%: the month's measures on the quarantined rows."""
+    """Note KPIs whose n in `month` the quarantine cut by > 10%: the month's measures on the quarantined rows.
+
+    With a longer cadence, `month` is the index of its period (a quarter, a year to date).
+    """
     tables = checked.report.tables
     if not any(tables[t].rows_quarantined for t in (*quality.FACTS, "workforce") if t in tables):
         return checked
@@ -159,10 +184,10 @@ def _with_n_reduced(
         month,
         measures.rules(project.kpis),
         declared.queries(project.kpis, project.hierarchy.levels),
+        cadence,
     )
-    return quality.with_n_reduced(
-        checked, quality.n_reduced(values, kpis.compute_all(project.kpis, dropped.frame), month)
-    )
+    reduced = kpis.compute_all(project.kpis, dropped.frame, cadence)
+    return quality.with_n_reduced(checked, quality.n_reduced(values, reduced, month))
 
 
 def compute_scorecard(
@@ -171,8 +196,15 @@ def compute_scorecard(
     accept_quality: str | None = None,
     *,
     src: sources.Source | None = None,
+    cadence: periods.CadenceName = "month",
 ) -> ComputeResult:
-    """Load and validate the data, then compute every KPI for every node and month up to `period`."""
+    """Load and validate the data, then compute every KPI for every node and month up to `period`.
+
+    A quarter (`2026-Q3`) or a year to date (`2026-09-YTD`) is computed the same way with
+    its periods in place of months: every KPI from the raw rows of the period's months
+    (DOMAIN.md §8), the trend over its earlier periods. `cadence` chooses the latest
+    complete period when `period` is None.
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     check_catalogue(project)
@@ -180,42 +212,52 @@ def compute_scorecard(
         src = sources.load(project)
     timings["load"] = time.perf_counter() - t0
 
-    period = _checked_period(project, src, period)
-    last = periods.parse(period)
+    period = _checked_period(project, src, period, cadence)
+    each = periods.cadence_of(period)
+    last = periods.index(period)
     t = time.perf_counter()
     checked = validate_source(project, src, period, accept_quality)
     src = checked.source
     timings["quality"] = time.perf_counter() - t
-    trend = project.settings.trend_months
-    first = last - (trend - 1) - 12  # a year before the trend window, for YoY deltas
+    trend = periods.trend_length(period, project.settings.trend_months)
+    first = last - (trend - 1) - each.per_year  # a year before the trend window, for YoY deltas
 
     t = time.perf_counter()
     tree = hier.build(project.hierarchy, measures.combos(src, project.hierarchy.levels))
     more = declared.queries(project.kpis, project.hierarchy.levels)
-    m = measures.compute(src, tree, first, last, measures.rules(project.kpis), more)
+    m = measures.compute(src, tree, first, last, measures.rules(project.kpis), more, each)
     timings["measures"] = time.perf_counter() - t
     span = _data_months(m)
     if span is None or span[0] > last:
         raise DataError(f"no data in or before {period}: nothing to compute")
     # Children add up to parents, and the company to the kept input rows (DOMAIN.md §2, §8).
     t = time.perf_counter()
-    reconcile.check(src, m, tree)
+    if each.name == "month":
+        reconcile.check(src, m, tree)
+    else:
+        # The company totals are checked month by month against the rows in a monthly run;
+        # a longer period's counts are sums over the same rows, so here: children add up.
+        problems = reconcile.children_problems(m, tree)
+        if problems:
+            raise ReconciliationError(
+                f"children do not add up to their parent ({len(problems)} cases), first: {problems[0]}"
+            )
     timings["reconcile"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    values = kpis.compute_all(project.kpis, m.frame)
+    values = kpis.compute_all(project.kpis, m.frame, each)
     manual = sources.manual_values(src, project.kpis, project.settings.tables.get(sources.MANUAL))
     index = m.frame.index
     assert isinstance(index, pd.MultiIndex)  # node × month
-    card = sc.build(project, tree, values, index, manual)
+    card = sc.build(project, tree, values, index, manual, each)
     # Months before the data starts carry no information: keep the rest.
     card = sc.Scorecard(
-        frame=card.frame[card.frame["period"] >= periods.label(span[0])].reset_index(drop=True),
+        frame=card.frame[card.frame["period"] >= each.label(span[0])].reset_index(drop=True),
         overrides=card.overrides,
     )
     timings["scorecard"] = time.perf_counter() - t
     t = time.perf_counter()
-    checked = _with_n_reduced(project, checked, tree, values, last)
+    checked = _with_n_reduced(project, checked, tree, values, last, each)
     timings["quality"] += time.perf_counter() - t
     # What the pack shows beside the scorecard: KPIs by channel and the month's comments.
     by_channel = channels.compute(src, tree, period, measures.rules(project.kpis))
@@ -257,7 +299,8 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
         require_head=False,
     )
     current = result.scorecard.period(result.period)
-    history = result.scorecard.window(result.period, project.settings.trend_months)
+    trend = periods.trend_length(result.period, project.settings.trend_months)
+    history = result.scorecard.window(result.period, trend)
     # Restated figures: keep the previous files under versions/<n>/ first (DOMAIN.md §8).
     restate.keep_previous(out, current, audit_log)
     files: tuple[Path, ...] = (
@@ -290,6 +333,7 @@ def compute(
     accept_quality: str | None = None,
     *,
     lock_command: str | None = None,
+    cadence: periods.CadenceName = "month",
 ) -> ComputeResult:
     """`reportlib compute`: validate, compute and write the scorecard and quality files.
 
@@ -298,12 +342,13 @@ def compute(
     Without it the caller holds the lock already (the scorecard notebook inside `run`).
     """
     if lock_command is None:
-        return write_scorecard(project, compute_scorecard(project, period, accept_quality))
+        result = compute_scorecard(project, period, accept_quality, cadence=cadence)
+        return write_scorecard(project, result)
     t = time.perf_counter()
     check_catalogue(project)
     src = sources.load(project)
     loaded = time.perf_counter() - t
-    period = _checked_period(project, src, period)
+    period = _checked_period(project, src, period, cadence)
     out = layout.checked(project.settings.output_path, period)
     with lock.hold(out.lock, out.lock_holder, command=lock_command):
         result = compute_scorecard(project, period, accept_quality, src=src)
@@ -328,20 +373,24 @@ def open_project(config: str | Path | None = None, output_dir: str | Path | None
 
 
 def resolve_period(
-    project: Project, period: str | None, *, src: sources.Source | None = None
+    project: Project,
+    period: str | None,
+    *,
+    src: sources.Source | None = None,
+    cadence: periods.CadenceName = "month",
 ) -> str:
-    """`period`, or the latest complete month of the data when it is None.
+    """`period`, or the latest complete period of `cadence` (a month by default) when it is None.
 
     With `src` (the data, already loaded) a given period is also checked against the
     data cut-off, so a caller can refuse a month after it before writing anything.
     """
     if period is not None:
-        periods.parse(period)
+        periods.check(period)
         return period if src is None else _checked_period(project, src, period)
     if src is None:
         src = sources.load(project)
-    latest = sources.latest_complete_period(src)
-    log.info("no period given: using the latest complete month %s", latest)
+    latest = latest_period(src, cadence)
+    log.info("no period given: using the latest complete %s %s", cadence, latest)
     return latest
 
 

@@ -131,6 +131,6 @@ def _remove_extra_pages(folder: Path, count: int) -> None:
 
 def preview(project: Project, period: str, nodes: Sequence[str] = ()) -> list[Preview]:
     """`reportlib preview`: each node's pack (every rendered one by default) as PNG pages + HTML."""
-    periods.parse(period)
+    periods.check(period)
     output = PeriodOutput(project.settings.output_path, period)
     return [write_preview(project, output, node) for node in preview_nodes(output, nodes)]

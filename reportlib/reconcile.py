@@ -92,7 +92,7 @@ def children_problems(m: measures.Measures, tree: Hierarchy) -> list[str]:
             col = row.idxmax()
             at = (int(cast(int, month)), cast(str, col))
             problems.append(
-                f"{node.id} {periods.label(at[0])} {col}: parent {cast(float, parent.at[at]):g} "
+                f"{node.id} {m.cadence.label(at[0])} {col}: parent {cast(float, parent.at[at]):g} "
                 f"≠ sum of children {cast(float, total.at[at]):g}"
             )
     return problems

@@ -17,7 +17,7 @@ from . import periods, stats
 from .config import KpiDef, ManualValue, Project, Target
 from .errors import ConfigError
 from .hierarchy import Hierarchy
-from .kpis import BUILTINS
+from .kpis import BUILTINS, PER_MONTH_TARGETS, period_target
 
 # Re-exported: the statuses and score bands are part of the scorecard's vocabulary.
 from .scores import RAG, score, score_rows
@@ -199,6 +199,7 @@ class Scorecard:
         return self.frame[self.frame["period"] == period].reset_index(drop=True)
 
     def window(self, last: str, months: int) -> pd.DataFrame:
+        """The rows of the `months` periods up to `last` (periods of `last`'s cadence)."""
         first = periods.shift(last, -(months - 1))
         f = self.frame
         return f[(f["period"] >= first) & (f["period"] <= last)].reset_index(drop=True)
@@ -271,30 +272,45 @@ def _kpi_rows(
     project: Project,
     tree: Hierarchy,
     manual: frozenset[tuple[str, int]] = frozenset(),
+    cadence: periods.Cadence = periods.MONTH,
 ) -> pd.DataFrame:
     """One KPI's scorecard rows: target, status, uncertainty, score and changes (§4–§6).
 
     `manual` holds the (node, month) pairs whose value is a manual value (kpi_values.csv).
+    With a quarter or a year to date (`cadence`), the index holds its periods: the target
+    and the definition are those in force at a period's last month (DOMAIN.md §8), and
+    the changes compare with the previous period (QoQ in the `mom_*` columns) and the same
+    period a year earlier.
     """
     nodes = v.index.get_level_values("node")
     months = v.index.get_level_values("month")
     df = v.reset_index()
-    df["period"] = [periods.label(int(m)) for m in months]
+    df["period"] = [cadence.label(int(m)) for m in months]
+    # The month whose target and definition apply: the period's last month (§8).
+    ref = (
+        df["period"]
+        if cadence.name == "month"
+        else pd.Series([periods.label(cadence.month_range(int(m))[1]) for m in months])
+    )
     chains = {n.id: (n.id, *n.ancestors) for n in tree.nodes}
     # The definition version (and its min_n) in force in each period (§8), and the month
     # that version took effect when it replaced an earlier one (targets before it lapse, §5).
-    in_force = {p: k.in_force(p) for p in set(df["period"])}
+    in_force = {p: k.in_force(p) for p in set(ref)}
     since = {p: k.changed_since(p) for p in in_force}
     resolved = [
         resolve_target(project.targets, k.id, chains[node], per, since[per])
-        for node, per in zip(nodes, df["period"], strict=True)
+        for node, per in zip(nodes, ref, strict=True)
     ]
     df["target"] = [t.target if t else np.nan for t in resolved]
     df["threshold"] = [t.threshold if t else np.nan for t in resolved]
+    if cadence.name != "month" and k.id in PER_MONTH_TARGETS:
+        # Targets are set per month: a quarter's revenue target is three months' (§8).
+        for col in ("target", "threshold"):
+            df[col] = [period_target(k.id, x, cadence.months) for x in df[col]]
     df["status"] = [
         status(val, n, direction=k.direction, min_n=in_force[per].min_n, target=tg, threshold=th)
         for val, n, tg, th, per in zip(
-            df["value"], df["n"], df["target"], df["threshold"], df["period"], strict=True
+            df["value"], df["n"], df["target"], df["threshold"], ref, strict=True
         )
     ]
     df["score"] = [
@@ -315,14 +331,15 @@ def _kpi_rows(
         return v.reindex(idx).reset_index(drop=True)
 
     test = BUILTINS[k.id].test if k.source == "builtin" else None
+    per_year = cadence.per_year
     version = {
-        int(m): k.in_force(periods.label(int(m))).version
-        for m in set(months) | set(months - 12) | set(months - 1)
+        int(m): k.in_force(periods.label(cadence.month_range(int(m))[1])).version
+        for m in set(months) | set(months - per_year) | set(months - 1)
     }
     cur = v.reset_index(drop=True)
-    prev, year = shifted(1), shifted(12)
+    prev, year = shifted(1), shifted(per_year)
     df["prev_value"] = prev["value"].to_numpy()
-    for which, back, old in (("mom", 1, prev), ("yoy", 12, year)):
+    for which, back, old in (("mom", 1, prev), ("yoy", per_year, year)):
         delta = (df["value"] - old["value"]).to_numpy()
         same = np.array([version[m] == version[m - back] for m in months], dtype=bool)
         df[f"{which}_test"] = [
@@ -342,7 +359,7 @@ def _kpi_rows(
         )
     df["kpi"] = k.id
     df["perspective"] = k.perspective
-    df["kpi_version"] = [str(in_force[p].version) for p in df["period"]]
+    df["kpi_version"] = [str(in_force[p].version) for p in ref]
     return df
 
 
@@ -352,19 +369,27 @@ def build(
     values: dict[str, pd.DataFrame],
     index: pd.MultiIndex,
     manual: tuple[ManualValue, ...] = (),
+    cadence: periods.Cadence = periods.MONTH,
 ) -> Scorecard:
-    """Assemble the full scorecard frame from per-KPI values."""
+    """Assemble the full scorecard frame from per-KPI values.
+
+    With a quarter or a year to date (`cadence`, the index holding its periods), manual
+    values are not applied: kpi_values.csv holds monthly figures, and a longer period's
+    figure is computed from the raw rows only (DOMAIN.md §8); a manual KPI is `no-data`.
+    """
     check_targets(project.targets, tree)
+    if cadence.name != "month":
+        manual = ()
     values, overrides = _apply_manual(values, project.kpis, manual, tree, index)
     by_kpi = {
         k.id: frozenset((o.node, periods.parse(o.period)) for o in overrides if o.kpi == k.id)
         for k in project.kpis
     }
     kpi_rows = pd.concat(
-        [_kpi_rows(k, values[k.id], project, tree, by_kpi[k.id]) for k in project.kpis],
+        [_kpi_rows(k, values[k.id], project, tree, by_kpi[k.id], cadence) for k in project.kpis],
         ignore_index=True,
     )
-    scores = score_rows(kpi_rows, project)
+    scores = score_rows(kpi_rows, project, cadence.per_year)
     scores["mom_significant"] = None
     scores["yoy_significant"] = None
     # A score's change is a difference of weighted means: no test applies (§4).

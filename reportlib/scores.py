@@ -110,12 +110,14 @@ def _covered_scores(g: pd.DataFrame, has_data: pd.Series) -> pd.DataFrame:
     return out
 
 
-def score_rows(kpi_rows: pd.DataFrame, project: Project) -> pd.DataFrame:
+def score_rows(kpi_rows: pd.DataFrame, project: Project, per_year: int = 12) -> pd.DataFrame:
     """Perspective and overall scores per node × period (§6), as scorecard rows.
 
     A perspective is scored only when its scored KPIs carry at least half of its weight
     (and the overall score only when its scored perspectives do); otherwise it is
     `insufficient`, with no score. `scored`, `total` and `coverage` say why.
+    `per_year`: periods a year of the rows' cadence (12 months, 4 quarters), for the
+    year-on-year change.
     """
     weights = {k.id: k.weight for k in project.kpis}
     pw = {p.id: p.weight for p in project.hierarchy.perspectives}
@@ -158,7 +160,7 @@ def score_rows(kpi_rows: pd.DataFrame, project: Project) -> pd.DataFrame:
 
     df["prev_value"] = back(1)
     df["mom_delta"] = df["value"] - df["prev_value"]
-    df["yoy_delta"] = df["value"] - back(12)
+    df["yoy_delta"] = df["value"] - back(per_year)
     df["kpi_version"] = None
     return df
 

@@ -100,7 +100,7 @@ def compute(src: Source, tree: Hierarchy, period: str) -> pd.DataFrame:
     src = dataclasses.replace(src, tables={**src.tables, "customers": c})
     r = measures.with_levels(src.tables["survey_responses"], src.tables["customers"], levels)
     r = r.filter(
-        r.responded_at_month == periods.parse(period),
+        r.responded_at_month.between(*periods.months_of(period)),
         r.responded_at <= src.as_of,
         r.survey == "nps",
         r.score.notnull(),

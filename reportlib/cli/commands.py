@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from .. import __version__, layout
+from .. import __version__, layout, periods
 from ..config import Project, load_project
 from . import show, summary
 from .options import (
@@ -17,6 +17,7 @@ from .options import (
     Group,
     accept_quality_option,
     address_option,
+    cadence_option,
     config_option,
     console,
     folder_option,
@@ -29,6 +30,7 @@ from .options import (
     period_callback,
     period_option,
     verbosity,
+    with_cadence,
     with_verbosity,
 )
 from .progress import RunProgress
@@ -141,19 +143,31 @@ def open_project(config: Path | None, output_dir: Path | None) -> tuple[Project,
 
 @cli.command()
 @period_option()
+@cadence_option()
 @config_option
 @accept_quality_option
 @output_dir_option
 def compute(
-    period: str | None, config: Path | None, accept_quality: str | None, output_dir: Path | None
+    period: str | None,
+    cadence: str,
+    config: Path | None,
+    accept_quality: str | None,
+    output_dir: Path | None,
 ) -> None:
     """Validate the data, compute every KPI for every node and write output/<period>/."""
     from ..layout import PeriodOutput
     from ..lock import command_line
     from ..pipeline import compute as run_compute
 
+    period = with_cadence(period, cadence)
     project, _ = open_project(config, output_dir)
-    result = run_compute(project, period, accept_quality, lock_command=command_line())
+    result = run_compute(
+        project,
+        period,
+        accept_quality,
+        lock_command=command_line(),
+        cadence=periods.cadence_name(cadence),
+    )
     out = PeriodOutput(project.settings.output_path, result.period)
     show.compute_summary(result, project, out.quality_dir)
 
@@ -171,16 +185,19 @@ def kpis_cmd(history: bool, config: Path | None) -> None:
 
 
 @cli.command("latest-period")
+@cadence_option("month, quarter or ytd (default: month).")
 @config_option
-def latest_period(config: Path | None) -> None:
-    """Print the latest complete month of the data (YYYY-MM)."""
-    from ..sources import latest_complete_period, load
+def latest_period(cadence: str, config: Path | None) -> None:
+    """Print the latest complete month of the data (YYYY-MM), or quarter / year to date."""
+    from ..pipeline import latest_period as latest
+    from ..sources import load
 
-    click.echo(latest_complete_period(load(load_project(config))))
+    click.echo(latest(load(load_project(config)), periods.cadence_name(cadence)))
 
 
 @cli.command("run")
 @period_option()
+@cadence_option()
 @node_option("Only this node's pack (repeatable), e.g. enterprise/emea.")
 @click.option(
     "--workers",
@@ -213,6 +230,7 @@ def latest_period(config: Path | None) -> None:
 @config_option
 def run_cmd(
     period: str | None,
+    cadence: str,
     nodes: tuple[str, ...],
     workers: int | None,
     force: bool,
@@ -227,6 +245,7 @@ def run_cmd(
     from ..errors import NotebookExecutionError
     from ..run import run
 
+    period = with_cadence(period, cadence)
     project, sandbox = open_project(config, output_dir)
     with RunProgress(console(stderr=True), quiet=verbosity() == "quiet") as progress:
         result = run(
@@ -240,6 +259,7 @@ def run_cmd(
             on_event=progress,
             executor=executor,
             scheduler=scheduler,
+            cadence=periods.cadence_name(cadence),
         )
     out = layout.PeriodOutput(project.settings.output_path, result.period)
     current = pd.read_parquet(out.scorecard_parquet) if out.scorecard_parquet.is_file() else None
@@ -258,12 +278,14 @@ def run_cmd(
 
 @cli.command("validate")
 @period_option()
+@cadence_option()
 @config_option
 @accept_quality_option
 @output_dir_option
 @json_option
 def validate_cmd(
     period: str | None,
+    cadence: str,
     config: Path | None,
     accept_quality: str | None,
     output_dir: Path | None,
@@ -273,8 +295,9 @@ def validate_cmd(
     from ..layout import PeriodOutput
     from ..pipeline import validate
 
+    period = with_cadence(period, cadence)
     project, sandbox = open_project(config, output_dir)
-    checked, files = validate(project, period, accept_quality)
+    checked, files = validate(project, period, accept_quality, periods.cadence_name(cadence))
     report = checked.report
     summary.keep(summary.validate(report, files, sandbox=sandbox))
     out = PeriodOutput(project.settings.output_path, report.period)
@@ -361,9 +384,10 @@ def audit_verify(config: Path | None) -> None:
 @click.option(
     "--period",
     callback=period_callback,
-    help="Month YYYY-MM (default: the latest period under the output folder whose run "
-    "finished with board packs).",
+    help="Month YYYY-MM, quarter YYYY-Qn or year to date YYYY-MM-YTD (default: the latest "
+    "period under the output folder whose run finished with board packs, of --cadence).",
 )
+@cadence_option("month, quarter or ytd: with no --period, the latest run of that cadence.")
 @click.option(
     "--dry-run", is_flag=True, help="Write each email to output/<period>/outbox/; send nothing."
 )
@@ -389,6 +413,7 @@ def audit_verify(config: Path | None) -> None:
 @config_option
 def send_cmd(
     period: str | None,
+    cadence: str,
     dry_run: bool,
     only: tuple[str, ...],
     resend: bool,
@@ -401,7 +426,7 @@ def send_cmd(
     from ..errors import DeliveryError
 
     project = load_project(config)
-    period = period or latest_run(project)
+    period = with_cadence(period, cadence) or latest_run(project, cadence)
     if escalations:
         result = send_escalations(project, period, dry_run=dry_run, only=only, resend=resend)
     else:
@@ -425,17 +450,20 @@ def send_cmd(
 @click.option(
     "--period",
     callback=period_callback,
-    help="Month YYYY-MM (default: the latest period under the output folder whose run "
-    "finished with board packs).",
+    help="Month YYYY-MM, quarter YYYY-Qn or year to date YYYY-MM-YTD (default: the latest "
+    "period under the output folder whose run finished with board packs, of --cadence).",
 )
+@cadence_option("month, quarter or ytd: with no --period, the latest run of that cadence.")
 @node_option("Only this node's pack (repeatable; default: every pack of the period).")
 @config_option
-def preview_cmd(period: str | None, nodes: tuple[str, ...], config: Path | None) -> None:
+def preview_cmd(
+    period: str | None, cadence: str, nodes: tuple[str, ...], config: Path | None
+) -> None:
     """Write each pack's pages as PNG and an HTML page into output/<period>/preview/<node>/."""
     from ..preview import preview
 
     project = load_project(config)
-    period = period or latest_run(project)
+    period = with_cadence(period, cadence) or latest_run(project, cadence)
     con = console()
     for p in preview(project, period, nodes):
         con.print(f"{p.node}: {len(p.pages)} pages, open {p.index}")

@@ -28,13 +28,52 @@ def console(stderr: bool = False) -> Console:
 
 
 def period_callback(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A strict `YYYY-MM` (or `latest`): spaces are refused, not stripped, so the folder name is exact."""
+    """A strict `YYYY-MM`, `YYYY-Qn` or `YYYY-MM-YTD` (or `latest`): spaces are refused, not
+    stripped, so the folder name is exact."""
+    if value is None or value == "latest":
+        return None
+    why = periods.any_problem(value)
+    if why is not None:
+        raise ConfigError(f"{_name(param)} {value!r}: {why}")
+    return value
+
+
+def month_callback(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A strict `YYYY-MM` (or `latest`), for the options that take a month only."""
     if value is None or value == "latest":
         return None
     why = periods.problem(value)
     if why is not None:
         raise ConfigError(f"{_name(param)} {value!r}: {why}")
     return value
+
+
+CADENCE_HELP = (
+    "month, quarter or ytd (year to date): with no --period, the latest complete one "
+    "(default: month)."
+)
+
+
+def cadence_option(help: str = CADENCE_HELP) -> Callable[[F], F]:
+    """`--cadence month|quarter|ytd`: which period `--period` defaults to (DOMAIN.md §8)."""
+    return click.option(
+        "--cadence",
+        type=click.Choice(periods.CADENCES),
+        default="month",
+        show_default=False,
+        help=help,
+    )
+
+
+def with_cadence(period: str | None, cadence: str) -> str | None:
+    """`period` once it agrees with `--cadence` (a quarter label with `--cadence quarter`...)."""
+    if period is not None and cadence != "month" and periods.cadence_of(period).name != cadence:
+        raise ConfigError(
+            f"--period {period!r} is not a {'quarter' if cadence == 'quarter' else 'year to date'} "
+            f"but --cadence is {cadence}; give e.g. "
+            f"{'2026-Q3' if cadence == 'quarter' else '2026-09-YTD'}, or leave out --period"
+        )
+    return period
 
 
 def _name(param: click.Parameter) -> str:
@@ -46,9 +85,11 @@ LATEST_COMPUTED = "Month YYYY-MM (default: the latest month computed in the outp
 
 
 def period_option(
-    help: str = "Month YYYY-MM (default: the latest complete month of the data).",
+    help: str = "Month YYYY-MM, quarter YYYY-Qn or year to date YYYY-MM-YTD "
+    "(default: the latest complete month of the data).",
 ) -> Callable[[F], F]:
-    """`--period YYYY-MM` (or `latest`, meaning the default), checked before anything runs."""
+    """`--period YYYY-MM` (a quarter `YYYY-Qn`, a year to date `YYYY-MM-YTD`; or `latest`,
+    meaning the default), checked before anything runs."""
     return click.option("--period", callback=period_callback, help=help)
 
 
@@ -58,7 +99,7 @@ def month_option(*names: str, **kwargs: Any) -> Callable[[F], F]:
     def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
         if value == "latest":
             raise ConfigError(f"{_name(param)} 'latest': give a month YYYY-MM, e.g. 2026-10")
-        return period_callback(ctx, param, value)
+        return month_callback(ctx, param, value)
 
     return click.option(*names, callback=check, **kwargs)
 
@@ -168,12 +209,12 @@ def latest_computed(project: Project) -> str:
     return latest
 
 
-def latest_run(project: Project) -> str:
-    """The latest period whose run finished with board packs (the default of `send`)."""
+def latest_run(project: Project, cadence: str = "month") -> str:
+    """The latest period of `cadence` whose run finished with board packs (the default of `send`)."""
     from ..manifest import latest_completed_run
 
     out = project.settings.output_path
-    latest = latest_completed_run(out)
+    latest = latest_completed_run(out, periods.cadence_name(cadence))
     if latest is None:
         raise ConfigError(
             f"no completed run with board packs under {out}: run `reportlib run` first, "

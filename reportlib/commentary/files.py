@@ -112,7 +112,7 @@ def path_for(project: Project, period: str, node_id: str) -> Path:
     The path must stay inside the project once symbolic links are followed
     (OutsideProjectError otherwise), so every reader of commentary is confined.
     """
-    periods.parse(period)
+    periods.check(period)
     parts = node_id.split("/")
     if any(p in ("", ".", "..") for p in parts):
         raise ConfigError(f"node id {node_id!r} cannot name a commentary file")

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import jinja2
 
-from .. import packdata, pdfimage, periods, resources
+from .. import packdata, pdfimage, period_words, periods, resources
 from .. import scorecard as sc
 from ..catalogue import KpiDef
 from ..config import Project
@@ -490,6 +490,7 @@ def build_email(
         "attachments": [p.filename for p in packs],
         "image_cid": None if cid is None else cid[1:-1],
         "image_alt": "" if first is None else f"Scorecard page of the {first.name} pack",
+        "words": period_words.words(view.period, project.settings.trend_months),
     }
     subject = header_text(_SUBJECTS.from_string(dist.subject).render(variables))
     if parts > 1:
@@ -531,6 +532,7 @@ def escalation_email(
     loc = project.settings.locale
     variables = {
         "owner": owner,
+        "words": period_words.words(period, project.settings.trend_months),
         "period_name": period_name(period, loc),
         "streaks": streaks(items),
         "escalations": [

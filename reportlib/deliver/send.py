@@ -209,7 +209,7 @@ Body = Callable[[Project, PeriodOutput, Sequence[str], Request], SendResult]
 
 def _under_lock(project: Project, period: str, body: Body, request: Request) -> SendResult:
     """Run `body` holding the period's lock: one `send` (or `run`) per output folder at a time."""
-    periods.parse(period)
+    periods.check(period)
     output = PeriodOutput(project.settings.output_path, period)
     nodes = period_nodes(output)
     with lock.hold(output.lock, output.lock_holder):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jinja2
 
-from .. import resources
+from .. import period_words, resources
 from ..charts import Charts
 from ..commentary import Commentary, bidi_count, inside_project, strip_bidi
 from ..config import Project
@@ -57,6 +57,11 @@ def templates_dir(project: Project) -> Path:
 
 def _render(ctx: PackContext, template: str, variables: dict[str, object]) -> str:
     env = resources.jinja_environment(templates_dir(ctx.project))
+    # "this month" / "this quarter": the words of the pack's period (period_words.py).
+    variables = {
+        "words": period_words.words(ctx.period, ctx.project.settings.trend_months),
+        **variables,
+    }
     try:
         html = env.get_template(template).render(**variables)
     except jinja2.TemplateError as e:

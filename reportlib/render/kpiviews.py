@@ -14,6 +14,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from .. import kpis as kpi_formulas
+from .. import periods
 from .. import scorecard as sc
 from ..charts import Charts
 from ..commentary import Commentary
@@ -42,6 +43,7 @@ from ..packdata import (
     row,
     version_breaks,
 )
+from ..period_words import words
 from ..scores import coverage_phrase
 from .records import (
     Cell,
@@ -99,10 +101,11 @@ def score_view(ctx: PackContext, key: str) -> Score:
     change = ""
     if not missing(r["mom_delta"]):
         d = round(float(r["mom_delta"]), 1)
+        last = words(ctx.period).last
         change = (
-            "unchanged on last month"
+            f"unchanged on {last}"
             if d == 0
-            else f"{format_delta(d, 'score', locale=loc)} on last month"
+            else f"{format_delta(d, 'score', locale=loc)} on {last}"
         )
     st: Status = "no-data" if missing(r["value"]) else _status(r["status"])
     if st == "no-data" and r["status"] == "insufficient":
@@ -193,7 +196,10 @@ def kpi_view(
     side = "<" if k.direction == "up" else ">"
     annual = ""
     if k.id in kpi_formulas.ANNUALISED and not missing(r["value"]):
-        annual = format_value(kpi_formulas.annualised(float(r["value"])), k.unit, cur, loc)
+        per_year = periods.cadence_of(ctx.period).annual
+        annual = format_value(
+            kpi_formulas.annualised(float(r["value"]), per_year), k.unit, cur, loc
+        )
     return KpiView(
         **base,  # type: ignore[arg-type]
         value=format_short(r["value"], k.unit, cur, loc),

@@ -408,7 +408,10 @@ def pack_view(
     project = ctx.project
     settings = project.settings
     when = period_name(ctx.period, settings.locale)
-    prev_name = period_name(periods.shift(ctx.period, -1), settings.locale)
+    before = periods.shift(ctx.period, -1)
+    # "Q2 2026", "Jan–Sep 2025": a longer period's short name reads well in brackets.
+    monthly = periods.cadence_of(ctx.period).name == "month"
+    prev_name = (period_name if monthly else period_short)(before, settings.locale)
     overall = score_view(ctx, "score:overall")
     groups = perspective_views(ctx, charts, commentary)
     comparison = comparison_view(ctx, groups, charts)
@@ -472,7 +475,9 @@ def pack_view(
             actions=escalations.actions,
         ),
         scorecard=Scorecard(period_name=when, prev_name=prev_name, groups=groups),
-        perspectives=Perspectives(groups=groups, trend_months=settings.trend_months),
+        perspectives=Perspectives(
+            groups=groups, trend_months=periods.trend_length(ctx.period, settings.trend_months)
+        ),
         comparison=comparison,
         channels=channels,
         verbatims=voices,

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 
-from .. import lock, manifest
+from .. import lock, manifest, periods
 from ..commentary import stale_commentaries
 from ..config import Project
 from . import executor as executors
@@ -52,11 +52,13 @@ def run(
     on_event: Emit | None = None,
     executor: str | ExecutorFactory | None = None,
     scheduler: str | None = None,
+    cadence: periods.CadenceName = "month",
 ) -> RunResult:
     """`reportlib run`: scorecard.ipynb, then board_pack.ipynb per node in parallel; skips what is current.
 
     `executor` names where the packs render (default: the settings' `executor`) and
     `scheduler` is a Dask scheduler's address; both are checked before anything is written.
+    `cadence` chooses the default period (month, quarter or year to date) when `period` is None.
     """
     t_run = time.perf_counter()
     emit = on_event or _ignore
@@ -70,6 +72,7 @@ def run(
         force=force,
         accept_quality=accept_quality,
         fresh_kernels=fresh_kernels,
+        cadence=cadence,
     )
     # The period's lock, held for the whole run and taken before anything is written to the
     # period folder: a second run (or a compute) on the period stops at once, naming this one.

@@ -117,8 +117,9 @@ def resolve(
     force: bool,
     accept_quality: str | None,
     fresh_kernels: bool,
+    cadence: periods.CadenceName = "month",
 ) -> RunOptions:
-    """The run's options: the period (latest complete month if None), workers, notebooks.
+    """The run's options: the period (latest complete period of `cadence` if None), workers, notebooks.
 
     Everything asked for is checked here, before the run takes the lock or touches the
     manifest: the period (a real month, not after the data cut-off), each node (one of the
@@ -129,9 +130,9 @@ def resolve(
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers {workers}: give at least 1")
     if period is not None:
-        periods.parse(period)
+        periods.check(period)
     src = sources.load(project)
-    period = pipeline.resolve_period(project, period, src=src)
+    period = pipeline.resolve_period(project, period, src=src, cadence=cadence)
     asked = pipeline.check_nodes(project, nodes or (), src=src)
     commentary.check_folder(project)
     commentary.check_period(project, period)
