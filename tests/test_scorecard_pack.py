@@ -138,6 +138,8 @@ def test_headlines_state_each_pages_point_honestly(pages: dict[str, list[str]]) 
     assert "eNPS and Attrition rate insufficient (too few responses)" in leaf
     assert "Scorecard 1 of 15 KPIs off target (First contact resolution); 4 KPIs" in leaf
     assert "Scores by" not in leaf  # a leaf has no heat-map, so no headline for one
+
+
 HEADER_FOOTER = re.compile(
     r"Tiny Co( · [^·]+?)? Customer-experience scorecard · March 2026|"
     r"Confidential: internal use only|page \d+ of \d+"

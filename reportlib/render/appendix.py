@@ -9,8 +9,7 @@ from ..config import Project
 from ..errors import ConfigError
 from ..formatting import DASH, format_n, format_value, missing, period_name, unit_label
 from ..packdata import PackContext, perspectives
-from .records import (
-    Appendix,
+from .appendix_records import (
     DefinitionView,
     ManualView,
     MethodView,
@@ -19,6 +18,7 @@ from .records import (
     RaciView,
     ReducedView,
 )
+from .records import Appendix
 
 
 def _count(x: object, loc: str) -> str:
