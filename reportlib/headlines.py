@@ -114,13 +114,13 @@ def _status_clause(kpis: Sequence[KpiView], status: str) -> str:
     return text
 
 
-def notable_change(kpis: Sequence[KpiView]) -> str:
-    """`NPS +7.8 MoM, significant`: the first significant change, unfavourable first, month
-    on month before year on year; "" when the scorecard records none as significant. A KPI
+def notable_change(kpis: Sequence[KpiView], change: str = "MoM") -> str:
+    """`NPS +7.8 MoM, significant`: the first significant change, unfavourable first, on the
+    previous period (`change`: "MoM", "QoQ", "vs last year") before year on year; "" when the scorecard records none as significant. A KPI
     with fewer responses than its minimum is not judged, so its change is not news either
     (the movers table's rule)."""
     judged = [k for k in kpis if not k.low_n and k.status_id != "insufficient"]
-    for which, label in (("mom", "MoM"), ("yoy", "YoY")):
+    for which, label in (("mom", change), ("yoy", "YoY")):
         for tone in ("bad", "good"):
             for k in judged:
                 cell = k.mom if which == "mom" else k.yoy
@@ -148,27 +148,27 @@ def kpi_judgement(kpis: Sequence[KpiView]) -> list[str]:
     return parts
 
 
-def _perspective_parts(g: PerspectiveView, with_score: bool) -> list[str]:
+def _perspective_parts(g: PerspectiveView, with_score: bool, change: str) -> list[str]:
     parts = kpi_judgement(g.kpis)
     if with_score and g.score.status_id == "insufficient":
         parts.insert(0, score_phrase(g.score))
-    change = notable_change(g.kpis)
-    return [*parts, change] if change else parts
+    moved = notable_change(g.kpis, change)
+    return [*parts, moved] if moved else parts
 
 
-def perspective(g: PerspectiveView) -> str:
+def perspective(g: PerspectiveView, change: str = "MoM") -> str:
     """`CSAT and CES below target; NPS +7.8 YoY, significant`: the point of a perspective's
     page, printed under its name and score (where a perspective without a score already
     says why, so the sentence does not repeat it; `perspective_sentence` does)."""
-    text = "; ".join(_perspective_parts(g, with_score=False))
+    text = "; ".join(_perspective_parts(g, with_score=False, change=change))
     # Only this module's own phrases start lower case; a KPI name such as eNPS stays as it is.
     return sentence_case(text)
 
 
-def perspective_sentence(g: PerspectiveView) -> str:
+def perspective_sentence(g: PerspectiveView, change: str = "MoM") -> str:
     """`Customer: CSAT and CES below target; NPS +7.8 YoY, significant`, or `People: not
     scored (1 of 3 KPIs scored); ...` when too little of its weight is scored (§6)."""
-    return f"{g.name}: " + "; ".join(_perspective_parts(g, with_score=True))
+    return f"{g.name}: " + "; ".join(_perspective_parts(g, with_score=True, change=change))
 
 
 def scorecard(groups: Sequence[PerspectiveView]) -> str:

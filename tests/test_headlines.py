@@ -94,6 +94,8 @@ def test_perspective_change_rules() -> None:
         kpi("D", mom=SIG_UP),
     )
     assert hl.perspective(g) == "All KPIs with a target on target; D +7.8 MoM, significant"
+    # A quarterly pack names the change on the previous quarter.
+    assert hl.perspective(g, "QoQ") == "All KPIs with a target on target; D +7.8 QoQ, significant"
     g = group("Customer", score("7.0", "green"), kpi("A", yoy=SIG_UP), kpi("C", yoy=SIG_DOWN))
     assert hl.perspective(g).endswith("; C −3.1 pp YoY, significant")
     g = group("Customer", score("7.0", "green"), kpi("A", mom=NOT_SIG), kpi("B", mom=UNTESTED))

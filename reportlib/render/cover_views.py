@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .. import cascade, explain
+from .. import cascade, explain, period_words
 from ..formatting import (
     format_score,
     format_short,
@@ -37,6 +37,11 @@ STATUS_WORDS = {
     "red": "off target (past the red line)",
 }
 """How the overall status reads in a sentence (the chips' words, spelt out)."""
+
+
+def _words(ctx: PackContext) -> period_words.PeriodWords:
+    """ "this month" or "this quarter": the words of the pack's period."""
+    return period_words.words(ctx.period, ctx.project.settings.trend_months)
 
 
 def _kpi_name(ctx: PackContext, kpi_id: str) -> str:
@@ -60,15 +65,15 @@ def weakest_perspective(ctx: PackContext) -> str:
     return f"the weakest perspective: {name} {format_score(value, ctx.project.settings.locale)} ({label})"
 
 
-def overall_message(score: Score, weakest: str = "") -> str:
+def overall_message(score: Score, weakest: str = "", this: str = "this month") -> str:
     """`Overall 7.5 / 10, on target, −0.8 on last month; the weakest perspective: Customer
-    6.4 (watch).` or why there is no score."""
+    6.4 (watch).` or why there is no score; `this` names the pack's period ("this quarter")."""
     if score.status_id == "insufficient":
         reason = score.reason.removeprefix("Not scored: ")
         why = f": {reason}" if reason else ""
-        return f"No overall score this month (insufficient coverage){why}."
+        return f"No overall score {this} (insufficient coverage){why}."
     if score.status_id not in STATUS_WORDS:
-        return "No overall score this month: no scored KPIs."
+        return f"No overall score {this}: no scored KPIs."
     change = f", {score.change}" if score.change else ""
     tail = f"; {weakest}" if weakest else ""
     return f"Overall {score.score} / 10, {STATUS_WORDS[score.status_id]}{change}{tail}."
@@ -92,7 +97,7 @@ def _mover_text(ctx: PackContext, m: Mover, where: str = "") -> str:
     basis = "significant at 95%" if m.kpi.sample else "a material change"
     value = format_short(m.value, m.kpi.unit, s.currency, s.locale)
     delta = format_short_delta(m.delta, m.kpi.unit, s.currency, s.locale)
-    return f"{m.kpi.name}{at} {delta} on last month to {value} ({basis})"
+    return f"{m.kpi.name}{at} {delta} on {_words(ctx).last} to {value} ({basis})"
 
 
 def problem_message(ctx: PackContext) -> str:
@@ -105,12 +110,12 @@ def problem_message(ctx: PackContext) -> str:
         scope = "here and below" if ctx.tree.children(ctx.node.id) else "here"
         return (
             f"{count} {scope}; the longest: {_kpi_name(ctx, kpi)}{where}, "
-            f"off target {streak} months in a row."
+            f"off target {streak} {_words(ctx).step}s in a row."
         )
     mine = movers(ctx, 1)
     if mine:
         return f"No escalations. Biggest move: {_mover_text(ctx, mine[0])}."
-    return "No escalations, and no significant or material move on last month."
+    return f"No escalations, and no significant or material move on {_words(ctx).last}."
 
 
 def below_message(ctx: PackContext) -> str:
@@ -133,7 +138,7 @@ def _off_target(ctx: PackContext) -> str:
     mine = cur[(cur["node"] == ctx.node.id) & (cur["status"] == "red")]
     reds = [k for k in ctx.project.kpis if k.id in set(mine["kpi"].astype(str))]
     if not reds:
-        return "No KPI off target this month."
+        return f"No KPI off target {_words(ctx).this}."
     s = ctx.project.settings
     first = mine.set_index("kpi").loc[reds[0].id]
     target = format_value(first["target"], reds[0].unit, s.currency, s.locale)
@@ -145,7 +150,7 @@ def _off_target(ctx: PackContext) -> str:
 def key_messages(ctx: PackContext, overall: Score) -> tuple[str, str, str]:
     """The cover's three messages: overall, the worst problem, the biggest change below."""
     return (
-        overall_message(overall, weakest_perspective(ctx)),
+        overall_message(overall, weakest_perspective(ctx), _words(ctx).this),
         problem_message(ctx),
         below_message(ctx),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from .. import headlines as hl
+from .. import period_words
 from ..formatting import format_score, format_value, missing
 from ..hierarchy import Node
 from ..packdata import PackContext, node_rows
@@ -96,7 +97,10 @@ def _below_top(below: Below | None) -> tuple[int, tuple[str, int] | None]:
 
 def with_headlines(ctx: PackContext, view: PackView) -> PackView:
     """The pack's records with a headline on each page that states a point (see `headlines`)."""
-    groups = tuple(dataclasses.replace(g, headline=hl.perspective(g)) for g in view.summary.groups)
+    change = period_words.words(ctx.period, ctx.project.settings.trend_months).change
+    groups = tuple(
+        dataclasses.replace(g, headline=hl.perspective(g, change)) for g in view.summary.groups
+    )
     esc = view.escalations
     below, top = _below_top(view.summary.below)
     overdue = sum(a.overdue for e in esc.escalations if e.actions for a in e.actions.items)

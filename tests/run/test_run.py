@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 from pypdf import PdfReader
 
-from reportlib import cli, fileio, manifest
+from reportlib import cli, fileio, manifest, resources
 from reportlib import run as runner
 from reportlib.config import load_project
-from reportlib.layout import LOCK_FILE
+from reportlib.layout import BOARD_PACK_NOTEBOOK, LOCK_FILE
 
 from ..conftest import SURVEYS, write_project
 
@@ -33,7 +34,14 @@ pytestmark = pytest.mark.slow
 PERIOD = "2026-03"
 NODES = ("all", "ent", "ent/eu", "ent/us", "smb", "smb/eu", "smb/us")
 BROKEN = "smb/us"
-BAD_COMMENTARY = "---\nstatus: [draft\n---\n## Customer\nBetter than last month.\n"
+# The company's own board pack notebook adds a check after the commentary cell: a note held back
+# by its front matter stops that node's pack. A broken front matter would stop the whole run
+# before it computes anything (commentary.check_period); this fails one node's notebook only.
+HOLD_CHECK = (
+    'if notes.front_matter.get("hold"):\n'
+    "    raise RuntimeError(f\"held back: {notes.front_matter['hold']}\")"
+)
+HELD_COMMENTARY = "---\nhold: legal review\n---\n## Customer\nBetter than last month.\n"
 GOOD_COMMENTARY = "# Small business · United States\n\n## Customer\nBetter than last month.\n"
 REPORTLIB = Path(sys.executable).with_name("reportlib")
 # Two NPS scores out of range (2 of 17 survey rows, over the 5% gate): every run accepts them
@@ -51,11 +59,19 @@ def _commentary(root: Path, node: str) -> Path:
 
 
 def _project(root: Path) -> Path:
-    """The tiny project, with a commentary file for smb/us whose front matter is broken."""
+    """The tiny project with its own board pack notebook (the shipped one and a hold check),
+    and a commentary file for smb/us that is held back."""
     config = write_project(root, tables={"survey_responses": SURVEYS_WITH_BAD_SCORES})
+    shipped = nbformat.read(resources.find(root, "notebooks", BOARD_PACK_NOTEBOOK), as_version=4)
+    at = next(
+        i for i, c in enumerate(shipped.cells) if c.source.startswith("notes = rl.commentary")
+    )
+    shipped.cells.insert(at + 1, nbformat.v4.new_code_cell(HOLD_CHECK))
+    (root / "notebooks").mkdir()
+    nbformat.write(shipped, root / "notebooks" / BOARD_PACK_NOTEBOOK)
     note = _commentary(root, BROKEN)
     note.parent.mkdir(parents=True)
-    note.write_text(BAD_COMMENTARY, encoding="utf-8")
+    note.write_text(HELD_COMMENTARY, encoding="utf-8")
     return config
 
 
@@ -113,8 +129,8 @@ def test_failed_node_is_reported_and_the_others_finish(first: FirstRun) -> None:
     failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
     assert len(failed) == 1
     assert failed[0].startswith(f"FAILED {BROKEN}: cell ")
-    assert "`notes = rl.commentary(ctx)`" in failed[0]
-    assert "ConfigError:" in failed[0] and "front matter is not valid YAML" in failed[0]
+    assert '`if notes.front_matter.get("hold"):`' in failed[0]
+    assert failed[0].endswith("RuntimeError: held back: legal review")
     assert f"error: 1 of {len(NODES)} board packs failed: {BROKEN}" in run.stderr
     assert "6 done, 1 failed" in run.stdout
     # Plain progress lines, one per node.
@@ -225,8 +241,8 @@ def test_manifest_records_inputs_code_parameters_and_steps(root: Path, first: Fi
         assert stamp["status"] == ("failed" if node == BROKEN else "done")
         assert stamp["seconds"] > 0 and len(stamp["fingerprint"]) == 64
     error = nodes[BROKEN]["error"]
-    assert error["ename"] == "ConfigError" and error["source"].startswith("notes = rl.commentary")
-    assert isinstance(error["cell_index"], int) and error["execution_count"] == 5
+    assert error["ename"] == "RuntimeError" and error["source"] == HOLD_CHECK.splitlines()[0]
+    assert isinstance(error["cell_index"], int) and error["execution_count"] == 6
     assert m["run"]["seconds"] > 0 and m["run"]["timings"]["packs"] > 0
     # Where the packs' seconds went, summed over the rendered packs (run/timing.py).
     for part in ("kernel", "notebook", "charts", "render"):
@@ -289,7 +305,7 @@ def test_executed_board_pack_notebooks(first: FirstRun) -> None:
         assert f"{node}/board-pack.pdf" in _text(rendered)
     failed = _cells(first.path(BROKEN, "board_pack.ipynb"))
     errors = [out for c in failed for out in c.get("outputs", []) if out["output_type"] == "error"]
-    assert [e["ename"] for e in errors] == ["ConfigError"]
+    assert [e["ename"] for e in errors] == ["RuntimeError"]
 
 
 # --------------------------------------------------------------------------- re-runs
@@ -343,7 +359,7 @@ def test_rerun_skips_what_is_current(second: Rerun) -> None:
 
 @pytest.fixture(scope="module")
 def fixed(root: Path, second: Rerun) -> Rerun:
-    """The broken commentary corrected; a run for that node and one current node."""
+    """The hold lifted from the commentary; a run for that node and one current node."""
     _commentary(root, BROKEN).write_text(GOOD_COMMENTARY, encoding="utf-8")
     return _rerun(root, nodes=[BROKEN, "ent"], accept_quality=ACCEPT)
 
