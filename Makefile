@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?= -q --disable-pip-version-check
 
-.PHONY: install report test test-fast test-spark lint format bench clean
+.PHONY: install report test test-long test-fast test-spark lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,12 +22,18 @@ data/sample/customers.csv: | $(STAMP)
 report: $(STAMP) data/sample/customers.csv
 	$(BIN)/reportlib run
 
-## test: install if needed, then run the whole test suite (tests/ on every core, then the notebooks);
+## test: install if needed, then run the test suite (tests/ on every core, then the notebooks),
+## all but the `long` end-to-end scenarios, which `make test-long` runs (CI runs both);
 ## a test module runs on one worker (--dist loadfile), so its module-wide setup is made once
 ## (the bad-input cases, which share nothing, are spread one by one: tests/conftest.py)
 test: $(STAMP)
-	$(BIN)/pytest -n auto --dist loadfile --durations=20 tests
+	$(BIN)/pytest -n auto --dist loadfile --durations=20 -m "not long" tests
 	$(BIN)/pytest notebooks
+
+## test-long: the end-to-end scenarios of half a minute or more (a wheel install, a Dask
+## cluster, concurrent runs and crashes, re-run determinism, bad inputs that render packs)
+test-long: $(STAMP)
+	$(BIN)/pytest -n auto --dist loadfile --durations=10 -m long tests
 
 ## test-fast: the quick loop while developing (no kernels, PDFs, SMTP or subprocesses)
 test-fast: $(STAMP)

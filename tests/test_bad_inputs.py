@@ -20,6 +20,8 @@ case too (forked from a server that imported it once: tests/cliproc.py). `case.j
   fragments its output must contain; `expect_not`: fragments it must not contain.
 - `files`: {"path": {"exists": bool, "contains": [...], "not_contains": [...]}}: checks of
   the files the commands left (paths relative to the project).
+- `long`: true for a case that renders whole packs (half a minute or more): it is marked
+  `long`, so `make test-long` runs it and `make test` does not (CI runs both).
 
 Every exit-2 case must print exactly one stderr line starting with `error: `, and no case may
 print a traceback. Whatever the quality report says was read must be kept or quarantined.
@@ -46,10 +48,18 @@ from .conftest import write_project
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "case.json").is_file())
+
+
+def _param(name: str) -> Any:
+    """The case as a pytest parameter, marked `long` when its case.json says so."""
+    spec = json.loads((CORPUS / name / "case.json").read_text(encoding="utf-8"))
+    return pytest.param(name, marks=pytest.mark.long) if spec.get("long") else name
+
+
 TIMEOUT = 300
 KEYS = {
     "description", "args", "exit", "expect", "expect_not", "generate", "copy_as", "edit",
-    "append", "remove", "reencode", "outside", "symlink", "env", "before", "files",
+    "append", "remove", "reencode", "outside", "symlink", "env", "before", "files", "long",
 }  # fmt: skip
 
 
@@ -172,7 +182,7 @@ def _check_files(root: Path, checks: dict[str, dict[str, Any]]) -> None:
 
 
 @pytest.mark.slow  # runs the CLI in a subprocess
-@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("name", [_param(name) for name in CASES])
 def test_bad_input(tmp_path: Path, name: str) -> None:
     case = CORPUS / name
     spec = json.loads((case / "case.json").read_text(encoding="utf-8"))

@@ -155,6 +155,7 @@ def test_manual_value_without_reason(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_run_lists_commentary_written_against_earlier_figures(
     tiny: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

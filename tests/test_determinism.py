@@ -38,6 +38,7 @@ def test_two_computes_of_the_tiny_project_give_identical_bytes(tiny: Path) -> No
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_two_computes_of_the_sample_give_identical_bytes(tmp_path: Path) -> None:
     data = tmp_path / "data"
     generate_sample(data / "sample", config_dir=data)
@@ -78,6 +79,7 @@ def test_sums_of_amounts_are_exact_to_the_cent(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_two_renders_of_a_pack_give_identical_bytes(tiny: Path, tmp_path: Path) -> None:
     from pypdf import PdfReader
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-pytestmark = pytest.mark.slow  # builds a wheel, runs the CLI in subprocesses
+pytestmark = [pytest.mark.slow, pytest.mark.long]  # builds a wheel, runs the CLI in subprocesses
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 600

@@ -167,6 +167,7 @@ def sandbox_run(
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_sandbox_run_writes_only_in_the_sandbox(sandbox_run) -> None:
     output, sandbox, before, process = sandbox_run
     assert process.returncode == 0, process.stderr

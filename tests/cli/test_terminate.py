@@ -17,7 +17,7 @@ import pytest
 
 from ..conftest import write_project
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 PERIOD = "2026-03"
 REPORTLIB = Path(sys.executable).with_name("reportlib")

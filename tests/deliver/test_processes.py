@@ -21,7 +21,7 @@ from reportlib.layout import PeriodOutput
 
 from .conftest import PERIOD, Misbehaving, use_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 ANN = "board@example.com"
 BOB = "bob@example.com"

@@ -201,6 +201,7 @@ def runs(
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_the_dask_run_renders_the_same_pdf_bytes(
     runs: tuple[PeriodOutput, PeriodOutput, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -212,6 +213,7 @@ def test_the_dask_run_renders_the_same_pdf_bytes(
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_the_dask_run_keeps_the_same_executed_notebooks(
     runs: tuple[PeriodOutput, PeriodOutput, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -223,6 +225,7 @@ def test_the_dask_run_keeps_the_same_executed_notebooks(
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_the_dask_run_records_the_same_pack_entries(
     runs: tuple[PeriodOutput, PeriodOutput, subprocess.CompletedProcess[str]],
 ) -> None:

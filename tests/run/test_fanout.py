@@ -66,6 +66,7 @@ def test_a_finished_node_keeps_its_outcome_and_gets_its_worker(tmp_path: Path) -
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_cell_over_the_timeout_fails_only_its_node(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

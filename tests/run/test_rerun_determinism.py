@@ -18,7 +18,7 @@ from reportlib.layout import PeriodOutput
 
 from ..conftest import write_project
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 PERIOD = "2026-03"
 NODE = "ent/eu"

@@ -63,6 +63,7 @@ def _snapshot(root: Path) -> dict[str, tuple[bytes, int] | None]:
     }
 
 
+@pytest.mark.long
 def test_a_typo_after_a_finished_run_leaves_it_sendable(
     tmp_path: Path, inbox: tuple[Inbox, int], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -22,7 +22,7 @@ from reportlib.layout import PeriodOutput
 
 from ..conftest import write_project
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 PERIOD = "2026-03"
 REPORTLIB = Path(sys.executable).with_name("reportlib")
