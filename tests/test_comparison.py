@@ -186,6 +186,7 @@ def test_plural_of_level_names() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_three_level_company_region_pack_names_its_top_and_bottom_branches(
     tmp_path: Path,
 ) -> None:

@@ -191,6 +191,7 @@ def leak(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_pack_does_not_depend_on_the_notebook_before_it_in_a_warm_kernel(
     leak: dict[str, Path],
 ) -> None:

@@ -496,6 +496,7 @@ def page_images(pdf: Path, out: Path) -> list[Path]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils (pdftoppm)")
+@pytest.mark.long
 def test_hostile_commentary_stays_on_the_page(hostile: Project, tmp_path: Path) -> None:
     pdf = render.build_pack(hostile, PERIOD, "all", tmp_path / "hostile.pdf")
     reader = PdfReader(pdf)

@@ -86,6 +86,7 @@ def test_allow_draft_sends_the_pack(
     assert "board-pack-all.pdf" in names
 
 
+@pytest.mark.long
 def test_a_reviewed_file_not_yet_rendered_is_refused(draft_run: Path, tmp_path: Path) -> None:
     """Removing the draft line without re-running leaves the pack stamped: still refused."""
     root = tmp_path / "p"

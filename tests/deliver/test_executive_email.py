@@ -20,7 +20,7 @@ from reportlib.layout import PeriodOutput
 
 from .conftest import PERIOD, Misbehaving, use_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 def _received(tmp_path: Path, delivery_run: Path, server: tuple[Misbehaving, int]) -> EmailMessage:

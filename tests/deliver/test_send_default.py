@@ -13,7 +13,7 @@ from reportlib import cli
 
 from .conftest import PERIOD, Misbehaving, use_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 def _send(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
