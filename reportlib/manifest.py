@@ -324,6 +324,28 @@ def input_files(project: Project) -> list[Path]:
     return sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
 
 
+def files_changed_since(project: Project, out: PeriodOutput) -> tuple[str, ...]:
+    """The data and configuration files whose content differs from the last compute's record.
+
+    Project-relative paths, sorted: a file edited, added or removed since the manifest's
+    `inputs` and `config` were written. Empty when there is no earlier record, or when no file
+    changed (a new version of reportlib, or rows changed in a database source). Read before a
+    restatement replaces the figures, so the restatement page can say what changed (§8).
+    """
+    m = load(out)
+    if m is None or not (m.inputs or m.config):
+        return ()
+    root = project.settings.root
+    now = {**hash_files(config_files(project), root), **hash_files(input_files(project), root)}
+    before = {**m.config, **m.inputs}
+
+    def sha(files: Mapping[str, Any], name: str) -> object:
+        entry = files.get(name)
+        return entry.get("sha256") if isinstance(entry, Mapping) else None
+
+    return tuple(sorted(k for k in {*now, *before} if sha(now, k) != sha(before, k)))
+
+
 def redacted_source(source: str) -> str:
     """The source setting with any password in a connection URL replaced by ***."""
     if "://" not in source:

@@ -51,6 +51,8 @@ class PackContext:
     """Version of the period's figures: 1 + restatements kept in output/<period>/versions (§8)."""
     restated_on: str | None = None
     """Date of the latest restatement (YYYY-MM-DD), None when never restated."""
+    restated_files: tuple[str, ...] = ()
+    """The data and configuration files whose change led to the latest restatement."""
     channels: pd.DataFrame | None = field(default=None, repr=False)
     """Every node's survey and ticket KPIs by channel (channels.parquet), None when not written."""
     verbatims: pd.DataFrame | None = field(default=None, repr=False)
@@ -150,6 +152,7 @@ def load_context(project: Project, period: str, node_id: str) -> PackContext:
         scorecard_hash=scorecard_hash(project, period),
         version=figures.version,
         restated_on=figures.restated_on,
+        restated_files=figures.changed_files,
         channels=pd.read_parquet(out.channels) if out.channels.is_file() else None,
         verbatims=pd.read_parquet(out.verbatims) if out.verbatims.is_file() else None,
     )

@@ -302,7 +302,9 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
     trend = periods.trend_length(result.period, project.settings.trend_months)
     history = result.scorecard.window(result.period, trend)
     # Restated figures: keep the previous files under versions/<n>/ first (DOMAIN.md §8).
-    restate.keep_previous(out, current, audit_log)
+    restate.keep_previous(
+        out, current, audit_log, changed_files=manifest.files_changed_since(project, out)
+    )
     files: tuple[Path, ...] = (
         fileio.write_csv(out.scorecard_csv, current),
         fileio.write_frame(out.scorecard_parquet, current),

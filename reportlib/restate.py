@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,9 @@ class Version:
     version: int
     restated_on: str | None = None
     """Date (YYYY-MM-DD, UTC) of the latest restatement; None when never restated."""
+    changed_files: tuple[str, ...] = ()
+    """The data and configuration files that had changed since the figures before it were
+    computed (project-relative); () when none did or the restatement predates the record."""
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -80,22 +84,34 @@ def current_version(out: PeriodOutput) -> Version:
     if not kept:
         return Version(1)
     info = out.version_info(kept[-1])
-    when = None
+    record: dict[str, Any] = {}
     if info.is_file():
         try:
-            when = json.loads(info.read_text(encoding="utf-8")).get("restated_on")
+            loaded = json.loads(info.read_text(encoding="utf-8"))
         except ValueError:
-            when = None
-    return Version(len(kept) + 1, when)
+            loaded = None
+        record = loaded if isinstance(loaded, dict) else {}
+    files = record.get("changed_files")
+    return Version(
+        len(kept) + 1,
+        record.get("restated_on"),
+        tuple(str(f) for f in files) if isinstance(files, list) else (),
+    )
 
 
 def keep_previous(
-    out: PeriodOutput, new: pd.DataFrame, audit_log: Path, now: datetime | None = None
+    out: PeriodOutput,
+    new: pd.DataFrame,
+    audit_log: Path,
+    now: datetime | None = None,
+    changed_files: Sequence[str] = (),
 ) -> pd.DataFrame | None:
     """Before `new` replaces output/<period>/scorecard.csv: keep the old files if the figures differ.
 
     Returns the differences written to restatement.csv, or None when nothing changed
-    (or there was no previous scorecard). Called by `pipeline.write_scorecard`.
+    (or there was no previous scorecard). `changed_files` (the data and configuration files
+    edited since the old figures, `manifest.files_changed_since`) are kept with the version
+    and named in the audit log: the restatement's reason. Called by `pipeline.write_scorecard`.
     """
     previous = out.scorecard_csv
     if not previous.is_file():
@@ -112,7 +128,15 @@ def keep_previous(
     when = (now or datetime.now(UTC)).date().isoformat()
     fileio.write_text(
         out.version_info(n),
-        json.dumps({"version": n, "superseded_by": n + 1, "restated_on": when}) + "\n",
+        json.dumps(
+            {
+                "version": n,
+                "superseded_by": n + 1,
+                "restated_on": when,
+                "changed_files": list(changed_files),
+            }
+        )
+        + "\n",
     )
     fileio.write_frame(out.restatement, changed)
     audit.append(
@@ -121,7 +145,8 @@ def keep_previous(
             audit.Event(
                 what="restatement",
                 who=audit.current_user(),
-                why=f"{len(changed)} figure{'s' if len(changed) != 1 else ''} changed",
+                why=f"{len(changed)} figure{'s' if len(changed) != 1 else ''} changed"
+                + (f"; files changed: {', '.join(changed_files)}" if changed_files else ""),
                 period=out.period,
                 old=f"v{n}",
                 new=f"v{n + 1}",

@@ -122,3 +122,53 @@ def test_stale_commentaries_after_restatement(tmp_path: Path) -> None:
     pipeline.compute(project, PERIOD)
     assert commentary.stale_commentaries(project, PERIOD) == ["all", "ent"]
     assert commentary.stale_commentaries(project, "2026-02") == []
+
+
+def test_a_restatement_names_the_files_that_changed(tmp_path: Path) -> None:
+    """Computed as `run` does (recorded in manifest.json), then a late response and a new
+    target: the kept version, the audit log and the restatement page name both files."""
+    from reportlib import manifest
+    from reportlib import notebook as rl
+    from reportlib.layout import PeriodOutput
+    from reportlib.render import restatement_views
+
+    config = write_project(tmp_path)
+    project = load_project(config)
+    rl.scorecard_step(project, PERIOD)
+    out = PeriodOutput(project.settings.output_path, PERIOD)
+    assert manifest.files_changed_since(project, out) == ()
+    with (tmp_path / "data" / "src" / "survey_responses.csv").open("a", encoding="utf-8") as fh:
+        fh.write(LATE)
+    with (tmp_path / "data" / "targets.csv").open("a", encoding="utf-8") as fh:
+        fh.write("csat,*,2025-01,60,40\n")
+    changed = ("data/src/survey_responses.csv", "data/targets.csv")
+    assert manifest.files_changed_since(project, out) == changed
+    rl.scorecard_step(project, PERIOD)
+    # Recorded again by the second compute: nothing differs from the new record.
+    assert manifest.files_changed_since(project, out) == ()
+    ctx = packdata.load_context(project, PERIOD, "all")
+    assert (ctx.version, ctx.restated_files) == (2, changed)
+    (event,) = [
+        e
+        for e in audit.read(audit.path(project.settings.output_path))
+        if e["what"] == "restatement"
+    ]
+    assert event["why"].endswith(
+        "figures changed; files changed: data/src/survey_responses.csv, data/targets.csv"
+    )
+    reason = restatement_views.restatement_view(ctx).reason
+    assert (
+        "was recomputed on " in reason
+        and "after its figures were first issued, and a change to data/src/survey_responses.csv "
+        "and data/targets.csv changed them: this is version 2."
+        in reason
+    ), reason
+
+
+def test_the_reason_names_up_to_four_files() -> None:
+    from reportlib.render.restatement_views import changed_inputs
+
+    assert changed_inputs(()).startswith("a change in its inputs (late or corrected rows")
+    assert changed_inputs(("data/kpis.yaml",)) == "a change to data/kpis.yaml"
+    assert changed_inputs(("a", "b", "c")) == "a change to a, b and c"
+    assert changed_inputs(tuple("abcdef")) == "a change to a, b, c, d and 2 more files"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -147,6 +147,18 @@ def _row(ctx: PackContext, r: Mapping[Any, Any], names: dict[str, str]) -> Resta
     )
 
 
+def changed_inputs(files: Sequence[str]) -> str:
+    """What changed the figures: the files recorded with the restatement (`restate.Version`),
+    or, when none was (a database source, a new reportlib, a version kept before files were
+    recorded), the kinds of change that restate a period."""
+    if not files:
+        return "a change in its inputs (late or corrected rows, manual values or KPI definitions)"
+    if len(files) > 4:
+        return f"a change to {', '.join(files[:4])} and {len(files) - 4} more files"
+    listed = files[0] if len(files) == 1 else f"{', '.join(files[:-1])} and {files[-1]}"
+    return f"a change to {listed}"
+
+
 def restatement_view(ctx: PackContext, limit: int = LIMIT) -> Restatement:
     """The restatement page of a restated period; not shown otherwise."""
     old = previous_figures(ctx)
@@ -170,10 +182,10 @@ def restatement_view(ctx: PackContext, limit: int = LIMIT) -> Restatement:
         else f"none of the figures of {ctx.node.name}{below} changed (the changes are elsewhere)"
     )
     reason = (
-        f"{when} was recomputed{on} after its figures were first issued, and a change in its "
-        "inputs (late or corrected rows, manual values or KPI definitions) changed them: this "
-        f"is version {ctx.version}. {what[0].upper()}{what[1:]}. Commentary written before "
-        "the restatement is marked as written against earlier figures."
+        f"{when} was recomputed{on} after its figures were first issued, and "
+        f"{changed_inputs(ctx.restated_files)} changed them: this is version {ctx.version}. "
+        f"{what[0].upper()}{what[1:]}. Commentary written before the restatement is marked as "
+        "written against earlier figures."
     )
     return Restatement(
         shown=True,
