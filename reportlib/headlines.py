@@ -116,9 +116,9 @@ def _status_clause(kpis: Sequence[KpiView], status: str) -> str:
 
 def notable_change(kpis: Sequence[KpiView], change: str = "MoM") -> str:
     """`NPS +7.8 MoM, significant`: the first significant change, unfavourable first, on the
-    previous period (`change`: "MoM", "QoQ", "vs last year") before year on year; "" when the scorecard records none as significant. A KPI
-    with fewer responses than its minimum is not judged, so its change is not news either
-    (the movers table's rule)."""
+    previous period (`change`: "MoM", "QoQ", "vs last year") before year on year; "" when
+    the scorecard records none as significant. A KPI with fewer responses than its minimum
+    is not judged, so its change is not news either (the movers table's rule)."""
     judged = [k for k in kpis if not k.low_n and k.status_id != "insufficient"]
     for which, label in (("mom", change), ("yoy", "YoY")):
         for tone in ("bad", "good"):
