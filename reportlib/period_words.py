@@ -32,6 +32,10 @@ class PeriodWords:
     """What YoY compares with: `the same month a year earlier`."""
     monthly: bool
     """True for a monthly pack."""
+    previous: bool = True
+    """Whether the change on the previous period is a column of its own. A year to date's
+    previous period is the same months a year earlier, so that change is the YoY one and
+    the scorecard shows one column, not two equal ones."""
     step: str = "month"
     """One period in a count: "red for 3 {step}s" (`month`, `quarter`, `year`)."""
     spark: str = "13 months"
@@ -84,6 +88,7 @@ def words(period: str, trend_months: int = 24) -> PeriodWords:
             monthly=False,
             spark=f"{points} years",
             step="year",
+            previous=False,
             method=_method("year to date", "January to the period's last month", "the same months"),
         )
     return PeriodWords(

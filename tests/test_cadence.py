@@ -220,3 +220,30 @@ def test_cadence_without_a_period_takes_the_latest_complete_one(
     assert main(["compute", "--cadence", "ytd", "--config", str(tiny)]) == 0
     assert (tiny.parent / "output" / "2026-02-YTD" / "scorecard.parquet").is_file()
     assert "January–February 2026 (year to date)" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # charts and the section's HTML
+def test_the_scorecard_of_a_year_to_date_has_one_change_column(tiny: Path) -> None:
+    """A year to date's previous period is the same months a year earlier: its change is the
+    YoY one, so the table has one change column (a quarter keeps QoQ and YoY)."""
+    from reportlib import commentary, packdata, render
+    from reportlib.charts import Charts
+
+    project = load_project(tiny)
+    heads = {}
+    for period in ("2026-02-YTD", "2025-Q4"):
+        pipeline.compute(project, period)
+        ctx = packdata.load_context(project, period, "all")
+        notes = commentary.Commentary("all", period, None, {}, True)
+        html = render.render_section(ctx, Charts({}, {}, {}), notes, "scorecard")
+        thead = html.split("<thead>")[1].split("</thead>")[0]
+        heads[period] = [h.split(">", 1)[1] for h in thead.split("</th>")[:-1]]
+        lede = html.split('<p class="lede">')[1].split("</p>")[0]
+        row = html.split('<tr class="group">')[1].split("</tr>")[0]
+        assert f'colspan="{len(heads[period])}"' in row, (period, row)
+        if period.endswith("YTD"):
+            assert lede.startswith("January–February 2026"), lede
+            assert "YoY against the same months a year earlier" in lede and lede.count("YoY") == 1
+    assert [h for h in heads["2026-02-YTD"] if h in ("YoY", "QoQ", "MoM")] == ["YoY"]
+    assert [h for h in heads["2025-Q4"] if h in ("YoY", "QoQ", "MoM")] == ["QoQ", "YoY"]
+    assert len(heads["2025-Q4"]) == len(heads["2026-02-YTD"]) + 1 == 10
