@@ -541,6 +541,7 @@ def test_font_configuration_is_kept_per_templates_folder_until_a_font_changes(
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_pack_rendered_with_a_kept_font_configuration_is_byte_identical(
     project: Project, tmp_path: Path
 ) -> None:

@@ -180,6 +180,7 @@ def test_a_sandbox_run_writes_only_in_the_sandbox(sandbox_run) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_sandbox_run_json_summary(sandbox_run) -> None:
     _output, sandbox, _before, process = sandbox_run
     doc = json.loads(process.stdout)  # the whole of stdout is the one object

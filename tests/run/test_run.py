@@ -381,6 +381,7 @@ def test_resume_redoes_only_the_failed_node(root: Path, fixed: Rerun) -> None:
     assert fixed.pdfs["ent"] == fixed.pdfs_before["ent"]
 
 
+@pytest.mark.long
 def test_force_reexecutes_current_outputs(
     root: Path, fixed: Rerun, capsys: pytest.CaptureFixture[str]
 ) -> None:
