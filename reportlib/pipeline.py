@@ -303,7 +303,7 @@ def write_scorecard(project: Project, result: ComputeResult) -> ComputeResult:
     history = result.scorecard.window(result.period, trend)
     # Restated figures: keep the previous files under versions/<n>/ first (DOMAIN.md §8).
     restate.keep_previous(
-        out, current, audit_log, changed_files=manifest.files_changed_since(project, out)
+        out, current, audit_log, changed_files=lambda: manifest.files_changed_since(project, out)
     )
     files: tuple[Path, ...] = (
         fileio.write_csv(out.scorecard_csv, current),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,14 +104,15 @@ def keep_previous(
     new: pd.DataFrame,
     audit_log: Path,
     now: datetime | None = None,
-    changed_files: Sequence[str] = (),
+    changed_files: Callable[[], Sequence[str]] = tuple,
 ) -> pd.DataFrame | None:
     """Before `new` replaces output/<period>/scorecard.csv: keep the old files if the figures differ.
 
     Returns the differences written to restatement.csv, or None when nothing changed
-    (or there was no previous scorecard). `changed_files` (the data and configuration files
-    edited since the old figures, `manifest.files_changed_since`) are kept with the version
-    and named in the audit log: the restatement's reason. Called by `pipeline.write_scorecard`.
+    (or there was no previous scorecard). `changed_files` gives the data and configuration
+    files edited since the old figures (`manifest.files_changed_since`), kept with the version
+    and named in the audit log as the restatement's reason; it is called only when figures
+    changed, so an unchanged recompute does not hash the data files again. Called by `pipeline.write_scorecard`.
     """
     previous = out.scorecard_csv
     if not previous.is_file():
@@ -126,6 +127,7 @@ def keep_previous(
         if src.is_file():
             fileio.write_bytes(target / src.name, src.read_bytes())
     when = (now or datetime.now(UTC)).date().isoformat()
+    files = tuple(changed_files())
     fileio.write_text(
         out.version_info(n),
         json.dumps(
@@ -133,7 +135,7 @@ def keep_previous(
                 "version": n,
                 "superseded_by": n + 1,
                 "restated_on": when,
-                "changed_files": list(changed_files),
+                "changed_files": list(files),
             }
         )
         + "\n",
@@ -146,7 +148,7 @@ def keep_previous(
                 what="restatement",
                 who=audit.current_user(),
                 why=f"{len(changed)} figure{'s' if len(changed) != 1 else ''} changed"
-                + (f"; files changed: {', '.join(changed_files)}" if changed_files else ""),
+                + (f"; files changed: {', '.join(files)}" if files else ""),
                 period=out.period,
                 old=f"v{n}",
                 new=f"v{n + 1}",
